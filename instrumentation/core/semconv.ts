@@ -1,0 +1,127 @@
+/**
+ * Names shared by the wrappers, the collector, the dashboards and the alert rules.
+ * Attribute names follow the OpenTelemetry messaging semantic conventions (v1.27+);
+ * `hoptrace.*` names are ours. See docs/contract.md.
+ */
+
+// --- OTel messaging attributes
+export const ATTR_MESSAGING_SYSTEM = 'messaging.system';
+export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
+export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
+export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
+export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id';
+export const ATTR_MESSAGING_MESSAGE_CONVERSATION_ID = 'messaging.message.conversation_id';
+export const ATTR_MESSAGING_CONSUMER_GROUP_NAME = 'messaging.consumer.group.name';
+export const ATTR_MESSAGING_DESTINATION_PARTITION_ID = 'messaging.destination.partition.id';
+export const ATTR_MESSAGING_KAFKA_OFFSET = 'messaging.kafka.offset';
+export const ATTR_MESSAGING_KAFKA_MESSAGE_KEY = 'messaging.kafka.message.key';
+export const ATTR_MESSAGING_RABBITMQ_ROUTING_KEY = 'messaging.rabbitmq.destination.routing_key';
+export const ATTR_MESSAGING_RABBITMQ_DELIVERY_TAG = 'messaging.rabbitmq.message.delivery_tag';
+export const ATTR_MESSAGING_MESSAGE_BODY_SIZE = 'messaging.message.body.size';
+export const ATTR_MESSAGING_BATCH_MESSAGE_COUNT = 'messaging.batch.message_count';
+export const ATTR_MESSAGING_CLIENT_ID = 'messaging.client.id';
+export const ATTR_ERROR_TYPE = 'error.type';
+export const ATTR_SERVER_ADDRESS = 'server.address';
+export const ATTR_SERVER_PORT = 'server.port';
+export const ATTR_SERVICE_NAME = 'service.name';
+
+// --- hoptrace attributes
+export const ATTR_HOPTRACE_OUTCOME = 'hoptrace.outcome';
+export const ATTR_HOPTRACE_DELIVERY_ATTEMPT = 'hoptrace.delivery.attempt';
+export const ATTR_HOPTRACE_DEAD_LETTER_REASON = 'hoptrace.dead_letter.reason';
+export const ATTR_HOPTRACE_DEAD_LETTER_SOURCE = 'hoptrace.dead_letter.source';
+/** Epoch ms the message was published (copied from the header onto consumer spans). */
+export const ATTR_HOPTRACE_PUBLISHED_AT = 'hoptrace.published_at';
+/** Epoch ms the flow's first message was published. */
+export const ATTR_HOPTRACE_ORIGIN_AT = 'hoptrace.origin_at';
+/** Prefix for allow-listed captured headers: `hoptrace.header.<name>`. */
+export const ATTR_HOPTRACE_HEADER_PREFIX = 'hoptrace.header.';
+
+// --- messaging.system values
+export const MESSAGING_SYSTEM_RABBITMQ = 'rabbitmq';
+export const MESSAGING_SYSTEM_KAFKA = 'kafka';
+export const MESSAGING_SYSTEM_BUS = 'hoptrace.bus';
+export type MessagingSystem =
+  | typeof MESSAGING_SYSTEM_RABBITMQ
+  | typeof MESSAGING_SYSTEM_KAFKA
+  | typeof MESSAGING_SYSTEM_BUS;
+
+// --- messaging.operation.type values
+export const OPERATION_TYPE_SEND = 'send';
+export const OPERATION_TYPE_RECEIVE = 'receive';
+export const OPERATION_TYPE_PROCESS = 'process';
+export const OPERATION_TYPE_SETTLE = 'settle';
+export type OperationType =
+  | typeof OPERATION_TYPE_SEND
+  | typeof OPERATION_TYPE_RECEIVE
+  | typeof OPERATION_TYPE_PROCESS
+  | typeof OPERATION_TYPE_SETTLE;
+
+/** What finally happened to one delivery. */
+export type Outcome = 'ack' | 'nack' | 'requeue' | 'reject' | 'dead_letter' | 'error' | 'retry';
+export const OUTCOMES: readonly Outcome[] = ['ack', 'nack', 'requeue', 'reject', 'dead_letter', 'error', 'retry'];
+
+/** Why a message was dead-lettered (`hoptrace_dead_lettered_messages_total{reason}`). */
+export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit' | 'max_attempts' | 'error';
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
+  'rejected',
+  'expired',
+  'maxlen',
+  'delivery_limit',
+  'max_attempts',
+  'error',
+];
+
+// --- headers written on every message
+export const HEADER_TRACEPARENT = 'traceparent';
+export const HEADER_TRACESTATE = 'tracestate';
+export const HEADER_BAGGAGE = 'baggage';
+export const HEADER_CORRELATION_ID = 'x-correlation-id';
+export const HEADER_PUBLISHED_AT = 'x-hoptrace-published-at';
+export const HEADER_ORIGIN_AT = 'x-hoptrace-origin-at';
+export const HEADER_MESSAGE_ID = 'x-hoptrace-message-id';
+/** Baggage entry that carries the correlation ID into HTTP calls made while handling. */
+export const BAGGAGE_CORRELATION_ID = 'correlation.id';
+
+// --- metrics (label names are the attribute names with `_`)
+export const LABEL_MESSAGING_SYSTEM = 'messaging_system';
+export const LABEL_DESTINATION = 'messaging_destination_name';
+export const LABEL_CONSUMER_GROUP = 'messaging_consumer_group_name';
+export const LABEL_OPERATION_NAME = 'messaging_operation_name';
+export const LABEL_ERROR_TYPE = 'error_type';
+export const LABEL_OUTCOME = 'hoptrace_outcome';
+export const LABEL_PARTITION = 'messaging_destination_partition_id';
+
+export const METRIC_SENT_MESSAGES = 'messaging_client_sent_messages_total';
+export const METRIC_CONSUMED_MESSAGES = 'messaging_client_consumed_messages_total';
+export const METRIC_OPERATION_DURATION = 'messaging_client_operation_duration_seconds';
+export const METRIC_PROCESS_DURATION = 'messaging_process_duration_seconds';
+export const METRIC_MESSAGE_AGE = 'hoptrace_message_age_seconds';
+export const METRIC_FLOW_AGE = 'hoptrace_flow_age_seconds';
+export const METRIC_DEAD_LETTERED = 'hoptrace_dead_lettered_messages_total';
+export const METRIC_REDELIVERIES = 'hoptrace_redeliveries_total';
+export const METRIC_IN_FLIGHT = 'hoptrace_in_flight_messages';
+export const METRIC_LAST_PROCESSED = 'hoptrace_consumer_last_processed_timestamp_seconds';
+export const METRIC_INVALID_CONTEXT = 'hoptrace_invalid_context_total';
+
+export const METRIC_CONSUMER_LAG_MESSAGES = 'hoptrace_consumer_lag_messages';
+export const METRIC_CONSUMER_LAG_SECONDS = 'hoptrace_consumer_lag_seconds';
+export const METRIC_CONSUMER_LAG_STATUS = 'hoptrace_consumer_lag_status';
+export const METRIC_QUEUE_MESSAGES = 'hoptrace_queue_messages';
+export const METRIC_QUEUE_CONSUMERS = 'hoptrace_queue_consumers';
+export const METRIC_QUEUE_OLDEST_AGE = 'hoptrace_queue_oldest_message_age_seconds';
+export const METRIC_DLQ_MESSAGES = 'hoptrace_dlq_messages';
+export const METRIC_HOP_LATENCY = 'hoptrace_hop_latency_seconds';
+export const METRIC_FANOUT_DELIVERIES = 'hoptrace_fanout_deliveries';
+export const METRIC_UNCONSUMED = 'hoptrace_unconsumed_messages_total';
+export const METRIC_ORPHAN_DELIVERIES = 'hoptrace_orphan_deliveries_total';
+export const METRIC_DUPLICATE_DELIVERIES = 'hoptrace_duplicate_deliveries_total';
+export const METRIC_COLLECTOR_UP = 'hoptrace_collector_up';
+export const METRIC_COLLECTOR_LAST_SUCCESS = 'hoptrace_collector_last_success_timestamp_seconds';
+export const METRIC_COLLECTOR_SPANS_RECEIVED = 'hoptrace_collector_spans_received_total';
+export const METRIC_COLLECTOR_SPANS_DROPPED = 'hoptrace_collector_spans_dropped_total';
+
+/** Label value for destinations past the cardinality limit. */
+export const OTHER_DESTINATION = '__other__';
+/** RabbitMQ's default exchange has an empty name; metrics and spans use this instead. */
+export const AMQP_DEFAULT_EXCHANGE = 'amq.default';
