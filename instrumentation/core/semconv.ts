@@ -59,10 +59,24 @@ export type OperationType =
 
 /** What finally happened to one delivery. */
 export type Outcome = 'ack' | 'nack' | 'requeue' | 'reject' | 'dead_letter' | 'error' | 'retry';
-export const OUTCOMES: readonly Outcome[] = ['ack', 'nack', 'requeue', 'reject', 'dead_letter', 'error', 'retry'];
+export const OUTCOMES: readonly Outcome[] = [
+  'ack',
+  'nack',
+  'requeue',
+  'reject',
+  'dead_letter',
+  'error',
+  'retry',
+];
 
 /** Why a message was dead-lettered (`hoptrace_dead_lettered_messages_total{reason}`). */
-export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit' | 'max_attempts' | 'error';
+export type DeadLetterReason =
+  | 'rejected'
+  | 'expired'
+  | 'maxlen'
+  | 'delivery_limit'
+  | 'max_attempts'
+  | 'error';
 export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
   'rejected',
   'expired',
@@ -125,3 +139,24 @@ export const METRIC_COLLECTOR_SPANS_DROPPED = 'hoptrace_collector_spans_dropped_
 export const OTHER_DESTINATION = '__other__';
 /** RabbitMQ's default exchange has an empty name; metrics and spans use this instead. */
 export const AMQP_DEFAULT_EXCHANGE = 'amq.default';
+
+// --- collector (span linking, synthetic spans, self-health)
+/** Set on spans the collector makes itself (synthetic `deliver <destination>` spans). */
+export const ATTR_HOPTRACE_SYNTHETIC = 'hoptrace.synthetic';
+/** Publish start -> consumer span start of one delivery, in milliseconds. */
+export const ATTR_HOPTRACE_HOP_LATENCY_MS = 'hoptrace.hop.latency_ms';
+/** How the collector matched a delivery to its publish: `parent|link|message_id|correlation_id`. */
+export const ATTR_HOPTRACE_LINK_MATCH = 'hoptrace.link.match';
+/** The consuming service of a delivery (on synthetic spans, whose resource is that service too). */
+export const ATTR_HOPTRACE_CONSUMER_SERVICE = 'hoptrace.consumer.service.name';
+
+export const LABEL_PRODUCER_SERVICE = 'producer_service';
+export const LABEL_CONSUMER_SERVICE = 'consumer_service';
+export const LABEL_DEAD_LETTER_SOURCE = 'dead_letter_source';
+export const LABEL_QUEUE_STATE = 'state';
+export const LABEL_SOURCE = 'source';
+export const LABEL_REASON = 'reason';
+
+export const METRIC_DEAD_LETTER_HOPS = 'hoptrace_dead_letter_hops_total';
+export const METRIC_COLLECTOR_EVICTIONS = 'hoptrace_collector_evictions_total';
+export const METRIC_COLLECTOR_TRACKED_MESSAGES = 'hoptrace_collector_tracked_messages';

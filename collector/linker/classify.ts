@@ -1,0 +1,94 @@
+/**
+ * Reads the messaging facts the linker needs from a span: its role (publish or delivery) and the
+ * message fields (system, destination, message and correlation IDs, group, attempt, outcome).
+ */
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HOPTRACE_DEAD_LETTER_REASON,
+  ATTR_HOPTRACE_DEAD_LETTER_SOURCE,
+  ATTR_HOPTRACE_DELIVERY_ATTEMPT,
+  ATTR_HOPTRACE_OUTCOME,
+  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
+  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_RABBITMQ_ROUTING_KEY,
+  ATTR_MESSAGING_SYSTEM,
+} from '../../instrumentation/core/semconv.js';
+import { numberAttribute, stringAttribute } from '../otlp/normalize.js';
+import type { SpanRecord } from '../types.js';
+
+export type MessagingRole = 'publish' | 'delivery';
+
+/**
+ * - publish: `messaging.operation.type` send (or the older `publish`, or `create` for per-message
+ *   creation contexts of batch sends), or no operation type and kind PRODUCER.
+ * - delivery: operation type `process`, or no operation type and kind CONSUMER.
+ * `receive` and `settle` spans are not deliveries: a pull consumer's `receive` is followed by the
+ * `process` span that does the work, and counting both would double every delivery.
+ */
+export function roleOf(span: SpanRecord): MessagingRole | undefined {
+  const op = span.attributes[ATTR_MESSAGING_OPERATION_TYPE];
+  if (typeof op === 'string' && op !== '') {
+    if (op === 'send' || op === 'publish' || op === 'create') return 'publish';
+    if (op === 'process') return 'delivery';
+    return undefined;
+  }
+  if (span.kind === 'producer') return 'publish';
+  if (span.kind === 'consumer') return 'delivery';
+  return undefined;
+}
+
+export interface MessageFields {
+  system: string;
+  destination: string;
+  messageId: string | undefined;
+  correlationId: string | undefined;
+  routingKey: string | undefined;
+}
+
+export interface DeliveryFields extends MessageFields {
+  /** Consumer group; else the destination (a RabbitMQ queue is its consumers' group); else the service. */
+  group: string;
+  attempt: number | undefined;
+  outcome: string | undefined;
+  deadLetterReason: string | undefined;
+  deadLetterSource: string | undefined;
+  errorType: string | undefined;
+  /** More than one message in this span (Kafka eachBatch): match by links only. */
+  batch: boolean;
+}
+
+const UNKNOWN = 'unknown';
+
+export function messageFields(span: SpanRecord): MessageFields {
+  const a = span.attributes;
+  return {
+    system: stringAttribute(a, ATTR_MESSAGING_SYSTEM) ?? UNKNOWN,
+    destination: stringAttribute(a, ATTR_MESSAGING_DESTINATION_NAME) ?? UNKNOWN,
+    messageId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_ID),
+    correlationId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID),
+    routingKey: stringAttribute(a, ATTR_MESSAGING_RABBITMQ_ROUTING_KEY),
+  };
+}
+
+export function deliveryFields(span: SpanRecord): DeliveryFields {
+  const a = span.attributes;
+  const base = messageFields(span);
+  const batchCount = numberAttribute(a, ATTR_MESSAGING_BATCH_MESSAGE_COUNT);
+  const attempt = numberAttribute(a, ATTR_HOPTRACE_DELIVERY_ATTEMPT);
+  return {
+    ...base,
+    group:
+      stringAttribute(a, ATTR_MESSAGING_CONSUMER_GROUP_NAME) ??
+      (base.destination !== UNKNOWN ? base.destination : span.serviceName),
+    attempt: attempt !== undefined && attempt >= 1 ? Math.trunc(attempt) : undefined,
+    outcome: stringAttribute(a, ATTR_HOPTRACE_OUTCOME),
+    deadLetterReason: stringAttribute(a, ATTR_HOPTRACE_DEAD_LETTER_REASON),
+    deadLetterSource: stringAttribute(a, ATTR_HOPTRACE_DEAD_LETTER_SOURCE),
+    errorType: stringAttribute(a, ATTR_ERROR_TYPE),
+    batch: (batchCount !== undefined && batchCount > 1) || span.links.length > 1,
+  };
+}

@@ -1,0 +1,333 @@
+/**
+ * Keeps publishes and deliveries per journey (correlation ID) for the journeys API, bounded in
+ * journeys, in entries per journey and in entries overall, and builds the journey tree on request.
+ */
+import type { Journey, JourneyAttempt, JourneyDelivery, JourneyPublish, JourneySummary } from '../types.js';
+import { type DeliveryEntry, isDeadLetterQueueDelivery, type PublishEntry } from './entries.js';
+
+interface JourneyEntries {
+  key: string;
+  publishes: PublishEntry[];
+  deliveries: DeliveryEntry[];
+  updatedAt: number;
+  lastSeenNs: bigint;
+  truncated: boolean;
+}
+
+export interface JourneyStoreLimits {
+  maxJourneys: number;
+  journeyTtlMs: number;
+  maxJourneyEntries: number;
+  /** Entries across all journeys. */
+  maxTotalEntries: number;
+}
+
+/** Journey key of spans without a correlation ID. */
+export function traceJourneyKey(traceId: string): string {
+  return `trace:${traceId}`;
+}
+
+function nsToIso(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000n)).toISOString();
+}
+
+function nsToMs(ns: bigint): number {
+  return Number(ns) / 1e6;
+}
+
+export class JourneyStore {
+  /** In least-recently-updated order: updates move a journey to the end. */
+  private readonly journeys = new Map<string, JourneyEntries>();
+  private readonly messageIndex = new Map<string, string>();
+  private totalEntries = 0;
+
+  constructor(
+    private readonly limits: JourneyStoreLimits,
+    private readonly onEvict: () => void = () => {},
+  ) {}
+
+  get size(): number {
+    return this.journeys.size;
+  }
+
+  get entries(): number {
+    return this.totalEntries;
+  }
+
+  private touch(key: string, now: number): JourneyEntries {
+    let journey = this.journeys.get(key);
+    if (journey) {
+      this.journeys.delete(key);
+    } else {
+      journey = { key, publishes: [], deliveries: [], updatedAt: now, lastSeenNs: 0n, truncated: false };
+    }
+    journey.updatedAt = now;
+    this.journeys.set(key, journey);
+    return journey;
+  }
+
+  private full(journey: JourneyEntries): boolean {
+    if (journey.publishes.length + journey.deliveries.length < this.limits.maxJourneyEntries) return false;
+    journey.truncated = true;
+    return true;
+  }
+
+  addPublish(publish: PublishEntry, now: number): void {
+    const journey = this.touch(publish.journeyKey, now);
+    if (publish.startNs > journey.lastSeenNs) journey.lastSeenNs = publish.startNs;
+    if (publish.messageId !== undefined) this.messageIndex.set(publish.messageId, journey.key);
+    if (this.full(journey)) return;
+    journey.publishes.push(publish);
+    this.totalEntries++;
+    this.enforce();
+  }
+
+  addDelivery(delivery: DeliveryEntry, key: string, now: number): void {
+    delivery.journeyKey = key;
+    const journey = this.touch(key, now);
+    if (delivery.startNs > journey.lastSeenNs) journey.lastSeenNs = delivery.startNs;
+    if (this.full(journey)) return;
+    journey.deliveries.push(delivery);
+    this.totalEntries++;
+    this.enforce();
+  }
+
+  private remove(journey: JourneyEntries): void {
+    this.journeys.delete(journey.key);
+    this.totalEntries -= journey.publishes.length + journey.deliveries.length;
+    for (const p of journey.publishes) {
+      if (p.messageId !== undefined && this.messageIndex.get(p.messageId) === journey.key) {
+        this.messageIndex.delete(p.messageId);
+      }
+    }
+  }
+
+  private enforce(): void {
+    while (this.journeys.size > this.limits.maxJourneys || this.totalEntries > this.limits.maxTotalEntries) {
+      const oldest = this.journeys.values().next().value;
+      if (!oldest) return;
+      this.remove(oldest);
+      this.onEvict();
+    }
+  }
+
+  sweep(now: number): void {
+    for (const journey of this.journeys.values()) {
+      if (journey.updatedAt + this.limits.journeyTtlMs > now) break;
+      this.remove(journey);
+    }
+  }
+
+  recent(limit: number): JourneySummary[] {
+    const out: JourneySummary[] = [];
+    const all = [...this.journeys.values()];
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
+      const j = all[i];
+      if (j.key.startsWith('trace:')) continue;
+      out.push({
+        correlationId: j.key,
+        publishes: j.publishes.length,
+        deliveries: j.deliveries.length,
+        lastSeen: nsToIso(j.lastSeenNs),
+      });
+    }
+    return out;
+  }
+
+  journey(key: string): Journey | undefined {
+    const entries = this.journeys.get(key);
+    return entries ? buildJourney(entries) : undefined;
+  }
+
+  byMessageId(messageId: string): Journey | undefined {
+    const key = this.messageIndex.get(messageId);
+    const entries = key === undefined ? undefined : this.journeys.get(key);
+    if (!entries) return undefined;
+    const full = buildJourney(entries);
+    const roots: JourneyPublish[] = [];
+    const visit = (p: JourneyPublish): void => {
+      if (p.messageId === messageId) {
+        roots.push(p);
+        return;
+      }
+      for (const d of p.deliveries) for (const child of d.publishes) visit(child);
+    };
+    for (const p of full.publishes) visit(p);
+    return { ...full, messageId, publishes: roots };
+  }
+}
+
+/** Finds the delivery attempt during whose handling a publish was made (same trace). */
+function parentAttempt(publish: PublishEntry, candidates: DeliveryEntry[]): DeliveryEntry | undefined {
+  let best: DeliveryEntry | undefined;
+  for (const d of candidates) {
+    if (d.publish === publish || d.traceId !== publish.traceId) continue;
+    if (publish.parentSpanId !== undefined && publish.parentSpanId === d.spanId) return d;
+    if (d.service === publish.service && d.startNs <= publish.startNs && publish.startNs <= d.endNs) {
+      if (!best || d.startNs > best.startNs) best = d;
+    }
+  }
+  return best;
+}
+
+function attemptView(d: DeliveryEntry): JourneyAttempt {
+  const view: JourneyAttempt = {
+    attempt: d.attempt ?? 1,
+    outcome: d.outcome,
+    service: d.service,
+    traceId: d.traceId,
+    spanId: d.spanId,
+    startTime: nsToIso(d.startNs),
+    durationMs: nsToMs(d.endNs - d.startNs),
+    latencyMs: d.latencyMs,
+    matchedBy: d.matchedBy,
+  };
+  if (d.errorType !== undefined) view.errorType = d.errorType;
+  if (d.deadLetterReason !== undefined) view.deadLetterReason = d.deadLetterReason;
+  if (d.deadLetterSource !== undefined) view.deadLetterSource = d.deadLetterSource;
+  if (d.duplicate) view.duplicate = true;
+  return view;
+}
+
+function groupDeliveries(deliveries: DeliveryEntry[]): Map<string, DeliveryEntry[]> {
+  const groups = new Map<string, DeliveryEntry[]>();
+  for (const d of deliveries) {
+    const key = `${d.destination}\u0000${d.group}\u0000${d.service}`;
+    let list = groups.get(key);
+    if (!list) {
+      list = [];
+      groups.set(key, list);
+    }
+    list.push(d);
+  }
+  for (const list of groups.values()) {
+    list.sort(
+      (a, b) =>
+        (a.attempt ?? 1) - (b.attempt ?? 1) || (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0),
+    );
+  }
+  return groups;
+}
+
+export function buildJourney(entries: JourneyEntries): Journey {
+  const publishes = new Set<PublishEntry>(entries.publishes);
+  const deliveries = new Set<DeliveryEntry>(entries.deliveries);
+  for (const d of entries.deliveries) if (d.publish) publishes.add(d.publish);
+  for (const p of publishes) for (const d of p.deliveries) deliveries.add(d);
+  const allDeliveries = [...deliveries];
+
+  // Which delivery attempt each publish was made from (follow-on publishes).
+  const childrenOf = new Map<DeliveryEntry, PublishEntry[]>();
+  const roots: PublishEntry[] = [];
+  for (const p of publishes) {
+    const parent = parentAttempt(p, allDeliveries);
+    if (!parent) {
+      roots.push(p);
+      continue;
+    }
+    let list = childrenOf.get(parent);
+    if (!list) {
+      list = [];
+      childrenOf.set(parent, list);
+    }
+    list.push(p);
+  }
+  const byTime = (a: PublishEntry, b: PublishEntry) =>
+    a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0;
+
+  const counts = {
+    publishes: 0,
+    deliveries: 0,
+    retries: 0,
+    deadLetters: 0,
+    duplicates: 0,
+    orphans: 0,
+    unconsumed: 0,
+  };
+  const visited = new Set<PublishEntry>();
+
+  const deliveryView = (list: DeliveryEntry[]): JourneyDelivery => {
+    const first = list[0];
+    const last = list[list.length - 1];
+    const attempts = list.map(attemptView);
+    const deadLettered = list.find((d) => d.outcome === 'dead_letter' || isDeadLetterQueueDelivery(d));
+    const nested: JourneyPublish[] = [];
+    for (const d of list) {
+      for (const child of (childrenOf.get(d) ?? []).sort(byTime)) {
+        const view = publishView(child);
+        if (view) nested.push(view);
+      }
+    }
+    const retries = list.filter((d) => !d.duplicate).length - 1;
+    counts.deliveries += list.length;
+    counts.retries += Math.max(0, retries);
+    counts.duplicates += list.filter((d) => d.duplicate).length;
+    if (deadLettered) counts.deadLetters++;
+    const view: JourneyDelivery = {
+      destination: first.destination,
+      service: first.service,
+      group: first.group,
+      system: first.system,
+      attempts,
+      outcome: last.outcome,
+      hopLatencyMs: first.latencyMs,
+      retries: Math.max(0, retries),
+      publishes: nested,
+    };
+    if (deadLettered) {
+      view.deadLetter = {
+        reason: deadLettered.deadLetterReason,
+        source:
+          deadLettered.deadLetterSource ??
+          (deadLettered.outcome === 'dead_letter' ? deadLettered.destination : undefined),
+      };
+    }
+    return view;
+  };
+
+  function publishView(p: PublishEntry): JourneyPublish | undefined {
+    if (visited.has(p)) return undefined;
+    visited.add(p);
+    counts.publishes++;
+    if (p.unconsumed && p.deliveries.length === 0) counts.unconsumed++;
+    const view: JourneyPublish = {
+      messageId: p.messageId,
+      service: p.service,
+      system: p.system,
+      destination: p.destination,
+      traceId: p.traceId,
+      spanId: p.spanId,
+      time: nsToIso(p.startNs),
+      deliveries: [...groupDeliveries(p.deliveries).values()].map(deliveryView),
+      unconsumed: p.unconsumed && p.deliveries.length === 0,
+    };
+    if (p.routingKey !== undefined) view.routingKey = p.routingKey;
+    return view;
+  }
+
+  const rootViews = roots
+    .sort(byTime)
+    .map(publishView)
+    .filter((v): v is JourneyPublish => v !== undefined);
+  const orphanList = allDeliveries.filter((d) => !d.publish);
+  const orphans = [...groupDeliveries(orphanList).values()].map(deliveryView);
+  // Publishes only reachable through a cycle of clock-skewed parents: show them as roots.
+  for (const p of [...publishes].sort(byTime)) {
+    const view = publishView(p);
+    if (view) rootViews.push(view);
+  }
+  counts.orphans = orphanList.length;
+
+  const traceIds = new Set<string>();
+  for (const p of publishes) traceIds.add(p.traceId);
+  for (const d of allDeliveries) traceIds.add(d.traceId);
+  const correlationId = entries.key.startsWith('trace:') ? undefined : entries.key;
+  return {
+    correlationId,
+    traceIds: [...traceIds],
+    publishes: rootViews,
+    orphans,
+    counts,
+    truncated: entries.truncated,
+  };
+}

@@ -1,0 +1,602 @@
+/**
+ * The linker: matches each delivery (consumer `process` span) to the publish (producer span) of
+ * its message, and from the matches derives hop latency, fan-out, unconsumed publishes, orphan
+ * deliveries, dead-letter hops, duplicates, journeys and synthetic spans. The rules are written
+ * down in docs/collector.md ("Linking rules"); the comments here say how they are implemented.
+ *
+ * State is bounded: publishes and waiting deliveries together by `maxTrackedMessages` (oldest
+ * evicted and counted), publishes by `messageTtlMs`, waiting deliveries by `linkWindowMs`,
+ * journeys by their own limits. Time is the collector's clock at arrival, not span timestamps, so
+ * skewed producer clocks cannot stretch or shrink the windows.
+ */
+
+import type { LabelValues } from 'prom-client';
+import {
+  LABEL_CONSUMER_GROUP,
+  LABEL_CONSUMER_SERVICE,
+  LABEL_DESTINATION,
+  LABEL_PRODUCER_SERVICE,
+  METRIC_DEAD_LETTER_HOPS,
+  METRIC_DUPLICATE_DELIVERIES,
+  METRIC_FANOUT_DELIVERIES,
+  METRIC_HOP_LATENCY,
+  METRIC_ORPHAN_DELIVERIES,
+  METRIC_UNCONSUMED,
+} from '../../instrumentation/core/semconv.js';
+import type { CollectorLimits } from '../config.js';
+import { DEFAULT_LIMITS } from '../config.js';
+import type { CollectorMetrics } from '../metrics.js';
+import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
+import { deliveryFields, messageFields, roleOf } from './classify.js';
+import {
+  type DeliveryEntry,
+  type GroupState,
+  isDeadLetterQueueDelivery,
+  type PublishEntry,
+  REDELIVERING_OUTCOMES,
+} from './entries.js';
+import { JourneyStore, traceJourneyKey } from './journeys.js';
+import { needsSyntheticSpan, syntheticDeliverySpan } from './synthetic.js';
+
+export type LinkerLimits = Pick<
+  CollectorLimits,
+  | 'maxTrackedMessages'
+  | 'messageTtlMs'
+  | 'linkWindowMs'
+  | 'unconsumedDeadlineMs'
+  | 'maxJourneys'
+  | 'journeyTtlMs'
+  | 'maxJourneyEntries'
+>;
+
+export interface LinkerOptions {
+  limits?: Partial<LinkerLimits>;
+  /** Where hop latency, fan-out, unconsumed, orphans, duplicates and dead-letter hops are recorded. */
+  metrics?: CollectorMetrics;
+  /** Collector clock in ms. Default `Date.now`. */
+  now?: () => number;
+  /** Receives synthetic `deliver <destination>` spans as they are made. */
+  onSyntheticSpans?: (spans: SpanRecord[]) => void;
+}
+
+export interface LinkerStats {
+  publish: number;
+  pending_delivery: number;
+  journey: number;
+}
+
+/** Publishes remembered per correlation ID for the last-resort match. */
+const MAX_PUBLISHES_PER_CORRELATION = 64;
+/** Deliveries kept per publish (a requeue loop can deliver one message without end). */
+const MAX_DELIVERIES_PER_PUBLISH = 256;
+const MAX_SPAN_IDS_PER_GROUP = 64;
+const MAX_INTERNED = 50_000;
+
+interface Match {
+  publish: PublishEntry;
+  method: MatchMethod;
+}
+
+export class Linker {
+  private readonly limits: LinkerLimits;
+  private readonly metrics: CollectorMetrics | undefined;
+  private readonly now: () => number;
+  private readonly onSyntheticSpans: ((spans: SpanRecord[]) => void) | undefined;
+
+  /** By span ID, in arrival order (TTL order). */
+  private readonly publishes = new Map<string, PublishEntry>();
+  /** Publishes whose unconsumed deadline has not passed, in arrival (= deadline) order. */
+  private readonly awaitingDeadline = new Map<string, PublishEntry>();
+  /** Latest publish per message ID. */
+  private readonly publishByMessage = new Map<string, PublishEntry>();
+  private readonly publishesByCorrelation = new Map<string, PublishEntry[]>();
+
+  /** Deliveries waiting for their publish, in arrival order. */
+  private readonly pending = new Map<string, DeliveryEntry>();
+  private readonly pendingByRef = new Map<string, DeliveryEntry[]>();
+  private readonly pendingByMessage = new Map<string, DeliveryEntry[]>();
+
+  private readonly journeys: JourneyStore;
+  private readonly interned = new Map<string, string>();
+  private synthetic: SpanRecord[] = [];
+
+  constructor(options: LinkerOptions = {}) {
+    this.limits = { ...pickLinkerLimits(DEFAULT_LIMITS), ...options.limits };
+    this.metrics = options.metrics;
+    this.now = options.now ?? Date.now;
+    this.onSyntheticSpans = options.onSyntheticSpans;
+    this.journeys = new JourneyStore(
+      {
+        maxJourneys: this.limits.maxJourneys,
+        journeyTtlMs: this.limits.journeyTtlMs,
+        maxJourneyEntries: this.limits.maxJourneyEntries,
+        maxTotalEntries: this.limits.maxTrackedMessages * 2,
+      },
+      () => this.metrics?.evictions.inc({ kind: 'journey' }),
+    );
+  }
+
+  stats(): LinkerStats {
+    return { publish: this.publishes.size, pending_delivery: this.pending.size, journey: this.journeys.size };
+  }
+
+  /** Feeds spans in any order; non-messaging spans are ignored. */
+  ingest(spans: Iterable<SpanRecord>): void {
+    for (const span of spans) {
+      const role = roleOf(span);
+      if (role === 'publish') this.addPublish(span);
+      else if (role === 'delivery') this.addDelivery(span);
+    }
+    this.enforceLimit();
+    this.emitSynthetic();
+  }
+
+  /** Applies deadlines, windows and TTLs that have passed. Called on a timer by the collector. */
+  sweep(now = this.now()): void {
+    this.expirePending(now);
+    this.passDeadlines(now);
+    for (const publish of this.publishes.values()) {
+      if (publish.arrivedAt + this.limits.messageTtlMs > now) break;
+      this.removePublish(publish, false);
+    }
+    this.journeys.sweep(now);
+    this.emitSynthetic();
+  }
+
+  /**
+   * Ends every window and deadline now (waiting deliveries become orphans, publishes observe
+   * fan-out), keeping journeys. For a finished in-process run such as `hoptrace demo`.
+   */
+  finalize(): void {
+    this.expirePending(Number.POSITIVE_INFINITY);
+    this.passDeadlines(Number.POSITIVE_INFINITY);
+    this.emitSynthetic();
+  }
+
+  journey(correlationId: string): Journey | undefined {
+    return this.journeys.journey(correlationId);
+  }
+
+  messageJourney(messageId: string): Journey | undefined {
+    return this.journeys.byMessageId(messageId);
+  }
+
+  recentJourneys(limit: number): JourneySummary[] {
+    return this.journeys.recent(limit);
+  }
+
+  // --- publishes
+
+  private addPublish(span: SpanRecord): void {
+    const existing = this.publishes.get(span.spanId);
+    if (existing && existing.traceId === span.traceId) return; // the same span exported again
+    const f = messageFields(span);
+    const now = this.now();
+    const previous = f.messageId === undefined ? undefined : this.publishByMessage.get(f.messageId);
+    const publish: PublishEntry = {
+      traceId: span.traceId,
+      spanId: span.spanId,
+      parentSpanId: span.parentSpanId,
+      service: this.intern(span.serviceName),
+      system: this.intern(f.system),
+      destination: this.intern(f.destination),
+      routingKey: f.routingKey === undefined ? undefined : this.intern(f.routingKey),
+      messageId: f.messageId,
+      correlationId: f.correlationId,
+      startNs: span.startTimeUnixNano,
+      arrivedAt: now,
+      journeyKey: f.correlationId ?? traceJourneyKey(span.traceId),
+      // Publishes of one message ID share delivery state, so duplicates are found per message ID.
+      message: previous ? previous.message : { messageId: f.messageId, groups: [] },
+      deliveries: [],
+      groups: [],
+      deadLetterSources: [],
+      deadlinePassed: false,
+      unconsumed: false,
+    };
+    this.publishes.set(publish.spanId, publish);
+    this.awaitingDeadline.set(publish.spanId, publish);
+    if (f.messageId !== undefined) this.publishByMessage.set(f.messageId, publish);
+    if (f.correlationId !== undefined) {
+      let list = this.publishesByCorrelation.get(f.correlationId);
+      if (!list) {
+        list = [];
+        this.publishesByCorrelation.set(f.correlationId, list);
+      }
+      list.push(publish);
+      if (list.length > MAX_PUBLISHES_PER_CORRELATION) list.shift();
+    }
+    this.journeys.addPublish(publish, now);
+    this.wakePending(publish);
+  }
+
+  /** Links deliveries that arrived before this publish and were waiting for it. */
+  private wakePending(publish: PublishEntry): void {
+    const found = new Map<DeliveryEntry, MatchMethod>();
+    for (const d of this.pendingByRef.get(publish.spanId) ?? []) {
+      const ref = d.refs.find((r) => r.spanId === publish.spanId && r.traceId === publish.traceId);
+      if (ref) found.set(d, ref.method);
+    }
+    if (publish.messageId !== undefined) {
+      for (const d of this.pendingByMessage.get(publish.messageId) ?? [])
+        if (!found.has(d)) found.set(d, 'message_id');
+    }
+    for (const [d, method] of found) {
+      this.removePending(d);
+      this.link(d, publish, method);
+    }
+  }
+
+  private removePublish(publish: PublishEntry, evicted: boolean): void {
+    this.publishes.delete(publish.spanId);
+    if (this.awaitingDeadline.delete(publish.spanId)) this.passDeadline(publish, evicted);
+    if (publish.messageId !== undefined && this.publishByMessage.get(publish.messageId) === publish) {
+      this.publishByMessage.delete(publish.messageId);
+    }
+    if (publish.correlationId !== undefined) {
+      const list = this.publishesByCorrelation.get(publish.correlationId);
+      if (list) {
+        const i = list.indexOf(publish);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0) this.publishesByCorrelation.delete(publish.correlationId);
+      }
+    }
+  }
+
+  private passDeadlines(now: number): void {
+    for (const publish of this.awaitingDeadline.values()) {
+      if (publish.arrivedAt + this.limits.unconsumedDeadlineMs > now) break;
+      this.awaitingDeadline.delete(publish.spanId);
+      this.passDeadline(publish, false);
+    }
+  }
+
+  /**
+   * Fan-out is observed once per publish, at its deadline or when it is evicted before it. Only a
+   * publish whose deadline really passed can be unconsumed: an evicted one is counted as an eviction.
+   */
+  private passDeadline(publish: PublishEntry, evicted: boolean): void {
+    publish.deadlinePassed = true;
+    const m = this.metrics;
+    const labels = m && {
+      messaging_system: publish.system,
+      [LABEL_DESTINATION]: m.bounded(METRIC_FANOUT_DELIVERIES, LABEL_DESTINATION, publish.destination),
+      [LABEL_PRODUCER_SERVICE]: m.bounded(METRIC_FANOUT_DELIVERIES, LABEL_PRODUCER_SERVICE, publish.service),
+    };
+    if (m && labels) m.fanout.observe(labels, publish.groups.length);
+    if (evicted || publish.groups.length > 0) return;
+    publish.unconsumed = true;
+    if (m) {
+      m.unconsumed.inc({
+        messaging_system: publish.system,
+        [LABEL_DESTINATION]: m.bounded(METRIC_UNCONSUMED, LABEL_DESTINATION, publish.destination),
+        [LABEL_PRODUCER_SERVICE]: m.bounded(METRIC_UNCONSUMED, LABEL_PRODUCER_SERVICE, publish.service),
+      });
+    }
+  }
+
+  // --- deliveries
+
+  private addDelivery(span: SpanRecord): void {
+    const f = deliveryFields(span);
+    const now = this.now();
+    const base = {
+      traceId: span.traceId,
+      spanId: span.spanId,
+      parentSpanId: span.parentSpanId,
+      service: this.intern(span.serviceName),
+      system: this.intern(f.system),
+      destination: this.intern(f.destination),
+      group: this.intern(f.group),
+      messageId: f.batch ? undefined : f.messageId,
+      correlationId: f.correlationId,
+      attempt: f.attempt,
+      outcome: f.outcome,
+      deadLetterReason: f.deadLetterReason,
+      deadLetterSource: f.deadLetterSource,
+      errorType: f.errorType,
+      statusError: span.status.code === 'error',
+      startNs: span.startTimeUnixNano,
+      endNs: span.endTimeUnixNano,
+      arrivedAt: now,
+      batch: f.batch,
+      publish: undefined,
+      matchedBy: undefined,
+      latencyMs: undefined,
+      duplicate: false,
+      orphan: false,
+      journeyKey: undefined,
+    };
+    if (f.batch && span.links.length > 0) {
+      // One delivery per message of the batch, each identified only by its link.
+      for (const link of span.links) {
+        this.addDeliveryUnit({
+          ...base,
+          refs: [{ traceId: link.traceId, spanId: link.spanId, method: 'link' }],
+        });
+      }
+      return;
+    }
+    const refs: DeliveryEntry['refs'] = [];
+    if (span.parentSpanId !== undefined)
+      refs.push({ traceId: span.traceId, spanId: span.parentSpanId, method: 'parent' });
+    for (const link of span.links) refs.push({ traceId: link.traceId, spanId: link.spanId, method: 'link' });
+    this.addDeliveryUnit({ ...base, refs });
+  }
+
+  private pendingKey(d: DeliveryEntry): string {
+    return d.batch ? `${d.spanId}:${d.refs[0]?.spanId}` : d.spanId;
+  }
+
+  private addDeliveryUnit(d: DeliveryEntry): void {
+    if (this.pending.has(this.pendingKey(d))) return; // the same span exported again while waiting
+    const match = this.findPublish(d);
+    if (match) {
+      this.link(d, match.publish, match.method);
+      return;
+    }
+    if (d.refs.length === 0 && d.messageId === undefined) {
+      // Nothing stronger to wait for: the correlation ID is the only key.
+      const byCorrelation = this.correlationMatch(d);
+      if (byCorrelation) {
+        this.link(d, byCorrelation, 'correlation_id');
+        return;
+      }
+      if (d.correlationId === undefined) {
+        this.orphan(d); // nothing could ever match it
+        return;
+      }
+    }
+    this.addPending(d);
+  }
+
+  private findPublish(d: DeliveryEntry): Match | undefined {
+    for (const ref of d.refs) {
+      const publish = this.publishes.get(ref.spanId);
+      if (publish && publish.traceId === ref.traceId) return { publish, method: ref.method };
+    }
+    if (d.messageId !== undefined) {
+      const publish = this.publishByMessage.get(d.messageId);
+      if (publish) return { publish, method: 'message_id' };
+    }
+    return undefined;
+  }
+
+  /**
+   * Last resort: a publish with the same correlation ID to the delivery's destination (or routing
+   * key), preferring one not yet delivered to this group, then the latest that started before it.
+   */
+  private correlationMatch(d: DeliveryEntry): PublishEntry | undefined {
+    if (d.batch || d.correlationId === undefined) return undefined;
+    const list = this.publishesByCorrelation.get(d.correlationId);
+    if (!list) return undefined;
+    let best: PublishEntry | undefined;
+    let bestScore = -1;
+    for (const p of list) {
+      if (p.destination !== d.destination && p.routingKey !== d.destination) continue;
+      const score = (p.groups.includes(d.group) ? 0 : 2) + (p.startNs <= d.startNs ? 1 : 0);
+      if (score > bestScore || (score === bestScore && best && p.startNs > best.startNs)) {
+        best = p;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  private addPending(d: DeliveryEntry): void {
+    this.pending.set(this.pendingKey(d), d);
+    for (const ref of d.refs) pushTo(this.pendingByRef, ref.spanId, d);
+    if (d.messageId !== undefined) pushTo(this.pendingByMessage, d.messageId, d);
+    // Visible in its journey while it waits.
+    if (d.correlationId !== undefined) this.journeys.addDelivery(d, d.correlationId, d.arrivedAt);
+  }
+
+  private removePending(d: DeliveryEntry): void {
+    this.pending.delete(this.pendingKey(d));
+    for (const ref of d.refs) removeFrom(this.pendingByRef, ref.spanId, d);
+    if (d.messageId !== undefined) removeFrom(this.pendingByMessage, d.messageId, d);
+  }
+
+  private expirePending(now: number): void {
+    for (const d of this.pending.values()) {
+      if (d.arrivedAt + this.limits.linkWindowMs > now) break;
+      this.removePending(d);
+      const byCorrelation = this.correlationMatch(d);
+      if (byCorrelation) this.link(d, byCorrelation, 'correlation_id');
+      else this.orphan(d);
+    }
+  }
+
+  private orphan(d: DeliveryEntry): void {
+    d.orphan = true;
+    if (d.journeyKey === undefined)
+      this.journeys.addDelivery(d, d.correlationId ?? traceJourneyKey(d.traceId), this.now());
+    const m = this.metrics;
+    if (!m) return;
+    m.orphans.inc({
+      messaging_system: d.system,
+      [LABEL_DESTINATION]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_DESTINATION, d.destination),
+      [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_CONSUMER_GROUP, d.group),
+      [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_CONSUMER_SERVICE, d.service),
+    });
+  }
+
+  // --- a match
+
+  private groupState(publish: PublishEntry, group: string): GroupState {
+    let state = publish.message.groups.find((g) => g.group === group);
+    if (!state) {
+      state = { group, spanIds: [], attempts: [], lastOutcome: undefined, lastStartNs: -1n };
+      publish.message.groups.push(state);
+    }
+    return state;
+  }
+
+  /**
+   * Duplicate rule, per message ID (or publish) and consumer group:
+   * - the same consumer span again (an exporter retry) is ignored;
+   * - with `hoptrace.delivery.attempt`: a duplicate repeats an attempt number already seen
+   *   (a broker or bus redelivery increments it);
+   * - without it: a delivery after one whose outcome was `requeue`, `retry` or `error` is a
+   *   redelivery; after any other outcome (or none) it is a duplicate. A delivery that started
+   *   before the latest one seen is not judged (it arrived late; the later one was judged already).
+   */
+  private classifyRepeat(
+    state: GroupState,
+    d: DeliveryEntry,
+  ): 'ignore' | 'first' | 'redelivery' | 'duplicate' {
+    if (state.spanIds.includes(d.spanId)) return 'ignore';
+    if (state.spanIds.length === 0) return 'first';
+    if (d.attempt !== undefined && state.attempts.length > 0) {
+      return state.attempts.includes(d.attempt) ? 'duplicate' : 'redelivery';
+    }
+    if (d.attempt !== undefined && d.attempt > 1) return 'redelivery';
+    if (d.startNs < state.lastStartNs) return 'redelivery';
+    return state.lastOutcome !== undefined && REDELIVERING_OUTCOMES.has(state.lastOutcome)
+      ? 'redelivery'
+      : 'duplicate';
+  }
+
+  private link(d: DeliveryEntry, publish: PublishEntry, method: MatchMethod): void {
+    const state = this.groupState(publish, d.group);
+    const repeat = this.classifyRepeat(state, d);
+    if (repeat === 'ignore') return;
+    if (state.spanIds.length < MAX_SPAN_IDS_PER_GROUP) state.spanIds.push(d.spanId);
+    if (d.attempt !== undefined && !state.attempts.includes(d.attempt)) state.attempts.push(d.attempt);
+    if (d.startNs >= state.lastStartNs) {
+      state.lastOutcome = d.outcome;
+      state.lastStartNs = d.startNs;
+    }
+
+    d.publish = publish;
+    d.matchedBy = method;
+    d.latencyMs = Number(d.startNs - publish.startNs) / 1e6;
+    d.duplicate = repeat === 'duplicate';
+    if (publish.deliveries.length < MAX_DELIVERIES_PER_PUBLISH) publish.deliveries.push(d);
+    if (d.journeyKey === undefined)
+      this.journeys.addDelivery(d, d.correlationId ?? publish.journeyKey, this.now());
+
+    const fromDeadLetterQueue = isDeadLetterQueueDelivery(d);
+    let newGroup = false;
+    if (!fromDeadLetterQueue && !publish.groups.includes(d.group)) {
+      publish.groups.push(d.group);
+      newGroup = true;
+    }
+    const m = this.metrics;
+    if (m) {
+      if (d.duplicate) {
+        m.duplicates.inc({
+          messaging_system: d.system,
+          [LABEL_DESTINATION]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_DESTINATION, d.destination),
+          [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_CONSUMER_GROUP, d.group),
+          [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_CONSUMER_SERVICE, d.service),
+        });
+      }
+      const firstAttempt = d.attempt === 1 || (d.attempt === undefined && newGroup);
+      if (firstAttempt && !d.duplicate && !fromDeadLetterQueue) this.observeHop(publish, d);
+      this.countDeadLetter(publish, d, fromDeadLetterQueue);
+    }
+    if (this.onSyntheticSpans && needsSyntheticSpan(publish, d))
+      this.synthetic.push(syntheticDeliverySpan(publish, d));
+  }
+
+  private observeHop(publish: PublishEntry, d: DeliveryEntry): void {
+    const m = this.metrics!;
+    m.hopLatency.observe({
+      labels: {
+        [LABEL_PRODUCER_SERVICE]: m.bounded(METRIC_HOP_LATENCY, LABEL_PRODUCER_SERVICE, publish.service),
+        [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_HOP_LATENCY, LABEL_CONSUMER_SERVICE, d.service),
+        messaging_system: d.system,
+        [LABEL_DESTINATION]: m.bounded(METRIC_HOP_LATENCY, LABEL_DESTINATION, d.destination),
+        [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_HOP_LATENCY, LABEL_CONSUMER_GROUP, d.group),
+      },
+      value: Math.max(0, d.latencyMs ?? 0) / 1000,
+      // prom-client types exemplar labels as the metric's labels; exemplars have their own.
+      exemplarLabels: { trace_id: d.traceId, span_id: d.spanId } as LabelValues<string>,
+    });
+  }
+
+  /**
+   * A dead-letter hop is seen twice for one message: on the consumer that dead-lettered it
+   * (outcome `dead_letter`, source = its destination) and on the dead-letter queue's consumer
+   * (`hoptrace.dead_letter.source`). Counted once per message and source.
+   */
+  private countDeadLetter(publish: PublishEntry, d: DeliveryEntry, fromDeadLetterQueue: boolean): void {
+    if (d.outcome !== 'dead_letter' && !fromDeadLetterQueue) return;
+    const source = d.outcome === 'dead_letter' ? d.destination : d.deadLetterSource;
+    if (
+      source === undefined ? publish.deadLetterSources.length > 0 : publish.deadLetterSources.includes(source)
+    )
+      return;
+    publish.deadLetterSources.push(source ?? 'unknown');
+    const m = this.metrics!;
+    m.deadLetterHops.inc({
+      messaging_system: d.system,
+      [LABEL_DESTINATION]: m.bounded(METRIC_DEAD_LETTER_HOPS, LABEL_DESTINATION, source ?? d.destination),
+      [LABEL_CONSUMER_GROUP]:
+        d.outcome === 'dead_letter' ? m.bounded(METRIC_DEAD_LETTER_HOPS, LABEL_CONSUMER_GROUP, d.group) : '',
+      reason: m.bounded(METRIC_DEAD_LETTER_HOPS, 'reason', d.deadLetterReason ?? 'unknown'),
+    });
+  }
+
+  // --- bounds
+
+  private enforceLimit(): void {
+    while (this.publishes.size + this.pending.size > this.limits.maxTrackedMessages) {
+      const oldestPublish = this.publishes.values().next().value;
+      const oldestPending = this.pending.values().next().value;
+      if (oldestPending && (!oldestPublish || oldestPending.arrivedAt < oldestPublish.arrivedAt)) {
+        this.removePending(oldestPending);
+        if (oldestPending.journeyKey === undefined) {
+          this.journeys.addDelivery(oldestPending, traceJourneyKey(oldestPending.traceId), this.now());
+        }
+        this.metrics?.evictions.inc({ kind: 'pending_delivery' });
+      } else if (oldestPublish) {
+        this.removePublish(oldestPublish, true);
+        this.metrics?.evictions.inc({ kind: 'publish' });
+      } else {
+        return;
+      }
+    }
+  }
+
+  private intern(value: string): string {
+    const known = this.interned.get(value);
+    if (known !== undefined) return known;
+    if (this.interned.size < MAX_INTERNED) this.interned.set(value, value);
+    return value;
+  }
+
+  private emitSynthetic(): void {
+    if (this.synthetic.length === 0 || !this.onSyntheticSpans) return;
+    const spans = this.synthetic;
+    this.synthetic = [];
+    this.onSyntheticSpans(spans);
+  }
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function removeFrom<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (!list) return;
+  const i = list.indexOf(value);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) map.delete(key);
+}
+
+export function pickLinkerLimits(limits: CollectorLimits): LinkerLimits {
+  return {
+    maxTrackedMessages: limits.maxTrackedMessages,
+    messageTtlMs: limits.messageTtlMs,
+    linkWindowMs: limits.linkWindowMs,
+    unconsumedDeadlineMs: limits.unconsumedDeadlineMs,
+    maxJourneys: limits.maxJourneys,
+    journeyTtlMs: limits.journeyTtlMs,
+    maxJourneyEntries: limits.maxJourneyEntries,
+  };
+}
