@@ -253,3 +253,35 @@ export function countSpans(request: OtlpExportRequest): number {
     for (const ss of rs.scopeSpans ?? []) n += ss.spans?.length ?? 0;
   return n;
 }
+
+/**
+ * `google.rpc.Status` (googleapis `google/rpc/status.proto`: `int32 code = 1; string message = 2;`,
+ * `details` left out), which OTLP/HTTP uses for error bodies.
+ */
+const StatusType = protobuf.Root.fromJSON({
+  nested: {
+    google: {
+      nested: {
+        rpc: {
+          nested: {
+            Status: { fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 } } },
+          },
+        },
+      },
+    },
+  },
+}).lookupType('google.rpc.Status');
+
+/** gRPC status codes for the HTTP statuses the receiver answers with. */
+const GRPC_CODES: Record<number, number> = { 400: 3, 401: 16, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14 };
+
+export function encodeErrorStatus(format: OtlpFormat, httpStatus: number, message: string): { contentType: string; body: Buffer } {
+  const code = GRPC_CODES[httpStatus] ?? 2;
+  if (format === 'json') return { contentType: CONTENT_TYPE_JSON, body: Buffer.from(JSON.stringify({ code, message })) };
+  const encoded = StatusType.encode(StatusType.fromObject({ code, message })).finish();
+  return { contentType: CONTENT_TYPE_PROTOBUF, body: Buffer.from(encoded) };
+}
+
+export function decodeErrorStatus(body: Uint8Array): { code: number; message: string } {
+  return StatusType.toObject(StatusType.decode(body)) as { code: number; message: string };
+}
