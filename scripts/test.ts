@@ -21,5 +21,7 @@ const filters = process.argv.slice(2);
 const files = findTests(distRoot)
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);
