@@ -36,6 +36,7 @@ import {
   type DeadLetterReason,
   type Outcome,
 } from './semconv.js';
+import { setServiceName } from './service-name.js';
 import { recordError, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
 
@@ -74,7 +75,13 @@ export interface DeliveryRequest<TMessage> {
   links?: Link[];
   /** The client's message, for hooks. */
   message: TMessage;
-  settleTimeoutMs?: number;
+  /**
+   * How long a span waits for a settle that comes after the handler (default 30 s). `false` when the
+   * wrapper itself settles right after the handler (bus, Kafka), so no timer is needed.
+   */
+  settleTimeoutMs?: number | false;
+  /** The consuming service, when it differs from the wrapper's `serviceName` (one bus, several services). */
+  serviceName?: string;
   /** Context to build on; default the active one. */
   base?: Context;
 }
@@ -97,7 +104,7 @@ export interface Delivery {
 }
 
 export function startDelivery<TMessage>(
-  instr: Instrumentation<unknown, TMessage>,
+  instr: Instrumentation<never, TMessage>,
   req: DeliveryRequest<TMessage>,
 ): Delivery {
   return instr.guard.run('delivery', () => startDeliveryUnguarded(instr, req), untracedDelivery(req));
@@ -128,7 +135,7 @@ function untracedDelivery(req: DeliveryRequest<unknown>): Delivery {
 type HandlerState = 'none' | 'running' | 'done';
 
 function startDeliveryUnguarded<TMessage>(
-  instr: Instrumentation<unknown, TMessage>,
+  instr: Instrumentation<never, TMessage>,
   req: DeliveryRequest<TMessage>,
 ): Delivery {
   const startedAt = performance.now();
@@ -149,7 +156,8 @@ function startDeliveryUnguarded<TMessage>(
   };
   if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
   if (req.consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = req.consumerGroup;
-  if (instr.serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = instr.serviceName;
+  const serviceName = req.serviceName ?? instr.serviceName;
+  if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
   if (publishedAt !== undefined) attributes[ATTR_HOPTRACE_PUBLISHED_AT] = publishedAt;
   attributes[ATTR_HOPTRACE_ORIGIN_AT] = originAt;
   if (req.deadLetter) {
@@ -164,6 +172,7 @@ function startDeliveryUnguarded<TMessage>(
   const messageBaggage = propagation.getBaggage(incoming.context);
   if (messageBaggage) base = propagation.setBaggage(base, messageBaggage);
   base = setOriginAt(setCorrelationId(base, correlationId), originAt);
+  if (serviceName) base = setServiceName(base, serviceName);
 
   const span = startConsumerSpan(
     instr.tracer,
@@ -221,7 +230,7 @@ function startDeliveryUnguarded<TMessage>(
       endSpan();
       return;
     }
-    if (handlerState === 'done' && !settleTimer && !spanEnded) {
+    if (handlerState === 'done' && settleTimeoutMs !== false && !settleTimer && !spanEnded) {
       // The handler is done but the message is not settled yet (a later ack): wait, but not forever.
       settleTimer = setTimeout(() => {
         span.setAttribute(ATTR_HOPTRACE_UNSETTLED, true);

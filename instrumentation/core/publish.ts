@@ -26,6 +26,7 @@ import {
   HEADER_ORIGIN_AT,
   HEADER_PUBLISHED_AT,
 } from './semconv.js';
+import { currentServiceName } from './service-name.js';
 import { recordError, startProducerSpan } from './spans.js';
 
 export interface PublishRequest<TMessage> {
@@ -46,6 +47,11 @@ export interface PublishRequest<TMessage> {
   message: TMessage;
   /** Defaults to the active context. */
   parent?: Context;
+  /**
+   * Write trace context and baggage into the headers (default true). The in-process bus hands the
+   * Context object itself to its subscribers, so it skips the serialization.
+   */
+  inject?: boolean;
 }
 
 export interface PublishOperation {
@@ -62,7 +68,7 @@ export interface PublishOperation {
 }
 
 export function startPublish<TMessage>(
-  instr: Instrumentation<TMessage, unknown>,
+  instr: Instrumentation<TMessage, never>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
   return instr.guard.run('publish', () => startPublishUnguarded(instr, req), untracedPublish(req));
@@ -82,7 +88,7 @@ function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
 }
 
 function startPublishUnguarded<TMessage>(
-  instr: Instrumentation<TMessage, unknown>,
+  instr: Instrumentation<TMessage, never>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
   const started = performance.now();
@@ -107,7 +113,8 @@ function startPublishUnguarded<TMessage>(
     [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: correlationId,
   };
   if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
-  if (instr.serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = instr.serviceName;
+  const serviceName = currentServiceName(parent) ?? instr.serviceName;
+  if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
   const span = startProducerSpan(
     instr.tracer,
     { system: instr.system, destination: req.destination, operationName: req.operationName, attributes },
@@ -117,7 +124,7 @@ function startPublishUnguarded<TMessage>(
   const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? currentOriginAt(parent) ?? publishedAt;
   const spanContext = setOriginAt(setCorrelationId(trace.setSpan(parent, span), correlationId), originAt);
 
-  injectContext(spanContext, headers);
+  if (req.inject !== false) injectContext(spanContext, headers);
   headers[instr.correlationHeader] = correlationId;
   headers[HEADER_PUBLISHED_AT] = String(publishedAt);
   headers[HEADER_ORIGIN_AT] = String(originAt);
