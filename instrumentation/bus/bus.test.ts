@@ -239,4 +239,20 @@ describe('Bus backpressure and close', () => {
     assert.equal(bus.pending(), 0);
     await assert.rejects(bus.publish('q', 9), BusClosedError);
   });
+
+  it('close() still accepts what its own handlers publish while draining, and nothing from outside', async () => {
+    const bus = newBus();
+    const shipped: number[] = [];
+    bus.subscribe('order', async (m: BusMessage<number>) => {
+      await new Promise((r) => setTimeout(r, 2));
+      await bus.publish('ship', m.payload);
+    });
+    bus.subscribe('ship', (m: BusMessage<number>) => void shipped.push(m.payload));
+    await bus.publish('order', 1);
+    await bus.publish('order', 2);
+    const closed = bus.close();
+    await assert.rejects(bus.publish('order', 3), BusClosedError);
+    await closed;
+    assert.deepEqual(shipped, [1, 2]);
+  });
 });
