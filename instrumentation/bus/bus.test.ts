@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { installContextManager } from '../../test/helpers/tracing.js';
 import { createOpenMetricsRegistry } from '../core/metrics.js';
 import { Bus } from './bus.js';
 import { BusClosedError, BusOverflowError } from './errors.js';
 import type { BusMessage, BusOptions } from './types.js';
+
+// As in any service with an OTel SDK: async context follows awaits.
+installContextManager();
 
 const fast = { initialMs: 1, factor: 2, maxMs: 50 };
 
