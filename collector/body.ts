@@ -17,7 +17,8 @@ export interface BodyLimits {
 
 export async function readRawBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limits.maxBytes) throw new PayloadTooLargeError(limits.maxBytes, 'body');
+  if (declared !== undefined && Number(declared) > limits.maxBytes)
+    throw new PayloadTooLargeError(limits.maxBytes, 'body');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -30,10 +31,15 @@ export async function readRawBody(req: IncomingMessage, limits: BodyLimits): Pro
 }
 
 /** Applies Content-Encoding: identity or gzip; anything else is unsupported. */
-export async function decodeContentEncoding(req: IncomingMessage, raw: Buffer, maxBytes: number): Promise<Buffer> {
+export async function decodeContentEncoding(
+  req: IncomingMessage,
+  raw: Buffer,
+  maxBytes: number,
+): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') return raw;
-  if (encoding !== 'gzip') throw new UnsupportedMediaTypeError(`unsupported content-encoding "${encoding}"; use gzip`);
+  if (encoding !== 'gzip')
+    throw new UnsupportedMediaTypeError(`unsupported content-encoding "${encoding}"; use gzip`);
   try {
     return await gunzipAsync(raw, { maxOutputLength: maxBytes });
   } catch (err) {

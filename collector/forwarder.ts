@@ -8,7 +8,12 @@
 import type { ForwardOptions } from './config.js';
 import { ForwardError } from './errors.js';
 import type { CollectorMetrics, DropReason } from './metrics.js';
-import { CONTENT_TYPE_PROTOBUF, decodeResponse, encodeProtobufRequest, type OtlpResourceSpans } from './otlp/codec.js';
+import {
+  CONTENT_TYPE_PROTOBUF,
+  decodeResponse,
+  encodeProtobufRequest,
+  type OtlpResourceSpans,
+} from './otlp/codec.js';
 import { logger } from './server.js';
 
 const RETRIABLE_STATUSES = new Set([429, 502, 503, 504]);
@@ -119,7 +124,10 @@ export class Forwarder {
   private takeBatch(): QueuedSpans[] {
     const batch: QueuedSpans[] = [];
     let spans = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || spans + this.queue[0].spans <= this.options.maxBatchSpans)) {
+    while (
+      this.queue.length > 0 &&
+      (batch.length === 0 || spans + this.queue[0].spans <= this.options.maxBatchSpans)
+    ) {
       const item = this.queue.shift()!;
       batch.push(item);
       spans += item.spans;
@@ -148,7 +156,10 @@ export class Forwarder {
         this.metrics.lastSuccess.set({ source: 'forward' }, Date.now() / 1000);
         return;
       } catch (err) {
-        const error = err instanceof ForwardError ? err : new ForwardError((err as Error).message, { retriable: true, cause: err });
+        const error =
+          err instanceof ForwardError
+            ? err
+            : new ForwardError((err as Error).message, { retriable: true, cause: err });
         this.metrics.up.set({ source: 'forward' }, 0);
         if (this.abort.signal.aborted) {
           this.drop('forward_failed', spans);
@@ -160,7 +171,10 @@ export class Forwarder {
           return;
         }
         const jittered = backoff * (0.5 + Math.random() * 0.5);
-        const wait = Math.min(this.options.maxBackoffMs, error.retryAfter !== undefined ? error.retryAfter * 1000 : jittered);
+        const wait = Math.min(
+          this.options.maxBackoffMs,
+          error.retryAfter !== undefined ? error.retryAfter * 1000 : jittered,
+        );
         await this.sleep(wait);
         backoff = Math.min(this.options.maxBackoffMs, backoff * 2);
       }
@@ -180,8 +194,11 @@ export class Forwarder {
       const contentType = response.headers.get('content-type') ?? '';
       try {
         const partial =
-          payload.length === 0 ? undefined : decodeResponse(payload, contentType.includes('json') ? 'json' : 'protobuf');
-        if (partial && partial.rejectedSpans > 0) this.drop('forward_rejected', Math.min(spans, partial.rejectedSpans));
+          payload.length === 0
+            ? undefined
+            : decodeResponse(payload, contentType.includes('json') ? 'json' : 'protobuf');
+        if (partial && partial.rejectedSpans > 0)
+          this.drop('forward_rejected', Math.min(spans, partial.rejectedSpans));
       } catch {
         // A 200 with an unreadable body still means the batch was accepted.
       }
@@ -209,7 +226,9 @@ export class Forwarder {
     this.metrics.spansDropped.inc({ reason }, spans);
     if (!this.loggedDrop) {
       this.loggedDrop = true;
-      logger.warn(`forwarder dropped ${spans} spans (${reason}); further drops are counted in hoptrace_collector_spans_dropped_total`);
+      logger.warn(
+        `forwarder dropped ${spans} spans (${reason}); further drops are counted in hoptrace_collector_spans_dropped_total`,
+      );
     }
   }
 }

@@ -2,8 +2,7 @@
  * `hoptrace/collector`: receives OTLP spans, links producers to consumers, watches broker state and
  * serves `/metrics` and the journeys API. See docs/collector.md.
  */
-export { startCollector } from './collector.js';
-export type { Collector } from './collector.js';
+
 export type {
   CollectorLimits,
   CollectorOptions,
@@ -12,7 +11,7 @@ export type {
   KafkaScaleOutOptions,
   RabbitMqMonitorOptions,
 } from './config.js';
-export { DEFAULT_FORWARD, DEFAULT_LIMITS, DEFAULT_PORT, DEFAULT_HOST } from './config.js';
+export { DEFAULT_FORWARD, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT } from './config.js';
 export {
   ConfigError,
   ForwardError,
@@ -25,12 +24,14 @@ export {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from './errors.js';
-export { Linker } from './linker/linker.js';
+export type { RenderOptions } from './journey/render.js';
+export { renderJourney } from './journey/render.js';
 export type { LinkerLimits, LinkerOptions, LinkerStats } from './linker/linker.js';
+export { Linker } from './linker/linker.js';
 export { CollectorMetrics } from './metrics.js';
 export { fromReadableSpan } from './otlp/readable-span.js';
-export { renderJourney } from './journey/render.js';
-export type { RenderOptions } from './journey/render.js';
+export type { Collector } from './start.js';
+export { startCollector } from './start.js';
 export type {
   AttributeValue,
   Journey,

@@ -145,7 +145,7 @@ export class CollectorMetrics {
   readonly dlqMessages: client.Gauge<(typeof QUEUE_LABELS)[number] | 'dead_letter_source'>;
   readonly lagMessages: client.Gauge<(typeof LAG_LABELS)[number]>;
   readonly lagSeconds: client.Gauge<(typeof LAG_LABELS)[number]>;
-  readonly lagStatus: client.Gauge<(typeof LAG_LABELS)[number] | 'status'>;
+  readonly lagStatus: client.Gauge<'messaging_system' | 'messaging_consumer_group_name'>;
 
   constructor(options: { maxLabelValues: number; trackedMessages?: () => Record<EvictionKind, number> }) {
     // Set once, before any metric is registered (exemplar metrics require it at registration).
@@ -270,8 +270,8 @@ export class CollectorMetrics {
     });
     this.lagStatus = new Gauge({
       name: METRIC_CONSUMER_LAG_STATUS,
-      help: 'Consumer lag status: 1 for the current status of the group/partition.',
-      labelNames: [...LAG_LABELS, 'status'],
+      help: 'Consumer group lag status from a sliding window: 0 OK, 1 WARN, 2 STALL, 3 STOP.',
+      labelNames: [LABEL_MESSAGING_SYSTEM, LABEL_CONSUMER_GROUP],
       registers,
     });
     this.up.set({ source: 'collector' }, 1);

@@ -2,8 +2,7 @@
  * The collector's HTTP server on node:http: a small router over the route modules in ./routes,
  * bearer-token checks, and the single place where errors become responses.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
@@ -62,7 +61,12 @@ export function tokenMatches(header: string | undefined, token: string): boolean
   return timingSafeEqual(given, expected);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -144,10 +148,16 @@ export class HttpServer {
     const routeName = matched?.compiled.route.path ?? 'unmatched';
     try {
       if (!matched) {
-        throw allowed.length > 0 ? new MethodNotAllowedError(allowed.join(', ')) : new NotFoundError(`no route for ${url.pathname}`);
+        throw allowed.length > 0
+          ? new MethodNotAllowedError(allowed.join(', '))
+          : new NotFoundError(`no route for ${url.pathname}`);
       }
       const { route } = matched.compiled;
-      if (route.auth && this.options.token !== undefined && !tokenMatches(req.headers.authorization, this.options.token)) {
+      if (
+        route.auth &&
+        this.options.token !== undefined &&
+        !tokenMatches(req.headers.authorization, this.options.token)
+      ) {
         throw new UnauthorizedError();
       }
       await route.handle(ctx);
@@ -160,14 +170,16 @@ export class HttpServer {
 
   private sendError(ctx: RequestContext, err: unknown, route: Route | undefined): void {
     const response = toErrorResponse(err);
-    if (response.status >= 500 && response.status !== 503) logger.error(`${ctx.req.method} ${ctx.url.pathname} failed`, err);
+    if (response.status >= 500 && response.status !== 503)
+      logger.error(`${ctx.req.method} ${ctx.url.pathname} failed`, err);
     const { res } = ctx;
     if (res.headersSent) {
       res.destroy();
       return;
     }
     const encoded = route?.errorBody?.(ctx, response.code, response.message, response.status);
-    const body = encoded?.body ?? JSON.stringify({ error: { code: response.code, message: response.message } });
+    const body =
+      encoded?.body ?? JSON.stringify({ error: { code: response.code, message: response.message } });
     res.writeHead(response.status, {
       'content-type': encoded?.contentType ?? 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),

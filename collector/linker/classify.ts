@@ -8,6 +8,7 @@ import {
   ATTR_HOPTRACE_DEAD_LETTER_SOURCE,
   ATTR_HOPTRACE_DELIVERY_ATTEMPT,
   ATTR_HOPTRACE_OUTCOME,
+  ATTR_HOPTRACE_SERVICE_NAME,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -25,20 +26,28 @@ export type MessagingRole = 'publish' | 'delivery';
 /**
  * - publish: `messaging.operation.type` send (or the older `publish`, or `create` for per-message
  *   creation contexts of batch sends), or no operation type and kind PRODUCER.
- * - delivery: operation type `process`, or no operation type and kind CONSUMER.
- * `receive` and `settle` spans are not deliveries: a pull consumer's `receive` is followed by the
- * `process` span that does the work, and counting both would double every delivery.
+ * - delivery: operation type `process` or `receive` (hoptrace's wrappers make one consumer span per
+ *   delivery: `receive` for a pull such as AMQP `get`, `process` otherwise), or no operation type
+ *   and kind CONSUMER. `settle` spans are not deliveries.
  */
 export function roleOf(span: SpanRecord): MessagingRole | undefined {
   const op = span.attributes[ATTR_MESSAGING_OPERATION_TYPE];
   if (typeof op === 'string' && op !== '') {
     if (op === 'send' || op === 'publish' || op === 'create') return 'publish';
-    if (op === 'process') return 'delivery';
+    if (op === 'process' || op === 'receive') return 'delivery';
     return undefined;
   }
   if (span.kind === 'producer') return 'publish';
   if (span.kind === 'consumer') return 'delivery';
   return undefined;
+}
+
+/**
+ * The logical service of a span: `hoptrace.service.name` when set (one process hosting several
+ * services, e.g. the in-process bus), else the resource's `service.name`.
+ */
+export function serviceOf(span: SpanRecord): string {
+  return stringAttribute(span.attributes, ATTR_HOPTRACE_SERVICE_NAME) ?? span.serviceName;
 }
 
 export interface MessageFields {
@@ -83,7 +92,7 @@ export function deliveryFields(span: SpanRecord): DeliveryFields {
     ...base,
     group:
       stringAttribute(a, ATTR_MESSAGING_CONSUMER_GROUP_NAME) ??
-      (base.destination !== UNKNOWN ? base.destination : span.serviceName),
+      (base.destination !== UNKNOWN ? base.destination : serviceOf(span)),
     attempt: attempt !== undefined && attempt >= 1 ? Math.trunc(attempt) : undefined,
     outcome: stringAttribute(a, ATTR_HOPTRACE_OUTCOME),
     deadLetterReason: stringAttribute(a, ATTR_HOPTRACE_DEAD_LETTER_REASON),

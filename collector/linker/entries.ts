@@ -20,6 +20,8 @@ export interface GroupState {
 export interface MessageState {
   messageId: string | undefined;
   groups: GroupState[];
+  /** Dead-letter sources already counted for this message. */
+  deadLetterSources: string[];
 }
 
 export interface PublishEntry {
@@ -40,8 +42,6 @@ export interface PublishEntry {
   deliveries: DeliveryEntry[];
   /** Distinct groups that received it (dead-letter queue consumers excluded): the fan-out. */
   groups: string[];
-  /** Dead-letter sources already counted for this message. */
-  deadLetterSources: string[];
   deadlinePassed: boolean;
   unconsumed: boolean;
 }

@@ -27,7 +27,7 @@ import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
-import { deliveryFields, messageFields, roleOf } from './classify.js';
+import { deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
 import {
   type DeliveryEntry,
   type GroupState,
@@ -177,7 +177,7 @@ export class Linker {
       traceId: span.traceId,
       spanId: span.spanId,
       parentSpanId: span.parentSpanId,
-      service: this.intern(span.serviceName),
+      service: this.intern(serviceOf(span)),
       system: this.intern(f.system),
       destination: this.intern(f.destination),
       routingKey: f.routingKey === undefined ? undefined : this.intern(f.routingKey),
@@ -187,10 +187,9 @@ export class Linker {
       arrivedAt: now,
       journeyKey: f.correlationId ?? traceJourneyKey(span.traceId),
       // Publishes of one message ID share delivery state, so duplicates are found per message ID.
-      message: previous ? previous.message : { messageId: f.messageId, groups: [] },
+      message: previous ? previous.message : { messageId: f.messageId, groups: [], deadLetterSources: [] },
       deliveries: [],
       groups: [],
-      deadLetterSources: [],
       deadlinePassed: false,
       unconsumed: false,
     };
@@ -284,7 +283,7 @@ export class Linker {
       traceId: span.traceId,
       spanId: span.spanId,
       parentSpanId: span.parentSpanId,
-      service: this.intern(span.serviceName),
+      service: this.intern(serviceOf(span)),
       system: this.intern(f.system),
       destination: this.intern(f.destination),
       group: this.intern(f.group),
@@ -433,13 +432,14 @@ export class Linker {
   }
 
   /**
-   * Duplicate rule, per message ID (or publish) and consumer group:
+   * Duplicate rule, per message ID (or publish, without one) and consumer group:
    * - the same consumer span again (an exporter retry) is ignored;
-   * - with `hoptrace.delivery.attempt`: a duplicate repeats an attempt number already seen
-   *   (a broker or bus redelivery increments it);
-   * - without it: a delivery after one whose outcome was `requeue`, `retry` or `error` is a
-   *   redelivery; after any other outcome (or none) it is a duplicate. A delivery that started
-   *   before the latest one seen is not judged (it arrived late; the later one was judged already).
+   * - a delivery whose `hoptrace.delivery.attempt` is higher than any seen is a redelivery;
+   * - a delivery after one (by start time) whose outcome was `requeue`, `retry` or `error` is a
+   *   redelivery (classic RabbitMQ queues carry no delivery count, only the requeue);
+   * - a delivery that started before the latest one seen, or repeats no attempt number seen, is not
+   *   judged a duplicate (it arrived late and the later one was judged already);
+   * - anything else is a duplicate: the group got the same message again after it was settled.
    */
   private classifyRepeat(
     state: GroupState,
@@ -447,14 +447,14 @@ export class Linker {
   ): 'ignore' | 'first' | 'redelivery' | 'duplicate' {
     if (state.spanIds.includes(d.spanId)) return 'ignore';
     if (state.spanIds.length === 0) return 'first';
-    if (d.attempt !== undefined && state.attempts.length > 0) {
-      return state.attempts.includes(d.attempt) ? 'duplicate' : 'redelivery';
+    if (d.attempt !== undefined && state.attempts.length > 0 && d.attempt > Math.max(...state.attempts)) {
+      return 'redelivery';
     }
-    if (d.attempt !== undefined && d.attempt > 1) return 'redelivery';
     if (d.startNs < state.lastStartNs) return 'redelivery';
-    return state.lastOutcome !== undefined && REDELIVERING_OUTCOMES.has(state.lastOutcome)
-      ? 'redelivery'
-      : 'duplicate';
+    if (state.lastOutcome !== undefined && REDELIVERING_OUTCOMES.has(state.lastOutcome)) return 'redelivery';
+    if (d.attempt !== undefined && state.attempts.length > 0 && !state.attempts.includes(d.attempt))
+      return 'redelivery';
+    return 'duplicate';
   }
 
   private link(d: DeliveryEntry, publish: PublishEntry, method: MatchMethod): void {
@@ -519,16 +519,14 @@ export class Linker {
   /**
    * A dead-letter hop is seen twice for one message: on the consumer that dead-lettered it
    * (outcome `dead_letter`, source = its destination) and on the dead-letter queue's consumer
-   * (`hoptrace.dead_letter.source`). Counted once per message and source.
+   * (`hoptrace.dead_letter.source`). Counted once per message (ID) and source.
    */
   private countDeadLetter(publish: PublishEntry, d: DeliveryEntry, fromDeadLetterQueue: boolean): void {
     if (d.outcome !== 'dead_letter' && !fromDeadLetterQueue) return;
     const source = d.outcome === 'dead_letter' ? d.destination : d.deadLetterSource;
-    if (
-      source === undefined ? publish.deadLetterSources.length > 0 : publish.deadLetterSources.includes(source)
-    )
-      return;
-    publish.deadLetterSources.push(source ?? 'unknown');
+    const counted = publish.message.deadLetterSources;
+    if (source === undefined ? counted.length > 0 : counted.includes(source)) return;
+    counted.push(source ?? 'unknown');
     const m = this.metrics!;
     m.deadLetterHops.inc({
       messaging_system: d.system,

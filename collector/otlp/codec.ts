@@ -273,11 +273,26 @@ const StatusType = protobuf.Root.fromJSON({
 }).lookupType('google.rpc.Status');
 
 /** gRPC status codes for the HTTP statuses the receiver answers with. */
-const GRPC_CODES: Record<number, number> = { 400: 3, 401: 16, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14 };
+const GRPC_CODES: Record<number, number> = {
+  400: 3,
+  401: 16,
+  404: 5,
+  405: 12,
+  413: 8,
+  415: 3,
+  429: 8,
+  500: 13,
+  503: 14,
+};
 
-export function encodeErrorStatus(format: OtlpFormat, httpStatus: number, message: string): { contentType: string; body: Buffer } {
+export function encodeErrorStatus(
+  format: OtlpFormat,
+  httpStatus: number,
+  message: string,
+): { contentType: string; body: Buffer } {
   const code = GRPC_CODES[httpStatus] ?? 2;
-  if (format === 'json') return { contentType: CONTENT_TYPE_JSON, body: Buffer.from(JSON.stringify({ code, message })) };
+  if (format === 'json')
+    return { contentType: CONTENT_TYPE_JSON, body: Buffer.from(JSON.stringify({ code, message })) };
   const encoded = StatusType.encode(StatusType.fromObject({ code, message })).finish();
   return { contentType: CONTENT_TYPE_PROTOBUF, body: Buffer.from(encoded) };
 }

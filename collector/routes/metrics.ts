@@ -10,7 +10,10 @@ export function metricsRoutes(metrics: CollectorMetrics): Route[] {
       auth: false,
       async handle({ req, res }) {
         const rendered = await metrics.render(req.headers.accept);
-        res.writeHead(200, { 'content-type': rendered.contentType, 'content-length': Buffer.byteLength(rendered.body) });
+        res.writeHead(200, {
+          'content-type': rendered.contentType,
+          'content-length': Buffer.byteLength(rendered.body),
+        });
         res.end(rendered.body);
       },
     },

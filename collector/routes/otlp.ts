@@ -3,9 +3,10 @@
  * the request's encoding. Admission is bounded by concurrent requests (503) and by bytes being read
  * or decoded at once (429); excess requests are answered with `Retry-After`, never queued.
  */
-import { OverloadedError, UnsupportedMediaTypeError } from '../errors.js';
+
 import { decodeContentEncoding, readRawBody } from '../body.js';
 import type { CollectorLimits } from '../config.js';
+import { OverloadedError, UnsupportedMediaTypeError } from '../errors.js';
 import type { CollectorMetrics } from '../metrics.js';
 import {
   CONTENT_TYPE_JSON,
@@ -130,9 +131,14 @@ export function otlpRoutes(deps: OtlpRouteDeps): Route[] {
       metrics.lastSuccess.set({ source: 'otlp' }, Date.now() / 1000);
       const response = encodeResponse(
         format,
-        result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: result.firstError ?? '' } : undefined,
+        result.rejected > 0
+          ? { rejectedSpans: result.rejected, errorMessage: result.firstError ?? '' }
+          : undefined,
       );
-      ctx.res.writeHead(200, { 'content-type': response.contentType, 'content-length': response.body.length });
+      ctx.res.writeHead(200, {
+        'content-type': response.contentType,
+        'content-length': response.body.length,
+      });
       ctx.res.end(response.body);
     } finally {
       ticket.release();
