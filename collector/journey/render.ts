@@ -82,7 +82,9 @@ function deliveryNode(d: JourneyDelivery, options: RenderOptions): Node {
 function draw(node: Node, prefix: string, last: boolean, out: string[], root: boolean): void {
   out.push(root ? node.line : `${prefix}${last ? '└─ ' : '├─ '}${node.line}`);
   const childPrefix = root ? '' : `${prefix}${last ? '   ' : '│  '}`;
-  node.children.forEach((child, i) => draw(child, childPrefix, i === node.children.length - 1, out, false));
+  node.children.forEach((child, i) => {
+    draw(child, childPrefix, i === node.children.length - 1, out, false);
+  });
 }
 
 export function renderJourney(journey: Journey, options: RenderOptions = {}): string {
