@@ -1,5 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
+import { renderJourney } from '../../collector/journey/render.js';
+import { Linker } from '../../collector/linker/linker.js';
+import { fromReadableSpan } from '../../collector/otlp/readable-span.js';
 import { createOrdersSystem, runOrdersDemo } from '../../examples/inproc/orders.js';
 import { setupTelemetry } from '../../examples/shared/telemetry.js';
 import { metricsRegistry } from '../../instrumentation/core/metrics.js';
@@ -133,15 +136,17 @@ async function runInproc(flags: DemoFlags): Promise<number> {
   }
 }
 
-/** Prints each flow's journey tree. */
+/** Prints each flow's journey tree: the spans go through the collector's linker in process, no HTTP. */
 async function printJourneys(
   spans: ReturnType<ReturnType<typeof setupTelemetry>['spans']>,
   correlationIds: string[],
 ) {
-  // Wired to the collector's linker and journey renderer (the same tree `hoptrace journey` prints).
+  const linker = new Linker();
+  linker.ingest(spans.map(fromReadableSpan));
+  linker.finalize();
   for (const id of correlationIds) {
-    const flow = spans.filter((s) => s.attributes['messaging.message.conversation_id'] === id);
-    console.log(`${id}: ${flow.length} spans\n`);
+    const journey = linker.journey(id);
+    console.log(journey ? `${renderJourney(journey)}\n` : `${id}: no spans\n`);
   }
 }
 
