@@ -34,23 +34,44 @@ async function jaegerTrace(traceId: string, expectSpans: number): Promise<Jaeger
       const trace = body.data?.[0];
       if (trace && trace.spans.length >= expectSpans) return trace;
     }
-    if (Date.now() > deadline) throw new Error(`Jaeger did not show ${expectSpans} spans of trace ${traceId}`);
+    if (Date.now() > deadline)
+      throw new Error(`Jaeger did not show ${expectSpans} spans of trace ${traceId}`);
     await new Promise((r) => setTimeout(r, 300));
   }
 }
 
 describe('forwarding to Jaeger', () => {
   it("shows every link-mode delivery in the producer's trace", async (t) => {
-    if (!(await requireServer(t, 'Jaeger', () => fetch(`${QUERY}/api/services`).then((r) => r.ok || Promise.reject(new Error(`HTTP ${r.status}`)))))) {
+    if (
+      !(await requireServer(t, 'Jaeger', () =>
+        fetch(`${QUERY}/api/services`).then((r) => r.ok || Promise.reject(new Error(`HTTP ${r.status}`))),
+      ))
+    ) {
       return;
     }
     const id = randomBytes(4).toString('hex');
-    const collector = await startCollector({ port: 0, forwardOtlpUrl: OTLP, forward: { flushIntervalMs: 50 } });
+    const collector = await startCollector({
+      port: 0,
+      forwardOtlpUrl: OTLP,
+      forward: { flushIntervalMs: 50 },
+    });
     try {
-      const pub = publishSpan({ service: `orders-${id}`, destination: 'orders', correlationId: `jaeger-${id}`, at: 0 });
+      const pub = publishSpan({
+        service: `orders-${id}`,
+        destination: 'orders',
+        correlationId: `jaeger-${id}`,
+        at: 0,
+      });
       const groups = ['billing', 'shipping', 'email'];
       const deliveries = groups.map((g, i) =>
-        processSpan(pub, { service: `${g}-${id}`, destination: g, group: g, mode: 'link', outcome: 'ack', at: 5 + i }),
+        processSpan(pub, {
+          service: `${g}-${id}`,
+          destination: g,
+          group: g,
+          mode: 'link',
+          outcome: 'ack',
+          at: 5 + i,
+        }),
       );
       const response = await fetch(`${collector.url}/v1/traces`, {
         method: 'POST',
@@ -63,7 +84,10 @@ describe('forwarding to Jaeger', () => {
       const producer = trace.spans.find((s) => s.spanID === pub.spanId);
       assert.ok(producer, 'the producer span is in its trace');
       const delivered = trace.spans.filter((s) => s.operationName.startsWith('deliver '));
-      assert.deepEqual(delivered.map((s) => s.operationName).sort(), groups.map((g) => `deliver ${g}`).sort());
+      assert.deepEqual(
+        delivered.map((s) => s.operationName).sort(),
+        groups.map((g) => `deliver ${g}`).sort(),
+      );
       for (const span of delivered) {
         const parent = span.references.find((r) => r.refType === 'CHILD_OF');
         assert.equal(parent?.spanID, pub.spanId, 'child of the producer span');
