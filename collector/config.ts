@@ -21,7 +21,7 @@ export interface CollectorLimits {
   unconsumedDeadlineMs: number;
   /** Journeys (correlation IDs) kept for the API. Default 10 000. */
   maxJourneys: number;
-  /** A journey is dropped this long after its last span. Default 15 min. */
+  /** A journey is dropped this long after its last span. Default 10 min. */
   journeyTtlMs: number;
   /** Publishes + deliveries kept per journey; later ones are counted but not kept. Default 1 000. */
   maxJourneyEntries: number;
@@ -115,7 +115,7 @@ export const DEFAULT_LIMITS: Readonly<CollectorLimits> = Object.freeze({
   linkWindowMs: 30_000,
   unconsumedDeadlineMs: 60_000,
   maxJourneys: 10_000,
-  journeyTtlMs: 15 * 60_000,
+  journeyTtlMs: 10 * 60_000,
   maxJourneyEntries: 1_000,
   maxLabelValues: 200,
   sweepIntervalMs: 1_000,

@@ -85,14 +85,18 @@ export function messageFields(span: SpanRecord): MessageFields {
 
 export function deliveryFields(span: SpanRecord): DeliveryFields {
   const a = span.attributes;
-  const base = messageFields(span);
+  const destination = stringAttribute(a, ATTR_MESSAGING_DESTINATION_NAME) ?? UNKNOWN;
   const batchCount = numberAttribute(a, ATTR_MESSAGING_BATCH_MESSAGE_COUNT);
   const attempt = numberAttribute(a, ATTR_HOPTRACE_DELIVERY_ATTEMPT);
   return {
-    ...base,
+    system: stringAttribute(a, ATTR_MESSAGING_SYSTEM) ?? UNKNOWN,
+    destination,
+    messageId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_ID),
+    correlationId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID),
+    routingKey: stringAttribute(a, ATTR_MESSAGING_RABBITMQ_ROUTING_KEY),
     group:
       stringAttribute(a, ATTR_MESSAGING_CONSUMER_GROUP_NAME) ??
-      (base.destination !== UNKNOWN ? base.destination : serviceOf(span)),
+      (destination !== UNKNOWN ? destination : serviceOf(span)),
     attempt: attempt !== undefined && attempt >= 1 ? Math.trunc(attempt) : undefined,
     outcome: stringAttribute(a, ATTR_HOPTRACE_OUTCOME),
     deadLetterReason: stringAttribute(a, ATTR_HOPTRACE_DEAD_LETTER_REASON),

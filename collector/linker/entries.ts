@@ -1,16 +1,16 @@
 /**
  * What the linker keeps per publish and per delivery: only the fields linking, metrics and journeys
- * need (not whole spans), so a tracked message stays well under 1 KiB.
+ * need (not whole spans), in as few objects and arrays as possible (see docs/collector.md, "Limits").
  */
 import type { MatchMethod } from '../types.js';
 
 /** One group's deliveries of one message (for the duplicate/redelivery rule). */
 export interface GroupState {
   group: string;
-  /** Consumer span IDs seen, to ignore the same span exported twice. */
-  spanIds: string[];
-  /** `hoptrace.delivery.attempt` values seen (when the spans carry it). */
-  attempts: number[];
+  /** `hoptrace.delivery.attempt` values 1-30 seen, as bits (bit n = attempt n). */
+  attemptsSeen: number;
+  /** Highest attempt seen; 0 when the spans carry none. */
+  maxAttempt: number;
   /** Outcome and start of the latest delivery, by start time. */
   lastOutcome: string | undefined;
   lastStartNs: bigint;
@@ -40,8 +40,6 @@ export interface PublishEntry {
   journeyKey: string;
   message: MessageState;
   deliveries: DeliveryEntry[];
-  /** Distinct groups that received it (dead-letter queue consumers excluded): the fan-out. */
-  groups: string[];
   deadlinePassed: boolean;
   unconsumed: boolean;
 }
@@ -73,8 +71,6 @@ export interface DeliveryEntry {
   matchedBy: MatchMethod | undefined;
   latencyMs: number | undefined;
   duplicate: boolean;
-  /** Waited the whole link window without finding its publish. */
-  orphan: boolean;
   journeyKey: string | undefined;
 }
 
@@ -83,5 +79,32 @@ export function isDeadLetterQueueDelivery(d: DeliveryEntry): boolean {
   return d.outcome !== 'dead_letter' && d.deadLetterReason !== undefined;
 }
 
+/** Fan-out: distinct groups that received this publish, dead-letter queue consumers excluded. */
+export function fanOut(publish: PublishEntry): number {
+  const seen: string[] = [];
+  for (const d of publish.deliveries) {
+    if (!isDeadLetterQueueDelivery(d) && !seen.includes(d.group)) seen.push(d.group);
+  }
+  return seen.length;
+}
+
+export function deliveredTo(publish: PublishEntry, group: string): boolean {
+  return publish.deliveries.some((d) => d.group === group && !isDeadLetterQueueDelivery(d));
+}
+
 /** Outcomes after which the broker or the bus delivers the message again. */
 export const REDELIVERING_OUTCOMES: ReadonlySet<string> = new Set(['requeue', 'retry', 'error']);
+
+/**
+ * Shared initial value for lists that are usually empty or hold one item (deliveries per publish,
+ * groups, span IDs). Never mutated: `add` returns a new array while a list is small. V8 gives an
+ * array that grows by `push` (or a spread) room for 16 more items; `concat` allocates exactly, which
+ * keeps a tracked message several hundred bytes smaller.
+ */
+export const NONE: never[] = Object.freeze([]) as unknown as never[];
+
+export function add<T>(list: T[], item: T): T[] {
+  if (list.length < 8) return list.concat([item]);
+  list.push(item);
+  return list;
+}

@@ -3,12 +3,12 @@
  * journeys, in entries per journey and in entries overall, and builds the journey tree on request.
  */
 import type { Journey, JourneyAttempt, JourneyDelivery, JourneyPublish, JourneySummary } from '../types.js';
-import { type DeliveryEntry, isDeadLetterQueueDelivery, type PublishEntry } from './entries.js';
+import { add, type DeliveryEntry, isDeadLetterQueueDelivery, NONE, type PublishEntry } from './entries.js';
 
 interface JourneyEntries {
   key: string;
-  publishes: PublishEntry[];
-  deliveries: DeliveryEntry[];
+  /** Publishes and deliveries, in one array (one array less per journey). */
+  items: (PublishEntry | DeliveryEntry)[];
   updatedAt: number;
   lastSeenNs: bigint;
   truncated: boolean;
@@ -20,6 +20,10 @@ export interface JourneyStoreLimits {
   maxJourneyEntries: number;
   /** Entries across all journeys. */
   maxTotalEntries: number;
+}
+
+function isPublish(item: PublishEntry | DeliveryEntry): item is PublishEntry {
+  return (item as PublishEntry).message !== undefined;
 }
 
 /** Journey key of spans without a correlation ID. */
@@ -38,7 +42,6 @@ function nsToMs(ns: bigint): number {
 export class JourneyStore {
   /** In least-recently-updated order: updates move a journey to the end. */
   private readonly journeys = new Map<string, JourneyEntries>();
-  private readonly messageIndex = new Map<string, string>();
   private totalEntries = 0;
 
   constructor(
@@ -59,7 +62,7 @@ export class JourneyStore {
     if (journey) {
       this.journeys.delete(key);
     } else {
-      journey = { key, publishes: [], deliveries: [], updatedAt: now, lastSeenNs: 0n, truncated: false };
+      journey = { key, items: NONE, updatedAt: now, lastSeenNs: 0n, truncated: false };
     }
     journey.updatedAt = now;
     this.journeys.set(key, journey);
@@ -67,7 +70,7 @@ export class JourneyStore {
   }
 
   private full(journey: JourneyEntries): boolean {
-    if (journey.publishes.length + journey.deliveries.length < this.limits.maxJourneyEntries) return false;
+    if (journey.items.length < this.limits.maxJourneyEntries) return false;
     journey.truncated = true;
     return true;
   }
@@ -75,9 +78,8 @@ export class JourneyStore {
   addPublish(publish: PublishEntry, now: number): void {
     const journey = this.touch(publish.journeyKey, now);
     if (publish.startNs > journey.lastSeenNs) journey.lastSeenNs = publish.startNs;
-    if (publish.messageId !== undefined) this.messageIndex.set(publish.messageId, journey.key);
     if (this.full(journey)) return;
-    journey.publishes.push(publish);
+    journey.items = add(journey.items, publish);
     this.totalEntries++;
     this.enforce();
   }
@@ -87,19 +89,14 @@ export class JourneyStore {
     const journey = this.touch(key, now);
     if (delivery.startNs > journey.lastSeenNs) journey.lastSeenNs = delivery.startNs;
     if (this.full(journey)) return;
-    journey.deliveries.push(delivery);
+    journey.items = add(journey.items, delivery);
     this.totalEntries++;
     this.enforce();
   }
 
   private remove(journey: JourneyEntries): void {
     this.journeys.delete(journey.key);
-    this.totalEntries -= journey.publishes.length + journey.deliveries.length;
-    for (const p of journey.publishes) {
-      if (p.messageId !== undefined && this.messageIndex.get(p.messageId) === journey.key) {
-        this.messageIndex.delete(p.messageId);
-      }
-    }
+    this.totalEntries -= journey.items.length;
   }
 
   private enforce(): void {
@@ -124,10 +121,11 @@ export class JourneyStore {
     for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
       const j = all[i];
       if (j.key.startsWith('trace:')) continue;
+      const publishes = j.items.filter(isPublish).length;
       out.push({
         correlationId: j.key,
-        publishes: j.publishes.length,
-        deliveries: j.deliveries.length,
+        publishes,
+        deliveries: j.items.length - publishes,
         lastSeen: nsToIso(j.lastSeenNs),
       });
     }
@@ -139,9 +137,14 @@ export class JourneyStore {
     return entries ? buildJourney(entries) : undefined;
   }
 
-  byMessageId(messageId: string): Journey | undefined {
-    const key = this.messageIndex.get(messageId);
-    const entries = key === undefined ? undefined : this.journeys.get(key);
+  /** Publishes kept in a journey (the correlation-ID fallback of the linker looks here). */
+  publishesOf(key: string): PublishEntry[] {
+    return (this.journeys.get(key)?.items.filter(isPublish) ?? []).slice(-64);
+  }
+
+  /** The part of a journey from a message's publishes on. */
+  fromMessage(key: string, messageId: string): Journey | undefined {
+    const entries = this.journeys.get(key);
     if (!entries) return undefined;
     const full = buildJourney(entries);
     const roots: JourneyPublish[] = [];
@@ -210,9 +213,16 @@ function groupDeliveries(deliveries: DeliveryEntry[]): Map<string, DeliveryEntry
 }
 
 export function buildJourney(entries: JourneyEntries): Journey {
-  const publishes = new Set<PublishEntry>(entries.publishes);
-  const deliveries = new Set<DeliveryEntry>(entries.deliveries);
-  for (const d of entries.deliveries) if (d.publish) publishes.add(d.publish);
+  const publishes = new Set<PublishEntry>();
+  const deliveries = new Set<DeliveryEntry>();
+  for (const item of entries.items) {
+    if (isPublish(item)) {
+      publishes.add(item);
+    } else {
+      deliveries.add(item);
+      if (item.publish) publishes.add(item.publish);
+    }
+  }
   for (const p of publishes) for (const d of p.deliveries) deliveries.add(d);
   const allDeliveries = [...deliveries];
 

@@ -27,11 +27,15 @@ import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
-import { deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
+import { type DeliveryFields, deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
 import {
+  add,
   type DeliveryEntry,
+  deliveredTo,
+  fanOut,
   type GroupState,
   isDeadLetterQueueDelivery,
+  NONE,
   type PublishEntry,
   REDELIVERING_OUTCOMES,
 } from './entries.js';
@@ -65,11 +69,8 @@ export interface LinkerStats {
   journey: number;
 }
 
-/** Publishes remembered per correlation ID for the last-resort match. */
-const MAX_PUBLISHES_PER_CORRELATION = 64;
 /** Deliveries kept per publish (a requeue loop can deliver one message without end). */
 const MAX_DELIVERIES_PER_PUBLISH = 256;
-const MAX_SPAN_IDS_PER_GROUP = 64;
 const MAX_INTERNED = 50_000;
 
 interface Match {
@@ -85,11 +86,14 @@ export class Linker {
 
   /** By span ID, in arrival order (TTL order). */
   private readonly publishes = new Map<string, PublishEntry>();
-  /** Publishes whose unconsumed deadline has not passed, in arrival (= deadline) order. */
-  private readonly awaitingDeadline = new Map<string, PublishEntry>();
+  /**
+   * Publishes whose unconsumed deadline has not passed, in arrival (= deadline) order: a FIFO
+   * array (8 bytes an entry) read from `deadlineHead`; evicted ones are skipped by their flag.
+   */
+  private awaitingDeadline: PublishEntry[] = [];
+  private deadlineHead = 0;
   /** Latest publish per message ID. */
   private readonly publishByMessage = new Map<string, PublishEntry>();
-  private readonly publishesByCorrelation = new Map<string, PublishEntry[]>();
 
   /** Deliveries waiting for their publish, in arrival order. */
   private readonly pending = new Map<string, DeliveryEntry>();
@@ -157,8 +161,10 @@ export class Linker {
     return this.journeys.journey(correlationId);
   }
 
+  /** The journey from a message on, while its publish is tracked (`messageTtlMs`). */
   messageJourney(messageId: string): Journey | undefined {
-    return this.journeys.byMessageId(messageId);
+    const publish = this.publishByMessage.get(messageId);
+    return publish ? this.journeys.fromMessage(publish.journeyKey, messageId) : undefined;
   }
 
   recentJourneys(limit: number): JourneySummary[] {
@@ -187,24 +193,16 @@ export class Linker {
       arrivedAt: now,
       journeyKey: f.correlationId ?? traceJourneyKey(span.traceId),
       // Publishes of one message ID share delivery state, so duplicates are found per message ID.
-      message: previous ? previous.message : { messageId: f.messageId, groups: [], deadLetterSources: [] },
-      deliveries: [],
-      groups: [],
+      message: previous
+        ? previous.message
+        : { messageId: f.messageId, groups: NONE, deadLetterSources: NONE },
+      deliveries: NONE,
       deadlinePassed: false,
       unconsumed: false,
     };
     this.publishes.set(publish.spanId, publish);
-    this.awaitingDeadline.set(publish.spanId, publish);
+    this.awaitingDeadline.push(publish);
     if (f.messageId !== undefined) this.publishByMessage.set(f.messageId, publish);
-    if (f.correlationId !== undefined) {
-      let list = this.publishesByCorrelation.get(f.correlationId);
-      if (!list) {
-        list = [];
-        this.publishesByCorrelation.set(f.correlationId, list);
-      }
-      list.push(publish);
-      if (list.length > MAX_PUBLISHES_PER_CORRELATION) list.shift();
-    }
     this.journeys.addPublish(publish, now);
     this.wakePending(publish);
   }
@@ -228,25 +226,24 @@ export class Linker {
 
   private removePublish(publish: PublishEntry, evicted: boolean): void {
     this.publishes.delete(publish.spanId);
-    if (this.awaitingDeadline.delete(publish.spanId)) this.passDeadline(publish, evicted);
+    if (!publish.deadlinePassed) this.passDeadline(publish, evicted);
     if (publish.messageId !== undefined && this.publishByMessage.get(publish.messageId) === publish) {
       this.publishByMessage.delete(publish.messageId);
-    }
-    if (publish.correlationId !== undefined) {
-      const list = this.publishesByCorrelation.get(publish.correlationId);
-      if (list) {
-        const i = list.indexOf(publish);
-        if (i >= 0) list.splice(i, 1);
-        if (list.length === 0) this.publishesByCorrelation.delete(publish.correlationId);
-      }
     }
   }
 
   private passDeadlines(now: number): void {
-    for (const publish of this.awaitingDeadline.values()) {
-      if (publish.arrivedAt + this.limits.unconsumedDeadlineMs > now) break;
-      this.awaitingDeadline.delete(publish.spanId);
-      this.passDeadline(publish, false);
+    const queue = this.awaitingDeadline;
+    while (this.deadlineHead < queue.length) {
+      const publish = queue[this.deadlineHead];
+      if (!publish.deadlinePassed && publish.arrivedAt + this.limits.unconsumedDeadlineMs > now) break;
+      this.deadlineHead++;
+      if (!publish.deadlinePassed) this.passDeadline(publish, false);
+    }
+    // Drop the consumed head once it is most of the array.
+    if (this.deadlineHead > 1024 && this.deadlineHead * 2 > queue.length) {
+      this.awaitingDeadline = queue.slice(this.deadlineHead);
+      this.deadlineHead = 0;
     }
   }
 
@@ -262,8 +259,9 @@ export class Linker {
       [LABEL_DESTINATION]: m.bounded(METRIC_FANOUT_DELIVERIES, LABEL_DESTINATION, publish.destination),
       [LABEL_PRODUCER_SERVICE]: m.bounded(METRIC_FANOUT_DELIVERIES, LABEL_PRODUCER_SERVICE, publish.service),
     };
-    if (m && labels) m.fanout.observe(labels, publish.groups.length);
-    if (evicted || publish.groups.length > 0) return;
+    const deliveredGroups = fanOut(publish);
+    if (m && labels) m.fanout.observe(labels, deliveredGroups);
+    if (evicted || deliveredGroups > 0) return;
     publish.unconsumed = true;
     if (m) {
       m.unconsumed.inc({
@@ -279,7 +277,36 @@ export class Linker {
   private addDelivery(span: SpanRecord): void {
     const f = deliveryFields(span);
     const now = this.now();
-    const base = {
+    if (f.batch && span.links.length > 0) {
+      // One delivery per message of the batch, each identified only by its link.
+      for (const link of span.links) {
+        this.addDeliveryUnit(
+          this.newDelivery(span, f, [{ traceId: link.traceId, spanId: link.spanId, method: 'link' }], now),
+        );
+      }
+      return;
+    }
+    // Built at exact size: a pushed-to array reserves room for 16 more.
+    const links = span.links.map((link) => ({
+      traceId: link.traceId,
+      spanId: link.spanId,
+      method: 'link' as const,
+    }));
+    const refs: DeliveryEntry['refs'] =
+      span.parentSpanId === undefined
+        ? links
+        : [{ traceId: span.traceId, spanId: span.parentSpanId, method: 'parent' }, ...links];
+    this.addDeliveryUnit(this.newDelivery(span, f, refs, now));
+  }
+
+  /** One literal with every field, so all deliveries share one hidden class. */
+  private newDelivery(
+    span: SpanRecord,
+    f: DeliveryFields,
+    refs: DeliveryEntry['refs'],
+    now: number,
+  ): DeliveryEntry {
+    return {
       traceId: span.traceId,
       spanId: span.spanId,
       parentSpanId: span.parentSpanId,
@@ -290,7 +317,7 @@ export class Linker {
       messageId: f.batch ? undefined : f.messageId,
       correlationId: f.correlationId,
       attempt: f.attempt,
-      outcome: f.outcome,
+      outcome: f.outcome === undefined ? undefined : this.intern(f.outcome),
       deadLetterReason: f.deadLetterReason,
       deadLetterSource: f.deadLetterSource,
       errorType: f.errorType,
@@ -298,29 +325,14 @@ export class Linker {
       startNs: span.startTimeUnixNano,
       endNs: span.endTimeUnixNano,
       arrivedAt: now,
+      refs,
       batch: f.batch,
       publish: undefined,
       matchedBy: undefined,
       latencyMs: undefined,
       duplicate: false,
-      orphan: false,
       journeyKey: undefined,
     };
-    if (f.batch && span.links.length > 0) {
-      // One delivery per message of the batch, each identified only by its link.
-      for (const link of span.links) {
-        this.addDeliveryUnit({
-          ...base,
-          refs: [{ traceId: link.traceId, spanId: link.spanId, method: 'link' }],
-        });
-      }
-      return;
-    }
-    const refs: DeliveryEntry['refs'] = [];
-    if (span.parentSpanId !== undefined)
-      refs.push({ traceId: span.traceId, spanId: span.parentSpanId, method: 'parent' });
-    for (const link of span.links) refs.push({ traceId: link.traceId, spanId: link.spanId, method: 'link' });
-    this.addDeliveryUnit({ ...base, refs });
   }
 
   private pendingKey(d: DeliveryEntry): string {
@@ -367,13 +379,13 @@ export class Linker {
    */
   private correlationMatch(d: DeliveryEntry): PublishEntry | undefined {
     if (d.batch || d.correlationId === undefined) return undefined;
-    const list = this.publishesByCorrelation.get(d.correlationId);
-    if (!list) return undefined;
+    // The journey of the correlation ID holds its publishes; only those still tracked can match.
+    const list = this.journeys.publishesOf(d.correlationId).filter((p) => this.publishes.get(p.spanId) === p);
     let best: PublishEntry | undefined;
     let bestScore = -1;
     for (const p of list) {
       if (p.destination !== d.destination && p.routingKey !== d.destination) continue;
-      const score = (p.groups.includes(d.group) ? 0 : 2) + (p.startNs <= d.startNs ? 1 : 0);
+      const score = (deliveredTo(p, d.group) ? 0 : 2) + (p.startNs <= d.startNs ? 1 : 0);
       if (score > bestScore || (score === bestScore && best && p.startNs > best.startNs)) {
         best = p;
         bestScore = score;
@@ -407,7 +419,6 @@ export class Linker {
   }
 
   private orphan(d: DeliveryEntry): void {
-    d.orphan = true;
     if (d.journeyKey === undefined)
       this.journeys.addDelivery(d, d.correlationId ?? traceJourneyKey(d.traceId), this.now());
     const m = this.metrics;
@@ -425,8 +436,8 @@ export class Linker {
   private groupState(publish: PublishEntry, group: string): GroupState {
     let state = publish.message.groups.find((g) => g.group === group);
     if (!state) {
-      state = { group, spanIds: [], attempts: [], lastOutcome: undefined, lastStartNs: -1n };
-      publish.message.groups.push(state);
+      state = { group, attemptsSeen: 0, maxAttempt: 0, lastOutcome: undefined, lastStartNs: -1n };
+      publish.message.groups = add(publish.message.groups, state);
     }
     return state;
   }
@@ -442,27 +453,29 @@ export class Linker {
    * - anything else is a duplicate: the group got the same message again after it was settled.
    */
   private classifyRepeat(
+    publish: PublishEntry,
     state: GroupState,
     d: DeliveryEntry,
   ): 'ignore' | 'first' | 'redelivery' | 'duplicate' {
-    if (state.spanIds.includes(d.spanId)) return 'ignore';
-    if (state.spanIds.length === 0) return 'first';
-    if (d.attempt !== undefined && state.attempts.length > 0 && d.attempt > Math.max(...state.attempts)) {
-      return 'redelivery';
-    }
+    if (publish.deliveries.some((x) => x.spanId === d.spanId && x.group === d.group)) return 'ignore';
+    if (state.lastStartNs < 0n) return 'first';
+    const attemptKnown = d.attempt !== undefined && state.maxAttempt > 0;
+    if (attemptKnown && d.attempt! > state.maxAttempt) return 'redelivery';
     if (d.startNs < state.lastStartNs) return 'redelivery';
     if (state.lastOutcome !== undefined && REDELIVERING_OUTCOMES.has(state.lastOutcome)) return 'redelivery';
-    if (d.attempt !== undefined && state.attempts.length > 0 && !state.attempts.includes(d.attempt))
+    if (attemptKnown && d.attempt! <= 30 && (state.attemptsSeen & (1 << d.attempt!)) === 0)
       return 'redelivery';
     return 'duplicate';
   }
 
   private link(d: DeliveryEntry, publish: PublishEntry, method: MatchMethod): void {
     const state = this.groupState(publish, d.group);
-    const repeat = this.classifyRepeat(state, d);
+    const repeat = this.classifyRepeat(publish, state, d);
     if (repeat === 'ignore') return;
-    if (state.spanIds.length < MAX_SPAN_IDS_PER_GROUP) state.spanIds.push(d.spanId);
-    if (d.attempt !== undefined && !state.attempts.includes(d.attempt)) state.attempts.push(d.attempt);
+    if (d.attempt !== undefined) {
+      if (d.attempt <= 30) state.attemptsSeen |= 1 << d.attempt;
+      if (d.attempt > state.maxAttempt) state.maxAttempt = d.attempt;
+    }
     if (d.startNs >= state.lastStartNs) {
       state.lastOutcome = d.outcome;
       state.lastStartNs = d.startNs;
@@ -470,17 +483,20 @@ export class Linker {
 
     d.publish = publish;
     d.matchedBy = method;
+    d.refs = NONE;
+    // Share the publish's copies of equal strings: the delivery's own become garbage.
+    if (d.traceId === publish.traceId) d.traceId = publish.traceId;
+    if (d.parentSpanId === publish.spanId) d.parentSpanId = publish.spanId;
+    if (d.messageId === publish.messageId) d.messageId = publish.messageId;
+    if (d.correlationId === publish.correlationId) d.correlationId = publish.correlationId;
     d.latencyMs = Number(d.startNs - publish.startNs) / 1e6;
     d.duplicate = repeat === 'duplicate';
-    if (publish.deliveries.length < MAX_DELIVERIES_PER_PUBLISH) publish.deliveries.push(d);
-    if (d.journeyKey === undefined)
-      this.journeys.addDelivery(d, d.correlationId ?? publish.journeyKey, this.now());
-
     const fromDeadLetterQueue = isDeadLetterQueueDelivery(d);
-    let newGroup = false;
-    if (!fromDeadLetterQueue && !publish.groups.includes(d.group)) {
-      publish.groups.push(d.group);
-      newGroup = true;
+    const newGroup = !fromDeadLetterQueue && !deliveredTo(publish, d.group);
+    if (publish.deliveries.length < MAX_DELIVERIES_PER_PUBLISH)
+      publish.deliveries = add(publish.deliveries, d);
+    if (d.journeyKey === undefined) {
+      this.journeys.addDelivery(d, d.correlationId ?? publish.journeyKey, this.now());
     }
     const m = this.metrics;
     if (m) {
@@ -526,7 +542,7 @@ export class Linker {
     const source = d.outcome === 'dead_letter' ? d.destination : d.deadLetterSource;
     const counted = publish.message.deadLetterSources;
     if (source === undefined ? counted.length > 0 : counted.includes(source)) return;
-    counted.push(source ?? 'unknown');
+    publish.message.deadLetterSources = add(counted, source ?? 'unknown');
     const m = this.metrics!;
     m.deadLetterHops.inc({
       messaging_system: d.system,

@@ -9,9 +9,34 @@ import protobuf from 'protobufjs/light.js';
 import { MalformedRequestError } from '../errors.js';
 import { OTLP_DESCRIPTOR } from './generated/descriptor.js';
 
-const root = protobuf.Root.fromJSON(OTLP_DESCRIPTOR);
+const root = protobuf.Root.fromJSON(withNativeStrings(OTLP_DESCRIPTOR));
 const RequestType = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
 const ResponseType = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
+
+/**
+ * proto3 string fields default to UTF-8 verification, for which protobufjs decodes short strings
+ * in JavaScript, 8 characters at a time (slow, and the resulting cons strings cost a tracked message
+ * hundreds of bytes). With the `utf8_validation = NONE` feature, strings come from Node's native
+ * `utf8Slice`: flat and fast; an invalid byte sequence becomes U+FFFD instead of failing the whole
+ * request. Features resolve when the descriptor is loaded, so the option goes into its JSON.
+ */
+function withNativeStrings(descriptor: unknown): protobuf.INamespace {
+  const copy = structuredClone(descriptor) as Record<string, unknown>;
+  const visit = (node: Record<string, unknown>) => {
+    const fields = node.fields as
+      | Record<string, { type: string; options?: Record<string, unknown> }>
+      | undefined;
+    for (const field of Object.values(fields ?? {})) {
+      if (field.type !== 'string') continue;
+      const features = (field.options?.features ?? {}) as Record<string, unknown>;
+      field.options = { ...field.options, features: { ...features, utf8_validation: 'NONE' } };
+    }
+    for (const child of Object.values((node.nested ?? {}) as Record<string, Record<string, unknown>>))
+      visit(child);
+  };
+  visit(copy);
+  return copy as protobuf.INamespace;
+}
 
 export type Long = protobuf.Long;
 /** fixed64/int64 as protobufjs hands them out (Long) or as callers may pass them in. */
@@ -81,8 +106,11 @@ export const CONTENT_TYPE_JSON = 'application/json';
 
 /** Decodes a protobuf `ExportTraceServiceRequest`. */
 export function decodeProtobufRequest(body: Uint8Array): OtlpExportRequest {
+  // protobufjs decodes strings of a Buffer with the native utf8Slice (flat strings); for a plain
+  // Uint8Array it concatenates 8 characters at a time (slow, and cons strings cost memory).
+  const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   try {
-    return RequestType.decode(body) as unknown as OtlpExportRequest;
+    return RequestType.decode(buffer) as unknown as OtlpExportRequest;
   } catch (err) {
     throw new MalformedRequestError(
       `invalid protobuf ExportTraceServiceRequest: ${(err as Error).message}`,
