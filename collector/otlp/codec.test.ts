@@ -40,10 +40,10 @@ describe('OTLP codec', () => {
       outcome: 'error',
       at: 9,
     });
-    consumer.attributes['list'] = ['a', 'b'];
-    consumer.attributes['big'] = 2 ** 40;
-    consumer.attributes['ratio'] = 0.25;
-    consumer.attributes['flag'] = false;
+    consumer.attributes.list = ['a', 'b'];
+    consumer.attributes.big = 2 ** 40;
+    consumer.attributes.ratio = 0.25;
+    consumer.attributes.flag = false;
     for (const decoded of [
       normalizeRequest(decodeProtobufRequest(otlpProtobuf([pub, consumer]))).spans,
       normalizeRequest(decodeJsonRequest(Buffer.from(otlpJson([pub, consumer])))).spans,
