@@ -79,12 +79,13 @@ function perQueue(expr: string, extraKeys: string[] = []): string {
 
 /**
  * Unix seconds of the oldest message in each queue, from its AMQP `timestamp` property. The property
- * is seconds by the spec, but many clients write `Date.now()`: values past 1e11 are taken as ms.
- * Queues that are empty or whose head has no timestamp report NaN, which the `> 0` drops.
+ * is seconds by the spec, but many clients write `Date.now()`: a value 100 times the current Unix
+ * time can only be milliseconds. Queues that are empty or whose head has no timestamp report NaN,
+ * which the comparisons drop.
  */
 function rabbitHeadTimestampSeconds(ctx: RuleContext): string {
   const head = `(${rabbitQueueGauge(ctx, 'head_message_timestamp')})`;
-  return `((${head} > 1e11) / 1000 or (${head} > 0))`;
+  return `((${head} > 100 * time()) / 1000 or (${head} > 0))`;
 }
 
 function lagMessages(ctx: RuleContext): RecordingRule[] {
@@ -223,7 +224,7 @@ function oldestMessageAge(ctx: RuleContext): RecordingRule[] {
 
 export function brokerStateRules(ctx: RuleContext): RuleGroup<RecordingRule> {
   return {
-    name: 'hoptrace.broker-state',
+    name: 'hoptrace.records.broker-state',
     rules: [
       ...lagMessages(ctx),
       ...lagSeconds(ctx),

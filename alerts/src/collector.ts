@@ -8,7 +8,7 @@ export function collectorAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
   const { config } = ctx;
   const collector = config.selectors.collector;
   return {
-    name: 'hoptrace.collector',
+    name: 'hoptrace.alerts.collector',
     rules: [
       {
         alert: 'CollectorDown',

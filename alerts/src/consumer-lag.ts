@@ -36,7 +36,7 @@ export function consumerLagAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
   const { thresholds } = config;
   const stalledAfter = num(thresholds.consumerStalledAfterSeconds);
   return {
-    name: 'hoptrace.consumer-lag',
+    name: 'hoptrace.alerts.consumer-lag',
     rules: [
       {
         alert: 'ConsumerLagHigh',

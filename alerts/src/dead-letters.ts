@@ -18,7 +18,7 @@ export function deadLetterAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
   const rate = `rate(${selector(METRIC_DEAD_LETTERED, config.selectors.services)}[${ctx.window(config.windows.deadLetters)}])`;
   const notDrainedFor = ctx.forDuration(config.for.deadLetterQueueNotDrained);
   return {
-    name: 'hoptrace.dead-letters',
+    name: 'hoptrace.alerts.dead-letters',
     rules: [
       {
         alert: 'DeadLettersIncreasing',

@@ -13,7 +13,7 @@ export function flowAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
   const { config } = ctx;
   const window = ctx.window(config.windows.unconsumed);
   return {
-    name: 'hoptrace.flows',
+    name: 'hoptrace.alerts.flows',
     rules: [
       {
         alert: 'UnconsumedMessages',

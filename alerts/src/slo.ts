@@ -30,7 +30,7 @@ export function sloRecordingRules(ctx: RuleContext): RuleGroup<RecordingRule> {
     const all = `sum ${by(CONSUMER_KEY)} (rate(${selector(`${METRIC_MESSAGE_AGE}_count`, services)}[${range}]))`;
     rules.push({ record: recordMessageAgeSlowRatio(window), expr: `1 - (\n  ${fast}\n/\n  ${all}\n)` });
   }
-  return { name: 'hoptrace.slo', rules };
+  return { name: 'hoptrace.records.slo', rules };
 }
 
 /** `(long > f*budget and short > f*budget) or (...)` for each window pair of one severity. */
@@ -82,7 +82,7 @@ function budgetBurn(ctx: RuleContext, spec: BudgetAlert): AlertingRule[] {
 export function sloAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
   const { slo } = ctx.config;
   return {
-    name: 'hoptrace.slo',
+    name: 'hoptrace.alerts.slo',
     rules: [
       ...budgetBurn(ctx, {
         alert: 'ProcessingErrorBudgetBurn',
