@@ -141,3 +141,30 @@ describe('test variant of the rules', () => {
     assert.equal(run.status, 0, run.output);
   });
 });
+
+describe('Alertmanager example', () => {
+  const config = 'alerts/alertmanager.example.yml';
+
+  it('passes `amtool check-config`', (t) => {
+    const amtool = requireTool(t, 'amtool');
+    if (!amtool) return;
+    const run = runTool(amtool, ['check-config', config]);
+    assert.equal(run.status, 0, run.output);
+  });
+
+  it('routes every shipped alert by its severity', (t) => {
+    const amtool = requireTool(t, 'amtool');
+    if (!amtool) return;
+    const receiverBySeverity = { critical: 'pager', warning: 'team-chat', info: 'low-priority' };
+    for (const rule of shippedAlerts) {
+      const labels = Object.entries({ alertname: rule.alert, ...rule.labels }).map(([k, v]) => `${k}=${v}`);
+      const run = runTool(amtool, ['config', 'routes', 'test', `--config.file=${config}`, ...labels]);
+      assert.equal(run.status, 0, run.output);
+      assert.equal(
+        run.stdout.trim(),
+        receiverBySeverity[rule.labels.severity],
+        `${rule.alert} ${rule.labels.severity}`,
+      );
+    }
+  });
+});

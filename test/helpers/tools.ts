@@ -14,14 +14,16 @@ export function repoRoot(): string {
 
 export interface ToolRun {
   status: number | null;
+  stdout: string;
+  /** stdout and stderr together, as a reader wants them in a failure message. */
   output: string;
 }
 
-/** Runs a tool in the repository root; stdout and stderr together, as a reader wants them in a failure. */
+/** Runs a tool, by default in the repository root. */
 export function runTool(tool: string, args: string[], cwd: string = repoRoot()): ToolRun {
   const result = spawnSync(tool, args, { cwd, encoding: 'utf8' });
-  if (result.error) return { status: null, output: result.error.message };
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  if (result.error) return { status: null, stdout: '', output: result.error.message };
+  return { status: result.status, stdout: result.stdout, output: `${result.stdout}${result.stderr}` };
 }
 
 /**
