@@ -9,7 +9,7 @@ import { RULE_FILES, renderShippedRules } from './build.js';
 import { defaultConfig } from './src/config.js';
 import { parseDuration } from './src/duration.js';
 import { renderRuleFile } from './src/render.js';
-import { buildAlertRules, buildRecordingRules } from './src/rules.js';
+import { buildAlertRules, buildAllRules, buildRecordingRules } from './src/rules.js';
 import type { AlertingRule } from './src/types.js';
 
 const root = repoRoot();
@@ -137,8 +137,11 @@ describe('test variant of the rules', () => {
     const options = { forScale: 0.05, evaluationInterval: '1s' };
     writeFileSync(join(dir, 'rules.yml'), renderRuleFile(buildRecordingRules(options)));
     writeFileSync(join(dir, 'alerts.yml'), renderRuleFile(buildAlertRules(options)));
-    const run = runTool(promtool, ['check', 'rules', 'rules.yml', 'alerts.yml'], dir);
+    writeFileSync(join(dir, 'all.yml'), renderRuleFile(buildAllRules(options)));
+    const run = runTool(promtool, ['check', 'rules', 'rules.yml', 'alerts.yml', 'all.yml'], dir);
     assert.equal(run.status, 0, run.output);
+    const count = buildAllRules(options).groups.reduce((n, g) => n + g.rules.length, 0);
+    assert.match(run.output, new RegExp(`all\\.yml\\n {2}SUCCESS: ${count} rules found`));
   });
 });
 

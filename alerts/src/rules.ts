@@ -80,3 +80,11 @@ export function buildAlertRules(options: BuildOptions = {}): RuleFile<AlertingRu
     ),
   };
 }
+
+/**
+ * Recording and alert groups in one file, recording first: what a test loads into a running
+ * Prometheus (e.g. `buildAllRules({ forScale: 0.05, evaluationInterval: '1s' })`).
+ */
+export function buildAllRules(options: BuildOptions = {}): RuleFile<RecordingRule | AlertingRule> {
+  return { groups: [...buildRecordingRules(options).groups, ...buildAlertRules(options).groups] };
+}
