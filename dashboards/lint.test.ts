@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { EXEMPLAR_TRACE_ID } from '../instrumentation/core/semconv.js';
 import { repoRoot } from '../test/helpers/tools.js';
 import { GENERATED_DIR } from './build.js';
 import { contractMetricNames, EXEMPLAR_HISTOGRAMS, recordedMetricNames } from './src/contract.js';
@@ -199,7 +200,7 @@ describe('Grafana provisioning', () => {
         d.name,
         d.datasourceUid,
       ]),
-      [['trace_id', JAEGER_UID]],
+      [[EXEMPLAR_TRACE_ID, JAEGER_UID]],
     );
   });
 

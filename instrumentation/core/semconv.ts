@@ -107,7 +107,7 @@ export const LABEL_OUTCOME = 'hoptrace_outcome';
 export const LABEL_PARTITION = 'messaging_destination_partition_id';
 /** `hoptrace_dead_lettered_messages_total`, `hoptrace_invalid_context_total`, `..._spans_dropped_total`. */
 export const LABEL_REASON = 'reason';
-/** `hoptrace_queue_messages{state}`: one of QUEUE_STATES. */
+/** `hoptrace_queue_messages{state}`: a QueueState. */
 export const LABEL_QUEUE_STATE = 'state';
 /** `hoptrace_dlq_messages{dead_letter_source}`: the queue whose messages end up in this DLQ. */
 export const LABEL_DEAD_LETTER_SOURCE = 'dead_letter_source';
@@ -116,12 +116,10 @@ export const LABEL_PRODUCER_SERVICE = 'producer_service';
 export const LABEL_CONSUMER_SERVICE = 'consumer_service';
 /** `hoptrace_collector_last_success_timestamp_seconds{source}`: which broker poller succeeded. */
 export const LABEL_COLLECTOR_SOURCE = 'source';
-/** Exemplar label names on the histograms (OpenMetrics). */
+/** Exemplar label that carries the trace ID on the histograms (OpenMetrics); Grafana links it to Jaeger. */
 export const EXEMPLAR_TRACE_ID = 'trace_id';
-export const EXEMPLAR_SPAN_ID = 'span_id';
 
 export type QueueState = 'ready' | 'unacked';
-export const QUEUE_STATES: readonly QueueState[] = ['ready', 'unacked'];
 
 /** Values of the `hoptrace_consumer_lag_status` gauge (Burrow-style evaluation of a group's offsets). */
 export const LAG_STATUS = { OK: 0, WARN: 1, STALL: 2, STOP: 3 } as const;
