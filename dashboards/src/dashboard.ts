@@ -51,6 +51,15 @@ function numberPanels(dashboard: Dashboard): Dashboard {
   return dashboard;
 }
 
+/**
+ * The SDK defaults links to `placement: inControlsMenu`, which Grafana 12 folds into a menu; without
+ * it they show in the dashboard header, in every Grafana version.
+ */
+function linksInHeader(dashboard: Dashboard): Dashboard {
+  for (const link of dashboard.links ?? []) delete link.placement;
+  return dashboard;
+}
+
 export function buildDashboard(spec: DashboardSpec): Dashboard {
   const builder = new DashboardBuilder(spec.title)
     .uid(spec.uid)
@@ -83,5 +92,5 @@ export function buildDashboard(spec: DashboardSpec): Dashboard {
     builder.withRow(new RowBuilder(section.title));
     for (const panel of section.panels) builder.withPanel(panel);
   }
-  return numberPanels(builder.build());
+  return linksInHeader(numberPanels(builder.build()));
 }
