@@ -10,12 +10,8 @@ import {
   type Span,
   trace,
 } from '@opentelemetry/api';
-import {
-  currentOriginAt,
-  resolveOutgoingCorrelationId,
-  setCorrelationId,
-  setOriginAt,
-} from './correlation.js';
+import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlation.js';
+import { flowOf, withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import { injectContext } from './propagation.js';
 import {
@@ -46,6 +42,11 @@ export interface PublishRequest<TMessage> {
   message: TMessage;
   /** Defaults to the active context. */
   parent?: Context;
+  /**
+   * Write trace context and baggage into the headers (default true). The in-process bus hands the
+   * Context object itself to its subscribers, so it skips the serialization.
+   */
+  inject?: boolean;
 }
 
 export interface PublishOperation {
@@ -62,10 +63,14 @@ export interface PublishOperation {
 }
 
 export function startPublish<TMessage>(
-  instr: Instrumentation<TMessage, unknown>,
+  instr: Instrumentation<TMessage, never>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
-  return instr.guard.run('publish', () => startPublishUnguarded(instr, req), untracedPublish(req));
+  return instr.guard.run(
+    'publish',
+    () => startPublishUnguarded(instr, req),
+    () => untracedPublish(req),
+  );
 }
 
 function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
@@ -82,7 +87,7 @@ function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
 }
 
 function startPublishUnguarded<TMessage>(
-  instr: Instrumentation<TMessage, unknown>,
+  instr: Instrumentation<TMessage, never>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
   const started = performance.now();
@@ -107,17 +112,22 @@ function startPublishUnguarded<TMessage>(
     [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: correlationId,
   };
   if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
-  if (instr.serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = instr.serviceName;
+  const parentFlow = flowOf(parent);
+  const serviceName = parentFlow?.serviceName ?? instr.serviceName;
+  if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
   const span = startProducerSpan(
     instr.tracer,
     { system: instr.system, destination: req.destination, operationName: req.operationName, attributes },
     parent,
   );
 
-  const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? currentOriginAt(parent) ?? publishedAt;
-  const spanContext = setOriginAt(setCorrelationId(trace.setSpan(parent, span), correlationId), originAt);
+  const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
+  const spanContext = withFlow(setCorrelationBaggage(trace.setSpan(parent, span), correlationId), {
+    correlationId,
+    originAt,
+  });
 
-  injectContext(spanContext, headers);
+  if (req.inject !== false) injectContext(spanContext, headers);
   headers[instr.correlationHeader] = correlationId;
   headers[HEADER_PUBLISHED_AT] = String(publishedAt);
   headers[HEADER_ORIGIN_AT] = String(originAt);

@@ -163,3 +163,10 @@ export const AMQP_DEFAULT_EXCHANGE = 'amq.default';
 export const ATTR_HOPTRACE_SERVICE_NAME = 'hoptrace.service.name';
 /** Set on a consumer span that ended before its message was settled (settle timeout, channel closed). */
 export const ATTR_HOPTRACE_UNSETTLED = 'hoptrace.unsettled';
+
+// --- headers added to a dead-lettered message (bus and Kafka; RabbitMQ writes its own `x-death`)
+export const HEADER_DEAD_LETTER_REASON = 'x-hoptrace-dead-letter-reason';
+export const HEADER_DEAD_LETTER_ERROR = 'x-hoptrace-dead-letter-error';
+export const HEADER_DEAD_LETTER_ATTEMPTS = 'x-hoptrace-dead-letter-attempts';
+export const HEADER_DEAD_LETTER_SOURCE = 'x-hoptrace-dead-letter-source';
+export const HEADER_DEAD_LETTER_GROUP = 'x-hoptrace-dead-letter-group';
