@@ -96,8 +96,8 @@ export interface Delivery {
   readonly settled: boolean;
 }
 
-export function startDelivery<TMessage>(
-  instr: Instrumentation<unknown, TMessage>,
+export function startDelivery<TMessage, TPublish = unknown>(
+  instr: Instrumentation<TPublish, TMessage>,
   req: DeliveryRequest<TMessage>,
 ): Delivery {
   return instr.guard.run('delivery', () => startDeliveryUnguarded(instr, req), untracedDelivery(req));
@@ -127,8 +127,8 @@ function untracedDelivery(req: DeliveryRequest<unknown>): Delivery {
 
 type HandlerState = 'none' | 'running' | 'done';
 
-function startDeliveryUnguarded<TMessage>(
-  instr: Instrumentation<unknown, TMessage>,
+function startDeliveryUnguarded<TMessage, TPublish>(
+  instr: Instrumentation<TPublish, TMessage>,
   req: DeliveryRequest<TMessage>,
 ): Delivery {
   const startedAt = performance.now();

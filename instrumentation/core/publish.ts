@@ -17,7 +17,7 @@ import {
   setOriginAt,
 } from './correlation.js';
 import type { Instrumentation } from './instrumentation.js';
-import { injectContext } from './propagation.js';
+import { headerString, injectContext } from './propagation.js';
 import {
   ATTR_HOPTRACE_SERVICE_NAME,
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
@@ -61,8 +61,8 @@ export interface PublishOperation {
   end(error?: unknown): void;
 }
 
-export function startPublish<TMessage>(
-  instr: Instrumentation<TMessage, unknown>,
+export function startPublish<TMessage, TConsume = unknown>(
+  instr: Instrumentation<TMessage, TConsume>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
   return instr.guard.run('publish', () => startPublishUnguarded(instr, req), untracedPublish(req));
@@ -81,8 +81,8 @@ function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
   };
 }
 
-function startPublishUnguarded<TMessage>(
-  instr: Instrumentation<TMessage, unknown>,
+function startPublishUnguarded<TMessage, TConsume>(
+  instr: Instrumentation<TMessage, TConsume>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
   const started = performance.now();
@@ -90,16 +90,17 @@ function startPublishUnguarded<TMessage>(
   const parent = req.parent ?? context.active();
   const headers: Record<string, unknown> = { ...(req.headers ?? {}) };
 
+  // Header values may be Buffers (a Kafka consumer forwarding the headers it received): read them as text.
   const correlationId = resolveOutgoingCorrelationId(
     req.correlationId,
-    headers[instr.correlationHeader],
+    headerString(headers[instr.correlationHeader]),
     parent,
     instr.generateCorrelationId,
   );
   let messageId = req.messageId;
   if (req.messageIdHeader) {
-    const existing = headers[HEADER_MESSAGE_ID];
-    messageId = typeof existing === 'string' && existing.length > 0 ? existing : crypto.randomUUID();
+    const existing = headerString(headers[HEADER_MESSAGE_ID]);
+    messageId = existing !== undefined && existing.length > 0 ? existing : crypto.randomUUID();
   }
 
   const attributes: Attributes = {
@@ -114,7 +115,8 @@ function startPublishUnguarded<TMessage>(
     parent,
   );
 
-  const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? currentOriginAt(parent) ?? publishedAt;
+  const originAt =
+    readOrigin(headerString(headers[HEADER_ORIGIN_AT])) ?? currentOriginAt(parent) ?? publishedAt;
   const spanContext = setOriginAt(setCorrelationId(trace.setSpan(parent, span), correlationId), originAt);
 
   injectContext(spanContext, headers);
