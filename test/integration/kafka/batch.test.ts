@@ -73,8 +73,12 @@ describe('eachBatch on a real broker', () => {
 
     const producers = tracing.spans().filter((s) => s.name === `send ${topic}`);
     const processSpans = tracing.spans().filter((s) => s.name === `process ${topic}`);
-    const batchSpans = processSpans.filter((s) => s.attributes['messaging.batch.message_count'] !== undefined);
-    const messageSpans = processSpans.filter((s) => s.attributes['messaging.batch.message_count'] === undefined);
+    const batchSpans = processSpans.filter(
+      (s) => s.attributes['messaging.batch.message_count'] !== undefined,
+    );
+    const messageSpans = processSpans.filter(
+      (s) => s.attributes['messaging.batch.message_count'] === undefined,
+    );
     assert.equal(producers.length, count);
     assert.equal(batchSpans.length, batchSizes.length);
     assert.equal(messageSpans.length, count);
@@ -98,17 +102,34 @@ describe('eachBatch on a real broker', () => {
       assert.equal(own.attributes['hoptrace.outcome'], 'ack');
       const ms = own.duration[0] * 1000 + own.duration[1] / 1e6;
       const expected = (Number(key) + 1) * 40;
-      assert.ok(ms >= expected - 1 && ms < expected + 35, `message ${key} took ${ms} ms, expected ~${expected}`);
-      const batchLink = own.links.find((l) => batchSpans.some((b) => b.spanContext().spanId === l.context.spanId));
+      assert.ok(
+        ms >= expected - 1 && ms < expected + 35,
+        `message ${key} took ${ms} ms, expected ~${expected}`,
+      );
+      const batchLink = own.links.find((l) =>
+        batchSpans.some((b) => b.spanContext().spanId === l.context.spanId),
+      );
       assert.ok(batchLink, 'the message span links to its batch span');
     }
 
     const labels = { messaging_destination_name: topic, messaging_consumer_group_name: group };
-    assert.equal(await histogramValue(registry, 'messaging_process_duration_seconds', 'count', labels), count);
+    assert.equal(
+      await histogramValue(registry, 'messaging_process_duration_seconds', 'count', labels),
+      count,
+    );
     const sum = await histogramValue(registry, 'messaging_process_duration_seconds', 'sum', labels);
     const expectedSum = (40 * (count * (count + 1))) / 2 / 1000; // 0.6 s
-    assert.ok(sum >= expectedSum - 0.005 && sum < expectedSum + 0.15, `process duration sum ${sum}, expected ~${expectedSum}`);
-    assert.equal(await metricSum(registry, 'messaging_client_consumed_messages_total', { ...labels, hoptrace_outcome: 'ack' }), count);
+    assert.ok(
+      sum >= expectedSum - 0.005 && sum < expectedSum + 0.15,
+      `process duration sum ${sum}, expected ~${expectedSum}`,
+    );
+    assert.equal(
+      await metricSum(registry, 'messaging_client_consumed_messages_total', {
+        ...labels,
+        hoptrace_outcome: 'ack',
+      }),
+      count,
+    );
   });
 
   it('counts messages a batch handler did not run through the helper, without inventing durations', async (t) => {
