@@ -39,7 +39,10 @@ const consumer: Consumer = kafka.consumer({ groupId: 'billing' });
 const admin: Admin = kafka.admin();
 
 async function typed(): Promise<void> {
-  const sent: RecordMetadata[] = await producer.send({ topic: 't', messages: [{ value: 'v', headers: { a: Buffer.from('x') } }] });
+  const sent: RecordMetadata[] = await producer.send({
+    topic: 't',
+    messages: [{ value: 'v', headers: { a: Buffer.from('x') } }],
+  });
   const transaction: Transaction = await producer.transaction();
   await transaction.sendBatch({ topicMessages: [{ topic: 't', messages: [{ value: null }] }] });
   await transaction.commit();

@@ -86,14 +86,18 @@ describe('interop with @opentelemetry/instrumentation-kafkajs', () => {
         .spans()
         .find(
           (s) =>
-            scopeOf(s) === scope && s.kind === SpanKind.CONSUMER && s.attributes['messaging.destination.name'] === topic,
+            scopeOf(s) === scope &&
+            s.kind === SpanKind.CONSUMER &&
+            s.attributes['messaging.destination.name'] === topic,
         );
     const producerSpan = (scope: string, topic: string) =>
       tracing
         .spans()
         .find(
           (s) =>
-            scopeOf(s) === scope && s.kind === SpanKind.PRODUCER && s.attributes['messaging.destination.name'] === topic,
+            scopeOf(s) === scope &&
+            s.kind === SpanKind.PRODUCER &&
+            s.attributes['messaging.destination.name'] === topic,
         );
     await waitFor(
       () => consumerSpan('hoptrace', toHoptrace) && consumerSpan(OTEL_SCOPE, toOtel),
