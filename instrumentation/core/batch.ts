@@ -74,7 +74,11 @@ export function startBatchDelivery<TPublish, TConsume>(
   instr: Instrumentation<TPublish, TConsume>,
   req: BatchDeliveryRequest,
 ): BatchDelivery<TConsume> {
-  return instr.guard.run('batch', () => startBatchUnguarded(instr, req), untracedBatch(instr, req));
+  return instr.guard.run(
+    'batch',
+    () => startBatchUnguarded(instr, req),
+    () => untracedBatch(instr, req),
+  );
 }
 
 function untracedBatch<TPublish, TConsume>(

@@ -10,12 +10,8 @@ import {
   type Span,
   trace,
 } from '@opentelemetry/api';
-import {
-  currentOriginAt,
-  resolveOutgoingCorrelationId,
-  setCorrelationId,
-  setOriginAt,
-} from './correlation.js';
+import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlation.js';
+import { flowOf, withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import { headerString, injectContext } from './propagation.js';
 import {
@@ -46,6 +42,11 @@ export interface PublishRequest<TMessage> {
   message: TMessage;
   /** Defaults to the active context. */
   parent?: Context;
+  /**
+   * Write trace context and baggage into the headers (default true). The in-process bus hands the
+   * Context object itself to its subscribers, so it skips the serialization.
+   */
+  inject?: boolean;
 }
 
 export interface PublishOperation {
@@ -61,11 +62,15 @@ export interface PublishOperation {
   end(error?: unknown): void;
 }
 
-export function startPublish<TMessage, TConsume = unknown>(
-  instr: Instrumentation<TMessage, TConsume>,
+export function startPublish<TMessage>(
+  instr: Instrumentation<TMessage, never>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
-  return instr.guard.run('publish', () => startPublishUnguarded(instr, req), untracedPublish(req));
+  return instr.guard.run(
+    'publish',
+    () => startPublishUnguarded(instr, req),
+    () => untracedPublish(req),
+  );
 }
 
 function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
@@ -81,8 +86,8 @@ function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
   };
 }
 
-function startPublishUnguarded<TMessage, TConsume>(
-  instr: Instrumentation<TMessage, TConsume>,
+function startPublishUnguarded<TMessage>(
+  instr: Instrumentation<TMessage, never>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
   const started = performance.now();
@@ -108,18 +113,22 @@ function startPublishUnguarded<TMessage, TConsume>(
     [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: correlationId,
   };
   if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
-  if (instr.serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = instr.serviceName;
+  const parentFlow = flowOf(parent);
+  const serviceName = parentFlow?.serviceName ?? instr.serviceName;
+  if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
   const span = startProducerSpan(
     instr.tracer,
     { system: instr.system, destination: req.destination, operationName: req.operationName, attributes },
     parent,
   );
 
-  const originAt =
-    readOrigin(headerString(headers[HEADER_ORIGIN_AT])) ?? currentOriginAt(parent) ?? publishedAt;
-  const spanContext = setOriginAt(setCorrelationId(trace.setSpan(parent, span), correlationId), originAt);
+  const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
+  const spanContext = withFlow(setCorrelationBaggage(trace.setSpan(parent, span), correlationId), {
+    correlationId,
+    originAt,
+  });
 
-  injectContext(spanContext, headers);
+  if (req.inject !== false) injectContext(spanContext, headers);
   headers[instr.correlationHeader] = correlationId;
   headers[HEADER_PUBLISHED_AT] = String(publishedAt);
   headers[HEADER_ORIGIN_AT] = String(originAt);

@@ -145,20 +145,17 @@ export const ATTR_HOPTRACE_SERVICE_NAME = 'hoptrace.service.name';
 /** Set on a consumer span that ended before its message was settled (settle timeout, channel closed). */
 export const ATTR_HOPTRACE_UNSETTLED = 'hoptrace.unsettled';
 
-// --- Kafka dead-letter headers (hoptrace's `deadLetter` option; Kafka has no native dead-lettering)
-/** Why the message was dead-lettered (`max_attempts`). */
+// --- headers added to a dead-lettered message (bus and Kafka; RabbitMQ writes its own `x-death`)
 export const HEADER_DEAD_LETTER_REASON = 'x-hoptrace-dead-letter-reason';
-/** The last error's message, at most 1024 characters. */
 export const HEADER_DEAD_LETTER_ERROR = 'x-hoptrace-dead-letter-error';
-/** The last error's `error.type`. */
-export const HEADER_DEAD_LETTER_ERROR_TYPE = 'x-hoptrace-dead-letter-error-type';
-/** How many times the handler failed before the message was dead-lettered, decimal. */
 export const HEADER_DEAD_LETTER_ATTEMPTS = 'x-hoptrace-dead-letter-attempts';
-export const HEADER_DEAD_LETTER_SOURCE_TOPIC = 'x-hoptrace-dead-letter-source-topic';
+export const HEADER_DEAD_LETTER_SOURCE = 'x-hoptrace-dead-letter-source';
+export const HEADER_DEAD_LETTER_GROUP = 'x-hoptrace-dead-letter-group';
+/** Kafka: the last error's `error.type`. */
+export const HEADER_DEAD_LETTER_ERROR_TYPE = 'x-hoptrace-dead-letter-error-type';
+/** Kafka: partition and offset of the record in the source topic (`x-hoptrace-dead-letter-source`). */
 export const HEADER_DEAD_LETTER_SOURCE_PARTITION = 'x-hoptrace-dead-letter-source-partition';
 export const HEADER_DEAD_LETTER_SOURCE_OFFSET = 'x-hoptrace-dead-letter-source-offset';
-/** The consumer group whose handler gave up on the message. */
-export const HEADER_DEAD_LETTER_SOURCE_GROUP = 'x-hoptrace-dead-letter-source-group';
 /** Epoch ms the message was dead-lettered, decimal. */
 export const HEADER_DEAD_LETTER_AT = 'x-hoptrace-dead-letter-at';
 

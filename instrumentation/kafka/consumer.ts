@@ -66,6 +66,8 @@ export function wrapConsumer(
       deadLetter: deadLetterInfoOf(message.headers),
       attributes: consumerAttributes(partition, message),
       message: { topic, partition, message },
+      // The wrapper settles as soon as the handler finishes: no settle timer needed.
+      settleTimeoutMs: false,
     });
   };
 
@@ -114,7 +116,7 @@ export function wrapConsumer(
           const attempt = attempts.attemptFor(payload.topic, payload.partition, payload.message.offset);
           return { attempt, delivery: startMessageDelivery(payload, attempt) };
         },
-        undefined,
+        () => undefined,
       );
       if (!started) return handler(payload);
       const { attempt, delivery } = started;
@@ -161,13 +163,14 @@ export function wrapConsumer(
                   deadLetter: deadLetterInfoOf(message.headers),
                   attributes: consumerAttributes(batch.partition, message),
                   message: { topic: batch.topic, partition: batch.partition, message },
+                  settleTimeoutMs: false,
                 });
               },
             });
           });
           return delivery;
         },
-        undefined,
+        () => undefined,
       );
       if (!started) return handler(payload);
       let result: Promise<void>;
@@ -196,7 +199,7 @@ export function wrapConsumer(
         if (typeof config.eachBatch === 'function') copy.eachBatch = wrapEachBatch(config.eachBatch);
         return copy;
       },
-      config,
+      () => config,
     );
     return consumer.run(wrapped);
   };

@@ -39,11 +39,19 @@ export function instrumentKafka<T extends Kafka>(kafka: T, options?: KafkaInstru
 
   const producer = (config?: ProducerConfig): Producer => {
     const raw = kafka.producer(config);
-    return instr.guard.run('producer', () => wrapProducer(instr, raw), raw);
+    return instr.guard.run(
+      'producer',
+      () => wrapProducer(instr, raw),
+      () => raw,
+    );
   };
   const consumer = (config: ConsumerConfig): Consumer => {
     const raw = kafka.consumer(config);
-    return instr.guard.run('consumer', () => wrapConsumer(ctx, raw, config?.groupId), raw);
+    return instr.guard.run(
+      'consumer',
+      () => wrapConsumer(ctx, raw, config?.groupId),
+      () => raw,
+    );
   };
 
   return new Proxy(kafka, {

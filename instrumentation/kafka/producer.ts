@@ -97,11 +97,19 @@ async function traced<R>(
 function tracedSender(instr: KafkaInstr, target: Sender): Sender {
   return {
     send(record: ProducerRecord) {
-      const prepared = instr.guard.run('send', () => prepareSend(instr, record), undefined);
+      const prepared = instr.guard.run(
+        'send',
+        () => prepareSend(instr, record),
+        () => undefined,
+      );
       return traced(prepared, record, (r) => target.send(r));
     },
     sendBatch(batch: ProducerBatch) {
-      const prepared = instr.guard.run('sendBatch', () => prepareSendBatch(instr, batch), undefined);
+      const prepared = instr.guard.run(
+        'sendBatch',
+        () => prepareSendBatch(instr, batch),
+        () => undefined,
+      );
       return traced(prepared, batch, (b) => target.sendBatch(b));
     },
   };
@@ -124,7 +132,11 @@ export function wrapProducer(instr: KafkaInstr, producer: Producer): Producer {
   const sender = tracedSender(instr, producer);
   const transaction = async (): Promise<Transaction> => {
     const tx = await producer.transaction();
-    return instr.guard.run('transaction', () => wrapTransaction(instr, tx), tx);
+    return instr.guard.run(
+      'transaction',
+      () => wrapTransaction(instr, tx),
+      () => tx,
+    );
   };
   return new Proxy(producer, {
     get(target, prop, receiver) {

@@ -54,7 +54,7 @@ describe('kafka utils', () => {
     assert.equal(headers['x-hoptrace-dead-letter-attempts'], '3');
     assert.equal(headers['x-hoptrace-dead-letter-source-partition'], '2');
     assert.equal(headers['x-hoptrace-dead-letter-source-offset'], '41');
-    assert.equal(headers['x-hoptrace-dead-letter-source-group'], 'billing');
+    assert.equal(headers['x-hoptrace-dead-letter-group'], 'billing');
     assert.deepEqual(
       deadLetterInfoOf({ ...headers, 'x-hoptrace-dead-letter-reason': Buffer.from('max_attempts') }),
       {

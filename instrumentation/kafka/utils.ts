@@ -15,11 +15,11 @@ import {
   HEADER_DEAD_LETTER_ATTEMPTS,
   HEADER_DEAD_LETTER_ERROR,
   HEADER_DEAD_LETTER_ERROR_TYPE,
+  HEADER_DEAD_LETTER_GROUP,
   HEADER_DEAD_LETTER_REASON,
-  HEADER_DEAD_LETTER_SOURCE_GROUP,
+  HEADER_DEAD_LETTER_SOURCE,
   HEADER_DEAD_LETTER_SOURCE_OFFSET,
   HEADER_DEAD_LETTER_SOURCE_PARTITION,
-  HEADER_DEAD_LETTER_SOURCE_TOPIC,
 } from '../core/semconv.js';
 
 const MAX_KEY_LENGTH = 256;
@@ -102,12 +102,12 @@ export function deadLetterHeaders(original: IHeaders | undefined, details: DeadL
     [HEADER_DEAD_LETTER_ERROR]: message.slice(0, MAX_DEAD_LETTER_ERROR_LENGTH),
     [HEADER_DEAD_LETTER_ERROR_TYPE]: details.errorType,
     [HEADER_DEAD_LETTER_ATTEMPTS]: String(details.attempts),
-    [HEADER_DEAD_LETTER_SOURCE_TOPIC]: details.topic,
+    [HEADER_DEAD_LETTER_SOURCE]: details.topic,
     [HEADER_DEAD_LETTER_SOURCE_PARTITION]: String(details.partition),
     [HEADER_DEAD_LETTER_SOURCE_OFFSET]: details.offset,
     [HEADER_DEAD_LETTER_AT]: String(details.at),
   };
-  if (details.group !== undefined) headers[HEADER_DEAD_LETTER_SOURCE_GROUP] = details.group;
+  if (details.group !== undefined) headers[HEADER_DEAD_LETTER_GROUP] = details.group;
   return headers;
 }
 
@@ -119,7 +119,7 @@ export function deadLetterInfoOf(headers: IHeaders | undefined): DeadLetterInfo 
   if (!headers) return undefined;
   const reason = headerString(headers[HEADER_DEAD_LETTER_REASON]);
   if (reason === undefined || !(DEAD_LETTER_REASONS as readonly string[]).includes(reason)) return undefined;
-  const source = headerString(headers[HEADER_DEAD_LETTER_SOURCE_TOPIC]);
+  const source = headerString(headers[HEADER_DEAD_LETTER_SOURCE]);
   return { reason: reason as DeadLetterReason, source: source?.slice(0, 256), count: false };
 }
 

@@ -242,10 +242,10 @@ describe('failing handlers on a real broker', () => {
     assert.equal(String(h['x-hoptrace-dead-letter-error']), 'card expired');
     assert.equal(String(h['x-hoptrace-dead-letter-error-type']), 'PaymentDeclined');
     assert.equal(String(h['x-hoptrace-dead-letter-attempts']), '3');
-    assert.equal(String(h['x-hoptrace-dead-letter-source-topic']), topic);
+    assert.equal(String(h['x-hoptrace-dead-letter-source']), topic);
     assert.equal(String(h['x-hoptrace-dead-letter-source-partition']), '0');
     assert.equal(String(h['x-hoptrace-dead-letter-source-offset']), '0');
-    assert.equal(String(h['x-hoptrace-dead-letter-source-group']), group);
+    assert.equal(String(h['x-hoptrace-dead-letter-group']), group);
 
     await waitFor(() => tracing.spans().some((s) => s.name === `process ${dlq}`), 'the DLQ process span');
     const original = tracing
