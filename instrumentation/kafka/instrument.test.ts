@@ -75,6 +75,7 @@ describe('instrumentKafka (no broker)', () => {
     const { fake, kafka } = setup();
     assert.ok(kafka instanceof FakeKafka);
     assert.equal((kafka as unknown as FakeKafka).admin(), 'private state');
+    assert.equal(kafka.admin, kafka.admin, 'a stable bound method');
     assert.equal(instrumentKafka(kafka), kafka);
     assert.notEqual(kafka, fake);
   });

@@ -54,14 +54,20 @@ export function instrumentKafka<T extends Kafka>(kafka: T, options?: KafkaInstru
     );
   };
 
+  const bound = new Map<PropertyKey, { original: unknown; bound: unknown }>();
   return new Proxy(kafka, {
     get(target, prop) {
       if (prop === 'producer') return producer;
       if (prop === 'consumer') return consumer;
       if (prop === INSTRUMENTED) return true;
       const value = Reflect.get(target, prop, target);
-      // Class methods read private state from `this`: call them on the real client.
-      return typeof value === 'function' ? value.bind(target) : value;
+      if (typeof value !== 'function') return value;
+      // Class methods read private state from `this`: call them on the real client (same function each time).
+      const cached = bound.get(prop);
+      if (cached?.original === value) return cached.bound;
+      const fn = value.bind(target);
+      bound.set(prop, { original: value, bound: fn });
+      return fn;
     },
   });
 }
