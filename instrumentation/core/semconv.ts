@@ -170,3 +170,14 @@ export const HEADER_DEAD_LETTER_ERROR = 'x-hoptrace-dead-letter-error';
 export const HEADER_DEAD_LETTER_ATTEMPTS = 'x-hoptrace-dead-letter-attempts';
 export const HEADER_DEAD_LETTER_SOURCE = 'x-hoptrace-dead-letter-source';
 export const HEADER_DEAD_LETTER_GROUP = 'x-hoptrace-dead-letter-group';
+/** Kafka: the last error's `error.type`. */
+export const HEADER_DEAD_LETTER_ERROR_TYPE = 'x-hoptrace-dead-letter-error-type';
+/** Kafka: partition and offset of the record in the source topic (`x-hoptrace-dead-letter-source`). */
+export const HEADER_DEAD_LETTER_SOURCE_PARTITION = 'x-hoptrace-dead-letter-source-partition';
+export const HEADER_DEAD_LETTER_SOURCE_OFFSET = 'x-hoptrace-dead-letter-source-offset';
+/** Epoch ms the message was dead-lettered, decimal. */
+export const HEADER_DEAD_LETTER_AT = 'x-hoptrace-dead-letter-at';
+
+/** Lag status of a consumer group (`hoptrace_consumer_lag_status`): Burrow's evaluation, as a number. */
+export const LAG_STATUS_VALUES = { OK: 0, WARN: 1, STALL: 2, STOP: 3 } as const;
+export type LagStatus = keyof typeof LAG_STATUS_VALUES;
