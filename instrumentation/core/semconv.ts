@@ -177,7 +177,3 @@ export const HEADER_DEAD_LETTER_SOURCE_PARTITION = 'x-hoptrace-dead-letter-sourc
 export const HEADER_DEAD_LETTER_SOURCE_OFFSET = 'x-hoptrace-dead-letter-source-offset';
 /** Epoch ms the message was dead-lettered, decimal. */
 export const HEADER_DEAD_LETTER_AT = 'x-hoptrace-dead-letter-at';
-
-/** Lag status of a consumer group (`hoptrace_consumer_lag_status`): Burrow's evaluation, as a number. */
-export const LAG_STATUS_VALUES = { OK: 0, WARN: 1, STALL: 2, STOP: 3 } as const;
-export type LagStatus = keyof typeof LAG_STATUS_VALUES;

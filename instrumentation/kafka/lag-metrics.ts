@@ -9,7 +9,7 @@ import {
   LABEL_DESTINATION,
   LABEL_MESSAGING_SYSTEM,
   LABEL_PARTITION,
-  LAG_STATUS_VALUES,
+  LAG_STATUS,
   MESSAGING_SYSTEM_KAFKA,
   METRIC_CONSUMER_LAG_MESSAGES,
   METRIC_CONSUMER_LAG_SECONDS,
@@ -80,7 +80,7 @@ export function registerLagMetrics(
         if (g.status === undefined) continue;
         this.set(
           { [LABEL_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_KAFKA, [LABEL_CONSUMER_GROUP]: g.group },
-          LAG_STATUS_VALUES[g.status],
+          LAG_STATUS[g.status],
         );
       }
     },

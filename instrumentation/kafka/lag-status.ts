@@ -11,7 +11,7 @@
  * 5. Otherwise OK.
  * A group's status is its worst partition's (OK < WARN < STALL < STOP).
  */
-import { LAG_STATUS_VALUES, type LagStatus } from '../core/semconv.js';
+import { LAG_STATUS, type LagStatus } from '../core/semconv.js';
 
 export interface LagEvaluation {
   /** Committed offset (the next offset the group will read). */
@@ -39,7 +39,7 @@ export function evaluatePartitionStatus(
 export function worstStatus(statuses: Iterable<LagStatus>): LagStatus | undefined {
   let worst: LagStatus | undefined;
   for (const status of statuses) {
-    if (worst === undefined || LAG_STATUS_VALUES[status] > LAG_STATUS_VALUES[worst]) worst = status;
+    if (worst === undefined || LAG_STATUS[status] > LAG_STATUS[worst]) worst = status;
   }
   return worst;
 }
