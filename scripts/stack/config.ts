@@ -134,6 +134,15 @@ export function stackEndpoints(config: StackConfig): Record<string, string> {
   };
 }
 
+/** The endpoint variables each server answers to; a user who sets one brings that server themselves. */
+export const SERVER_VARIABLES: Record<ServerName, readonly string[]> = {
+  rabbitmq: ['HOPTRACE_AMQP_URL', 'HOPTRACE_RABBITMQ_MANAGEMENT_URL', 'HOPTRACE_RABBITMQ_PROMETHEUS_URL'],
+  kafka: ['HOPTRACE_KAFKA_BROKERS'],
+  prometheus: ['HOPTRACE_PROMETHEUS_URL'],
+  alertmanager: ['HOPTRACE_ALERTMANAGER_URL'],
+  jaeger: ['HOPTRACE_JAEGER_OTLP_URL', 'HOPTRACE_JAEGER_QUERY_URL'],
+};
+
 /** Files of the stack's Prometheus that tests may write to (file_sd targets and rule files). */
 export function prometheusPaths(config: StackConfig) {
   const root = join(config.dir, 'prometheus');

@@ -20,7 +20,8 @@ import type { StackServer } from './server.js';
 export const SERVERS: Record<ServerName, StackServer> = { rabbitmq, kafka, prometheus, alertmanager, jaeger };
 
 export type UpOutcome =
-  | { server: ServerName; state: 'started' | 'already-running'; ms: number }
+  | { server: ServerName; state: 'started'; ms: number }
+  | { server: ServerName; state: 'already-running'; ms: number }
   | { server: ServerName; state: 'skipped'; reason: string }
   | { server: ServerName; state: 'failed'; error: StackError };
 

@@ -69,6 +69,9 @@ export const prometheus: StackServer = {
         '--storage.tsdb.retention.time=2d',
         `--web.listen-address=127.0.0.1:${config.ports.prometheus}`,
         '--web.enable-lifecycle',
+        // Alerts are re-sent every 2 s instead of every minute: one that fired while the notifier was
+        // re-reading its config after a reload (and so was dropped) reaches Alertmanager quickly.
+        '--rules.alert.resend-delay=2s',
         '--enable-feature=exemplar-storage',
       ],
       env: config.env,
