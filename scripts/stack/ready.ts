@@ -48,7 +48,7 @@ export async function waitUntilReady(probe: () => Promise<unknown>, options: Wai
     }
     if (Date.now() >= deadline) {
       throw new StackError(
-        `${options.server} was not ready within ${Math.round(options.timeoutMs / 1000)} s ` +
+        `${options.server} was not ready within ${Number((options.timeoutMs / 1000).toFixed(1))} s ` +
           `(last check: ${lastError}); see ${options.logFile}`,
         options.server,
         options.logFile,
