@@ -86,7 +86,8 @@ export async function buildJaeger(config: StackConfig): Promise<void> {
   process.stderr.write(
     `stack: building Jaeger ${JAEGER_MODULE_VERSION} with Go into ${binary} (log: ${log})\n`,
   );
-  const env = { ...config.env, GOFLAGS: '-mod=mod' };
+  // -buildvcs=false: the copied module source is not a VCS checkout.
+  const env = { ...config.env, GOFLAGS: '-mod=mod -buildvcs=false' };
   const output = await run(go, ['mod', 'download', '-json', `${JAEGER_MODULE}@${JAEGER_MODULE_VERSION}`], {
     env,
     timeoutMs: 10 * 60_000,
