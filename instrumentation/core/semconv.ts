@@ -59,10 +59,24 @@ export type OperationType =
 
 /** What finally happened to one delivery. */
 export type Outcome = 'ack' | 'nack' | 'requeue' | 'reject' | 'dead_letter' | 'error' | 'retry';
-export const OUTCOMES: readonly Outcome[] = ['ack', 'nack', 'requeue', 'reject', 'dead_letter', 'error', 'retry'];
+export const OUTCOMES: readonly Outcome[] = [
+  'ack',
+  'nack',
+  'requeue',
+  'reject',
+  'dead_letter',
+  'error',
+  'retry',
+];
 
 /** Why a message was dead-lettered (`hoptrace_dead_lettered_messages_total{reason}`). */
-export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit' | 'max_attempts' | 'error';
+export type DeadLetterReason =
+  | 'rejected'
+  | 'expired'
+  | 'maxlen'
+  | 'delivery_limit'
+  | 'max_attempts'
+  | 'error';
 export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
   'rejected',
   'expired',
@@ -125,3 +139,15 @@ export const METRIC_COLLECTOR_SPANS_DROPPED = 'hoptrace_collector_spans_dropped_
 export const OTHER_DESTINATION = '__other__';
 /** RabbitMQ's default exchange has an empty name; metrics and spans use this instead. */
 export const AMQP_DEFAULT_EXCHANGE = 'amq.default';
+
+/** The logical service a span belongs to when one process hosts several (the `serviceName` option). */
+export const ATTR_HOPTRACE_SERVICE_NAME = 'hoptrace.service.name';
+/** Set on a consumer span that ended before its message was settled (settle timeout, channel closed). */
+export const ATTR_HOPTRACE_UNSETTLED = 'hoptrace.unsettled';
+
+// --- headers added to a dead-lettered message (bus and Kafka; RabbitMQ writes its own `x-death`)
+export const HEADER_DEAD_LETTER_REASON = 'x-hoptrace-dead-letter-reason';
+export const HEADER_DEAD_LETTER_ERROR = 'x-hoptrace-dead-letter-error';
+export const HEADER_DEAD_LETTER_ATTEMPTS = 'x-hoptrace-dead-letter-attempts';
+export const HEADER_DEAD_LETTER_SOURCE = 'x-hoptrace-dead-letter-source';
+export const HEADER_DEAD_LETTER_GROUP = 'x-hoptrace-dead-letter-group';

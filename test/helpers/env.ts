@@ -31,7 +31,11 @@ export function stackRequired(): boolean {
  * Runs `probe`; when it fails, fails the test in CI and skips it (with the reason) elsewhere.
  * Returns false when the caller should return early.
  */
-export async function requireServer(t: TestContext, server: string, probe: () => Promise<unknown>): Promise<boolean> {
+export async function requireServer(
+  t: TestContext,
+  server: string,
+  probe: () => Promise<unknown>,
+): Promise<boolean> {
   try {
     await probe();
     return true;

@@ -1,0 +1,334 @@
+/**
+ * The in-process bus: topics with wildcards, fan-out, consumer groups, bounded queues with backpressure,
+ * retries, dead letters and a graceful close, traced and measured like the brokers
+ * (`messaging.system = hoptrace.bus`). The publisher's OTel Context object travels with the message.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Context, context, createContextKey } from '@opentelemetry/api';
+import { currentOriginAt } from '../core/correlation.js';
+import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
+import { startPublish } from '../core/publish.js';
+import {
+  HEADER_DEAD_LETTER_ATTEMPTS,
+  HEADER_DEAD_LETTER_ERROR,
+  HEADER_DEAD_LETTER_GROUP,
+  HEADER_DEAD_LETTER_REASON,
+  HEADER_DEAD_LETTER_SOURCE,
+  MESSAGING_SYSTEM_BUS,
+} from '../core/semconv.js';
+import { errorTypeOf } from '../core/spans.js';
+import { BusClosedError, BusOverflowError } from './errors.js';
+import { registerBusLag, unregisterBusLag } from './lag-metrics.js';
+import {
+  type Envelope,
+  resolveSubscribeOptions,
+  Subscription,
+  type SubscriptionHost,
+  type SubscriptionStats,
+} from './subscription.js';
+import { assertTopic, compilePattern } from './topic.js';
+import type {
+  BusHandler,
+  BusMessage,
+  BusOptions,
+  BusPublication,
+  HandlerErrorInfo,
+  PublishOptions,
+  PublishResult,
+  SubscribeOptions,
+} from './types.js';
+
+const MAX_ERROR_HEADER_LENGTH = 512;
+/** Marks contexts of this bus's handlers: while closing, their follow-on publishes are part of the drain. */
+const HANDLER_OF = createContextKey('hoptrace.bus.handler');
+
+/** What `subscribe` returns: stats and a way to leave. */
+export interface SubscriptionHandle {
+  readonly pattern: string;
+  readonly name: string;
+  readonly group: string | undefined;
+  stats(): SubscriptionStats;
+  /** Stops new deliveries to this subscription and resolves once its queued work has finished. */
+  unsubscribe(): Promise<void>;
+}
+
+export class Bus {
+  readonly name: string;
+  /** @internal */
+  readonly instr: Instrumentation<BusPublication, BusMessage>;
+  private readonly subscriptions: Subscription[] = [];
+  private readonly groupCursor = new Map<string, number>();
+  private readonly defaults: SubscribeOptions;
+  private readonly onErrorCallback: BusOptions['onError'];
+  private readonly idleWaiters: Array<() => void> = [];
+  private publishing = 0;
+  private closing = false;
+  private readonly host: SubscriptionHost;
+
+  constructor(options: BusOptions = {}) {
+    this.name = typeof options.name === 'string' && options.name.length > 0 ? options.name : 'bus';
+    this.instr = createInstrumentation('bus', MESSAGING_SYSTEM_BUS, options);
+    this.defaults = { ...options.defaults };
+    this.onErrorCallback = typeof options.onError === 'function' ? options.onError : undefined;
+    this.host = {
+      instr: this.instr,
+      onError: (error, info) => this.reportHandlerError(error, info),
+      deadLetter: (topic, message, error, ctx, from) =>
+        this.publishDeadLetter(topic, message, error, ctx, from),
+      settled: () => this.notifyIfIdle(),
+    };
+    registerBusLag(options.registry, this);
+  }
+
+  /**
+   * Subscribes `handler` to topics matching `pattern` (`*` = one segment, `#` = any number).
+   * Throws InvalidTopicError or TypeError on bad arguments.
+   */
+  subscribe<T = unknown>(
+    pattern: string,
+    handler: BusHandler<T>,
+    options: SubscribeOptions = {},
+  ): SubscriptionHandle {
+    if (this.closing) throw new BusClosedError(this.name);
+    const matches = compilePattern(pattern);
+    if (typeof handler !== 'function')
+      throw new TypeError(`subscribe("${pattern}"): handler must be a function`);
+    const resolved = resolveSubscribeOptions(pattern, options, this.defaults, this.instr.serviceName);
+    const subscription = new Subscription(pattern, matches, handler as BusHandler, resolved, this.host);
+    this.subscriptions.push(subscription);
+    return {
+      pattern,
+      name: resolved.name,
+      group: resolved.group,
+      stats: () => subscription.snapshot(),
+      unsubscribe: async () => {
+        subscription.close();
+        const index = this.subscriptions.indexOf(subscription);
+        if (index !== -1) this.subscriptions.splice(index, 1);
+        await this.waitUntil(() => subscription.isIdle);
+      },
+    };
+  }
+
+  /**
+   * Publishes `payload` to every matching subscription (one member per group). Resolves once the message
+   * is queued everywhere, not when handlers finish (`drain()` waits for that). Rejects with BusClosedError,
+   * InvalidTopicError, or BusOverflowError (nothing queued) when a `'reject'` queue is full.
+   */
+  async publish<T = unknown>(
+    topic: string,
+    payload: T,
+    options: PublishOptions = {},
+  ): Promise<PublishResult> {
+    const active = context.active();
+    // While closing, only handlers finishing their work may still publish (their messages are part of the drain).
+    if (this.closing && active.getValue(HANDLER_OF) !== this) throw new BusClosedError(this.name);
+    assertTopic(topic);
+    return this.deliver(topic, payload, options, active, false);
+  }
+
+  /** Messages queued or being handled, over every subscription: the bus's lag. */
+  pending(): number {
+    let total = 0;
+    for (const subscription of this.subscriptions) total += subscription.pending;
+    return total;
+  }
+
+  stats(): SubscriptionStats[] {
+    return this.subscriptions.map((s) => s.snapshot());
+  }
+
+  /** @internal Live subscriptions, for the lag metrics. */
+  subscriptionList(): readonly Subscription[] {
+    return this.subscriptions;
+  }
+
+  /** Resolves when every queue is empty and no handler, retry or publish is running. */
+  drain(): Promise<void> {
+    return this.waitUntil(() => this.isIdle());
+  }
+
+  /**
+   * Stops accepting publishes and subscriptions, then finishes all queued work: retries, dead letters, and
+   * messages that handlers publish while finishing.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.drain();
+    for (const subscription of this.subscriptions) subscription.close();
+    unregisterBusLag(this);
+  }
+
+  get closed(): boolean {
+    return this.closing;
+  }
+
+  private isIdle(): boolean {
+    return this.publishing === 0 && this.subscriptions.every((s) => s.isIdle);
+  }
+
+  private waitUntil(done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (done()) resolve();
+        else this.idleWaiters.push(check);
+      };
+      this.idleWaiters.push(check);
+    });
+  }
+
+  private notifyIfIdle(): void {
+    const waiters = this.idleWaiters.splice(0);
+    for (const waiter of waiters) waiter();
+  }
+
+  /** The subscriptions a message to `topic` goes to: every ungrouped match, one member per matching group. */
+  private route(topic: string): Subscription[] {
+    const targets: Subscription[] = [];
+    let groups: Map<string, Subscription[]> | undefined;
+    for (const subscription of this.subscriptions) {
+      if (subscription.isClosed || !subscription.matches(topic)) continue;
+      const group = subscription.options.group;
+      if (group === undefined) {
+        targets.push(subscription);
+        continue;
+      }
+      groups ??= new Map();
+      const members = groups.get(group);
+      if (members) members.push(subscription);
+      else groups.set(group, [subscription]);
+    }
+    if (groups) {
+      for (const [group, members] of groups) targets.push(this.pickMember(group, members));
+    }
+    return targets;
+  }
+
+  /** Round-robin over the group's matching members, skipping full queues while another has room. */
+  private pickMember(group: string, members: Subscription[]): Subscription {
+    const cursor = this.groupCursor.get(group) ?? 0;
+    this.groupCursor.set(group, cursor + 1);
+    for (let i = 0; i < members.length; i++) {
+      const member = members[(cursor + i) % members.length] as Subscription;
+      if (!member.isFull) return member;
+    }
+    return members[cursor % members.length] as Subscription;
+  }
+
+  private async deliver(
+    topic: string,
+    payload: unknown,
+    options: PublishOptions,
+    parent: Context,
+    force: boolean,
+  ): Promise<PublishResult> {
+    const messageId = randomUUID();
+    const operation = startPublish(this.instr, {
+      destination: topic,
+      operationName: 'send',
+      headers: options.headers,
+      correlationId: options.correlationId,
+      messageId,
+      inject: false,
+      message: { topic, payload },
+      parent,
+    });
+    const targets = this.route(topic);
+    const correlationId = operation.correlationId ?? '';
+    if (!force) {
+      const full = targets.find((t) => t.isFull && t.options.overflow === 'reject');
+      if (full) {
+        const error = new BusOverflowError(topic, full.options.name, full.options.maxQueueSize);
+        operation.end(error);
+        throw error;
+      }
+    }
+    const message: Omit<BusMessage, 'attempt'> = Object.freeze({
+      id: messageId,
+      topic,
+      payload,
+      headers: Object.freeze(operation.headers),
+      correlationId,
+      publishedAt: operation.publishedAt,
+    });
+    const envelope: Envelope = {
+      message,
+      context: operation.context.setValue(HANDLER_OF, this),
+      producerSpan: operation.span,
+      incoming: {
+        context: operation.context,
+        remote: operation.span.spanContext(),
+        correlationId,
+        publishedAt: operation.publishedAt,
+        originAt: currentOriginAt(operation.context),
+        messageId,
+        invalid: [],
+      },
+      enqueuedAt: Date.now(),
+    };
+    this.publishing++;
+    try {
+      for (const target of targets) {
+        if (!force && target.isFull) await target.waitForRoom();
+        target.enqueue(envelope);
+      }
+    } finally {
+      this.publishing--;
+      operation.end();
+      this.notifyIfIdle();
+    }
+    return { messageId, correlationId, deliveries: targets.length };
+  }
+
+  private reportHandlerError(error: unknown, info: HandlerErrorInfo): void {
+    const callback = this.onErrorCallback;
+    if (!callback) return;
+    try {
+      callback(error, info);
+    } catch (callbackError) {
+      this.instr.guard.warnOnce(
+        'onError',
+        `the onError callback of bus "${this.name}" threw: ${String(callbackError)}`,
+      );
+    }
+  }
+
+  private async publishDeadLetter(
+    topic: string,
+    message: BusMessage,
+    error: unknown,
+    failedContext: Context,
+    from: Subscription,
+  ): Promise<void> {
+    const headers: Record<string, unknown> = {
+      ...message.headers,
+      [HEADER_DEAD_LETTER_REASON]: 'max_attempts',
+      [HEADER_DEAD_LETTER_ERROR]: describeError(error),
+      [HEADER_DEAD_LETTER_ATTEMPTS]: String(message.attempt),
+      [HEADER_DEAD_LETTER_SOURCE]: message.topic,
+    };
+    if (from.options.group !== undefined) headers[HEADER_DEAD_LETTER_GROUP] = from.options.group;
+    try {
+      assertTopic(topic);
+      // Not rejected for a full queue nor a closing bus: a dead letter must not be lost on the way.
+      await this.deliver(
+        topic,
+        message.payload,
+        { headers, correlationId: message.correlationId },
+        failedContext,
+        true,
+      );
+    } catch (publishError) {
+      this.instr.guard.warnOnce(
+        'dead-letter',
+        `could not dead-letter to "${topic}": ${String(publishError)}`,
+      );
+    }
+  }
+}
+
+function describeError(error: unknown): string {
+  const text = error instanceof Error ? `${errorTypeOf(error)}: ${error.message}` : String(error);
+  return text.slice(0, MAX_ERROR_HEADER_LENGTH);
+}

@@ -1,0 +1,283 @@
+/**
+ * One subscription's worker: a bounded queue, a concurrency limit, retries with exponential backoff,
+ * and a hand-off to the dead-letter topic after the last attempt.
+ */
+import type { Context, Span } from '@opentelemetry/api';
+import { startDelivery } from '../core/delivery.js';
+import type { Instrumentation } from '../core/instrumentation.js';
+import type { IncomingContext } from '../core/propagation.js';
+import { Deque } from './deque.js';
+import type { TopicMatcher } from './topic.js';
+import type {
+  BusHandler,
+  BusMessage,
+  BusPublication,
+  HandlerErrorInfo,
+  OverflowPolicy,
+  SubscribeOptions,
+} from './types.js';
+
+/** A published message waiting in a subscription's queue, with the publisher's live context. */
+export interface Envelope {
+  message: Omit<BusMessage, 'attempt'>;
+  /** The producer span's context, handed over in process: no serialization per delivery. */
+  context: Context;
+  producerSpan: Span;
+  incoming: IncomingContext;
+  enqueuedAt: number;
+}
+
+export interface SubscriptionStats {
+  pattern: string;
+  name: string;
+  group: string | undefined;
+  /** Waiting in the queue. */
+  queued: number;
+  /** Handler running or waiting to retry. */
+  inFlight: number;
+  processed: number;
+  failedAttempts: number;
+  deadLettered: number;
+  /** Epoch ms the oldest queued message was published; undefined when the queue is empty. */
+  oldestQueuedPublishedAt: number | undefined;
+}
+
+export interface ResolvedSubscribeOptions {
+  group: string | undefined;
+  name: string;
+  serviceName: string | undefined;
+  concurrency: number;
+  maxAttempts: number;
+  backoff: { initialMs: number; factor: number; maxMs: number; jitter: boolean };
+  maxQueueSize: number;
+  overflow: OverflowPolicy;
+  deadLetterTopic: ((topic: string) => string) | false;
+}
+
+export const SUBSCRIPTION_DEFAULTS = {
+  concurrency: 1,
+  maxAttempts: 3,
+  backoff: { initialMs: 100, factor: 2, maxMs: 10_000, jitter: false },
+  maxQueueSize: 10_000,
+  overflow: 'wait' as OverflowPolicy,
+};
+
+/** What a subscription needs from its bus. */
+export interface SubscriptionHost {
+  readonly instr: Instrumentation<BusPublication, BusMessage>;
+  onError(error: unknown, info: HandlerErrorInfo): void;
+  /** Publishes a dead letter in the failed delivery's context; never rejected for a full queue. */
+  deadLetter(
+    topic: string,
+    message: BusMessage,
+    error: unknown,
+    context: Context,
+    subscription: Subscription,
+  ): Promise<void>;
+  /** Called whenever the subscription may have become idle. */
+  settled(): void;
+}
+
+export class Subscription {
+  private readonly queue = new Deque<Envelope>();
+  private active = 0;
+  private readonly roomWaiters: Array<() => void> = [];
+  private closed = false;
+  private stats = { processed: 0, failedAttempts: 0, deadLettered: 0 };
+
+  constructor(
+    readonly pattern: string,
+    readonly matches: TopicMatcher,
+    private readonly handler: BusHandler,
+    readonly options: ResolvedSubscribeOptions,
+    private readonly host: SubscriptionHost,
+  ) {}
+
+  /** The label used for `messaging.consumer.group.name`. */
+  get groupLabel(): string {
+    return this.options.group ?? this.options.name;
+  }
+
+  get isFull(): boolean {
+    return this.queue.length >= this.options.maxQueueSize;
+  }
+
+  get isIdle(): boolean {
+    return this.queue.length === 0 && this.active === 0;
+  }
+
+  /** Queued plus in flight: the subscription's lag. */
+  get pending(): number {
+    return this.queue.length + this.active;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  snapshot(): SubscriptionStats {
+    return {
+      pattern: this.pattern,
+      name: this.options.name,
+      group: this.options.group,
+      queued: this.queue.length,
+      inFlight: this.active,
+      ...this.stats,
+      oldestQueuedPublishedAt: this.queue.peek()?.message.publishedAt,
+    };
+  }
+
+  /** Resolves when the queue has room (or the subscription closed). */
+  waitForRoom(): Promise<void> {
+    if (!this.isFull || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  enqueue(envelope: Envelope): void {
+    this.queue.push(envelope);
+    this.pump();
+  }
+
+  /** Stops taking new messages; what is queued still runs. */
+  close(): void {
+    this.closed = true;
+    this.releaseRoomWaiters();
+  }
+
+  private pump(): void {
+    while (this.active < this.options.concurrency && this.queue.length > 0) {
+      const envelope = this.queue.shift() as Envelope;
+      this.active++;
+      this.releaseRoomWaiters();
+      this.process(envelope).finally(() => {
+        this.active--;
+        this.pump();
+        this.host.settled();
+      });
+    }
+  }
+
+  private releaseRoomWaiters(): void {
+    while (this.roomWaiters.length > 0 && (!this.isFull || this.closed)) this.roomWaiters.shift()?.();
+  }
+
+  private async process(envelope: Envelope): Promise<void> {
+    const { instr } = this.host;
+    for (let attempt = 1; ; attempt++) {
+      const message: BusMessage = { ...envelope.message, attempt };
+      const delivery = startDelivery(instr, {
+        destination: message.topic,
+        consumerGroup: this.groupLabel,
+        incoming: envelope.incoming,
+        producerSpan: envelope.producerSpan,
+        base: envelope.context,
+        messageId: message.id,
+        attempt,
+        serviceName: this.options.serviceName,
+        settleTimeoutMs: false,
+        message,
+      });
+      try {
+        await delivery.run(() => this.handler(message));
+        delivery.settle('ack');
+        this.stats.processed++;
+        return;
+      } catch (error) {
+        this.stats.failedAttempts++;
+        const willRetry = attempt < this.options.maxAttempts;
+        this.host.onError(error, {
+          message,
+          subscription: this.options.name,
+          group: this.options.group,
+          attempt,
+          willRetry,
+        });
+        if (willRetry) {
+          delivery.settle('retry', { error });
+          await sleep(this.backoffMs(attempt));
+          continue;
+        }
+        delivery.settle('dead_letter', { error, deadLetterReason: 'max_attempts' });
+        instr.guard.do('dead-letter metric', () =>
+          instr.metrics.consumer(instr.system, message.topic, this.groupLabel).deadLettered('max_attempts'),
+        );
+        this.stats.deadLettered++;
+        const dlq = this.options.deadLetterTopic;
+        if (dlq) await this.host.deadLetter(dlq(message.topic), message, error, delivery.context, this);
+        return;
+      }
+    }
+  }
+
+  /** Exponential backoff before retry number `attempt` (1-based). */
+  backoffMs(attempt: number): number {
+    const { initialMs, factor, maxMs, jitter } = this.options.backoff;
+    const delay = Math.min(maxMs, initialMs * factor ** (attempt - 1));
+    return jitter ? delay / 2 + Math.random() * (delay / 2) : delay;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Fills in defaults and rejects nonsense with a clear TypeError (this is the caller's code, not input). */
+export function resolveSubscribeOptions(
+  pattern: string,
+  options: SubscribeOptions,
+  defaults: SubscribeOptions,
+  busServiceName: string | undefined,
+): ResolvedSubscribeOptions {
+  const merged = {
+    ...defaults,
+    ...options,
+    backoff: { ...SUBSCRIPTION_DEFAULTS.backoff, ...defaults.backoff, ...options.backoff },
+  };
+  const positiveInt = (name: string, value: unknown, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw new TypeError(
+        `subscribe("${pattern}"): ${name} must be a positive integer, got ${String(value)}`,
+      );
+    }
+    return value;
+  };
+  const nonNegative = (name: string, value: unknown): number => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new TypeError(
+        `subscribe("${pattern}"): backoff.${name} must be a non-negative number, got ${String(value)}`,
+      );
+    }
+    return value;
+  };
+  if (merged.overflow !== undefined && merged.overflow !== 'wait' && merged.overflow !== 'reject') {
+    throw new TypeError(`subscribe("${pattern}"): overflow must be 'wait' or 'reject'`);
+  }
+  if (merged.group !== undefined && (typeof merged.group !== 'string' || merged.group.length === 0)) {
+    throw new TypeError(`subscribe("${pattern}"): group must be a non-empty string`);
+  }
+  let deadLetterTopic: ((topic: string) => string) | false;
+  const dlq = merged.deadLetterTopic;
+  if (dlq === false) deadLetterTopic = false;
+  else if (typeof dlq === 'string') deadLetterTopic = () => dlq;
+  else if (typeof dlq === 'function') deadLetterTopic = dlq;
+  else if (dlq === undefined) deadLetterTopic = (topic) => `${topic}.dlq`;
+  else throw new TypeError(`subscribe("${pattern}"): deadLetterTopic must be a topic, a function or false`);
+
+  return {
+    group: merged.group,
+    name: merged.name ?? merged.group ?? pattern,
+    serviceName: merged.serviceName ?? busServiceName,
+    concurrency: positiveInt('concurrency', merged.concurrency, SUBSCRIPTION_DEFAULTS.concurrency),
+    maxAttempts: positiveInt('maxAttempts', merged.maxAttempts, SUBSCRIPTION_DEFAULTS.maxAttempts),
+    backoff: {
+      initialMs: nonNegative('initialMs', merged.backoff.initialMs),
+      factor: Math.max(1, nonNegative('factor', merged.backoff.factor)),
+      maxMs: nonNegative('maxMs', merged.backoff.maxMs),
+      jitter: merged.backoff.jitter === true,
+    },
+    maxQueueSize: positiveInt('maxQueueSize', merged.maxQueueSize, SUBSCRIPTION_DEFAULTS.maxQueueSize),
+    overflow: merged.overflow ?? SUBSCRIPTION_DEFAULTS.overflow,
+    deadLetterTopic,
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The flow's correlation ID: one value kept unchanged across every hop, retry and dead-letter.
+ *
+ * It lives in the active OTel context twice: under a private key (fast to read) and as the baggage
+ * entry `correlation.id`, so HTTP calls made while handling a message carry it too.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Context, context, createContextKey, propagation } from '@opentelemetry/api';
+import { BAGGAGE_CORRELATION_ID } from './semconv.js';
+
+/** Longest accepted correlation ID; longer incoming values are ignored and counted. */
+export const MAX_CORRELATION_ID_LENGTH = 256;
+
+const CORRELATION_KEY = createContextKey('hoptrace.correlation.id');
+const ORIGIN_AT_KEY = createContextKey('hoptrace.origin_at');
+
+/** Printable ASCII (0x20-0x7e), 1 to 256 characters. */
+export function isValidCorrelationId(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_CORRELATION_ID_LENGTH)
+    return false;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e) return false;
+  }
+  return true;
+}
+
+export function newCorrelationId(): string {
+  return randomUUID();
+}
+
+/** The correlation ID of the flow the caller is in, if any: set by `withCorrelationId`, a handled message or baggage. */
+export function currentCorrelationId(ctx: Context = context.active()): string | undefined {
+  const own = ctx.getValue(CORRELATION_KEY);
+  if (typeof own === 'string') return own;
+  const fromBaggage = propagation.getBaggage(ctx)?.getEntry(BAGGAGE_CORRELATION_ID)?.value;
+  return isValidCorrelationId(fromBaggage) ? fromBaggage : undefined;
+}
+
+/** Returns `ctx` carrying `id` as the correlation ID (private key and baggage). */
+export function setCorrelationId(ctx: Context, id: string): Context {
+  const baggage = propagation.getBaggage(ctx) ?? propagation.createBaggage();
+  const withBaggage = propagation.setBaggage(ctx, baggage.setEntry(BAGGAGE_CORRELATION_ID, { value: id }));
+  return withBaggage.setValue(CORRELATION_KEY, id);
+}
+
+/**
+ * Runs `fn` with `id` as the correlation ID of everything it publishes (and of the baggage of its HTTP
+ * calls). An invalid ID is rejected with a TypeError: this is the caller's own code, not message input.
+ */
+export function withCorrelationId<T>(id: string, fn: () => T): T {
+  if (!isValidCorrelationId(id)) {
+    throw new TypeError(
+      `withCorrelationId: correlation ID must be 1-${MAX_CORRELATION_ID_LENGTH} printable ASCII characters`,
+    );
+  }
+  return context.with(setCorrelationId(context.active(), id), fn);
+}
+
+/**
+ * The ID for an outgoing message. Precedence: explicit option > a header the caller set > the active
+ * context's baggage `correlation.id` > the message being handled > a new one.
+ */
+export function resolveOutgoingCorrelationId(
+  explicit: unknown,
+  callerHeader: unknown,
+  ctx: Context,
+  generate: () => string = newCorrelationId,
+): string {
+  if (isValidCorrelationId(explicit)) return explicit;
+  if (isValidCorrelationId(callerHeader)) return callerHeader;
+  const fromBaggage = propagation.getBaggage(ctx)?.getEntry(BAGGAGE_CORRELATION_ID)?.value;
+  if (isValidCorrelationId(fromBaggage)) return fromBaggage;
+  const handled = ctx.getValue(CORRELATION_KEY);
+  if (typeof handled === 'string') return handled;
+  return generate();
+}
+
+/** When the flow the caller is in began (epoch ms), if known. */
+export function currentOriginAt(ctx: Context = context.active()): number | undefined {
+  const value = ctx.getValue(ORIGIN_AT_KEY);
+  return typeof value === 'number' ? value : undefined;
+}
+
+export function setOriginAt(ctx: Context, originAt: number): Context {
+  return ctx.setValue(ORIGIN_AT_KEY, originAt);
+}

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { createTestTracing, spanByName } from '../../test/helpers/tracing.js';
+import { currentCorrelationId, withCorrelationId } from './correlation.js';
+import { startDelivery } from './delivery.js';
+import { createInstrumentation } from './instrumentation.js';
+import { createOpenMetricsRegistry } from './metrics.js';
+import { startPublish } from './publish.js';
+import { HEADER_CORRELATION_ID, HEADER_ORIGIN_AT, HEADER_PUBLISHED_AT } from './semconv.js';
+
+function setup(linkMode: 'parent' | 'link' = 'parent') {
+  const tracing = createTestTracing();
+  const registry = createOpenMetricsRegistry();
+  const instr = createInstrumentation('test', 'hoptrace.bus', {
+    tracerProvider: tracing.provider,
+    registry,
+    linkMode,
+    serviceName: 'svc',
+  });
+  return { tracing, registry, instr };
+}
+
+async function metricValue(
+  registry: ReturnType<typeof createOpenMetricsRegistry>,
+  name: string,
+  labels: Record<string, string>,
+) {
+  const metric = registry.getSingleMetric(name);
+  assert.ok(metric, `metric ${name} exists`);
+  const data = await metric.get();
+  const match = data.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
+  return match?.value;
+}
+
+describe('publish -> delivery over headers', () => {
+  it('parents the consumer span on the producer span and keeps the correlation ID', async () => {
+    const { tracing, registry, instr } = setup();
+    const publish = withCorrelationId('order-42', () =>
+      startPublish(instr, {
+        destination: 'orders',
+        operationName: 'send',
+        headers: { user: 'x' },
+        message: null,
+      }),
+    );
+    publish.end();
+    assert.equal(publish.headers[HEADER_CORRELATION_ID], 'order-42');
+    assert.match(String(publish.headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    assert.ok(publish.headers[HEADER_PUBLISHED_AT]);
+    assert.ok(publish.headers[HEADER_ORIGIN_AT]);
+
+    const delivery = startDelivery(instr, {
+      destination: 'orders',
+      consumerGroup: 'billing',
+      headers: publish.headers,
+      message: null,
+    });
+    let seen: string | undefined;
+    await delivery.run(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      seen = currentCorrelationId();
+    });
+    delivery.settle('ack');
+
+    assert.equal(seen, 'order-42');
+    const producer = spanByName(tracing.spans(), 'send orders');
+    const consumer = spanByName(tracing.spans(), 'process orders');
+    assert.equal(producer.kind, SpanKind.PRODUCER);
+    assert.equal(consumer.kind, SpanKind.CONSUMER);
+    assert.equal(consumer.spanContext().traceId, producer.spanContext().traceId);
+    assert.equal(consumer.parentSpanContext?.spanId, producer.spanContext().spanId);
+    assert.equal(consumer.links[0]?.context.spanId, producer.spanContext().spanId);
+    assert.equal(consumer.attributes['messaging.message.conversation_id'], 'order-42');
+    assert.equal(consumer.attributes['hoptrace.outcome'], 'ack');
+    assert.equal(consumer.attributes['hoptrace.service.name'], 'svc');
+    assert.equal(
+      await metricValue(registry, 'messaging_client_consumed_messages_total', { hoptrace_outcome: 'ack' }),
+      1,
+    );
+    assert.equal(
+      await metricValue(registry, 'hoptrace_in_flight_messages', { messaging_destination_name: 'orders' }),
+      0,
+    );
+  });
+
+  it('starts a new trace with only a link in link mode', () => {
+    const { tracing, instr } = setup('link');
+    const publish = startPublish(instr, {
+      destination: 'q',
+      operationName: 'send',
+      headers: {},
+      message: null,
+    });
+    publish.end();
+    const delivery = startDelivery(instr, { destination: 'q', headers: publish.headers, message: null });
+    delivery.run(() => undefined);
+    delivery.settle('ack');
+    const producer = spanByName(tracing.spans(), 'send q');
+    const consumer = spanByName(tracing.spans(), 'process q');
+    assert.notEqual(consumer.spanContext().traceId, producer.spanContext().traceId);
+    assert.equal(consumer.parentSpanContext, undefined);
+    assert.equal(consumer.links[0]?.context.traceId, producer.spanContext().traceId);
+  });
+
+  it('passes a handler error through untouched and records it once', async () => {
+    const { tracing, instr } = setup();
+    const delivery = startDelivery(instr, { destination: 'q', headers: {}, message: null });
+    const boom = new RangeError('boom');
+    await assert.rejects(
+      delivery.run(async () => {
+        throw boom;
+      }),
+      (err) => err === boom,
+    );
+    delivery.settle('error', { error: boom });
+    const consumer = spanByName(tracing.spans(), 'process q');
+    assert.equal(consumer.status.code, SpanStatusCode.ERROR);
+    assert.equal(consumer.attributes['error.type'], 'RangeError');
+    assert.equal(consumer.events.filter((e) => e.name === 'exception').length, 1);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Serves a prom-client registry in the format the scraper asks for. Exemplars exist only in
+ * OpenMetrics, and prom-client fixes the format per registry, so an OpenMetrics registry is rendered
+ * once and converted to Prometheus text when the scraper does not accept OpenMetrics.
+ */
+import { Registry, type RegistryContentType } from 'prom-client';
+
+export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+
+/** True when an `Accept` header lists OpenMetrics (Prometheus sends it first when exemplars are on). */
+export function acceptsOpenMetrics(accept: string | undefined): boolean {
+  return typeof accept === 'string' && accept.includes('application/openmetrics-text');
+}
+
+export async function renderMetrics(
+  registry: Registry<RegistryContentType>,
+  accept?: string,
+): Promise<{ contentType: string; body: string }> {
+  const text = await registry.metrics();
+  if (registry.contentType !== OPENMETRICS_CONTENT_TYPE)
+    return { contentType: PROMETHEUS_CONTENT_TYPE, body: text };
+  if (acceptsOpenMetrics(accept)) return { contentType: OPENMETRICS_CONTENT_TYPE, body: text };
+  return { contentType: PROMETHEUS_CONTENT_TYPE, body: openMetricsToPrometheus(text) };
+}
+
+/**
+ * OpenMetrics text as prom-client writes it -> Prometheus text format 0.0.4: counter families get
+ * their `_total` name back in HELP/TYPE, exemplars and `# EOF` / `# UNIT` lines are dropped.
+ */
+export function openMetricsToPrometheus(text: string): string {
+  const out: string[] = [];
+  const counters = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (line === '# EOF' || line.startsWith('# UNIT ')) continue;
+    if (line.startsWith('# TYPE ')) {
+      const [, , name, type] = line.split(' ');
+      if (type === 'counter' && name && !name.endsWith('_total')) {
+        counters.add(name);
+        out.push(`# TYPE ${name}_total counter`);
+        continue;
+      }
+    } else if (line.length > 0 && !line.startsWith('#')) {
+      out.push(stripExemplar(line));
+      continue;
+    }
+    out.push(line);
+  }
+  // HELP precedes TYPE, so counter HELP lines are renamed once every TYPE line has been seen.
+  for (let i = 0; i < out.length; i++) {
+    const line = out[i] as string;
+    if (!line.startsWith('# HELP ')) continue;
+    const end = line.indexOf(' ', 7);
+    const name = line.slice(7, end === -1 ? undefined : end);
+    if (counters.has(name)) out[i] = `# HELP ${name}_total${end === -1 ? '' : line.slice(end)}`;
+  }
+  return `${out.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/** Removes ` # {...} value [timestamp]` after a sample, skipping `#` inside quoted label values. */
+function stripExemplar(line: string): string {
+  let i = 0;
+  const brace = line.indexOf('{');
+  const space = line.indexOf(' ');
+  if (brace !== -1 && (space === -1 || brace < space)) {
+    // Walk the label set, honouring quotes and backslash escapes.
+    let quoted = false;
+    for (i = brace + 1; i < line.length; i++) {
+      const ch = line[i];
+      if (quoted) {
+        if (ch === '\\') i++;
+        else if (ch === '"') quoted = false;
+      } else if (ch === '"') quoted = true;
+      else if (ch === '}') break;
+    }
+  }
+  const hash = line.indexOf(' # ', i);
+  return hash === -1 ? line : line.slice(0, hash);
+}

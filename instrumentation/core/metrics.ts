@@ -1,0 +1,381 @@
+/**
+ * Every wrapper-side metric of the contract, in one place. Metrics are created once per prom-client
+ * registry; wrappers ask for a cached series handle per (system, destination, group) so the message
+ * path does no label bookkeeping of its own.
+ */
+import { type SpanContext, TraceFlags } from '@opentelemetry/api';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type OpenMetricsContentType,
+  Registry,
+  type RegistryContentType,
+} from 'prom-client';
+import { guardFor } from './safe.js';
+import {
+  type DeadLetterReason,
+  LABEL_CONSUMER_GROUP,
+  LABEL_DESTINATION,
+  LABEL_ERROR_TYPE,
+  LABEL_MESSAGING_SYSTEM,
+  LABEL_OPERATION_NAME,
+  LABEL_OUTCOME,
+  METRIC_CONSUMED_MESSAGES,
+  METRIC_DEAD_LETTERED,
+  METRIC_FLOW_AGE,
+  METRIC_IN_FLIGHT,
+  METRIC_INVALID_CONTEXT,
+  METRIC_LAST_PROCESSED,
+  METRIC_MESSAGE_AGE,
+  METRIC_OPERATION_DURATION,
+  METRIC_PROCESS_DURATION,
+  METRIC_REDELIVERIES,
+  METRIC_SENT_MESSAGES,
+  type MessagingSystem,
+  OTHER_DESTINATION,
+  type Outcome,
+} from './semconv.js';
+
+/**
+ * hoptrace's default registry. OpenMetrics-typed because exemplars need it; serve it with
+ * `renderMetrics`, which answers Prometheus text or OpenMetrics by the scraper's `Accept` header.
+ */
+export const metricsRegistry: Registry<OpenMetricsContentType> = createOpenMetricsRegistry();
+
+/** A prom-client registry of either format. */
+export type MetricsRegistry = Registry<RegistryContentType>;
+
+/** A new registry in OpenMetrics format, the one that can hold exemplars. */
+export function createOpenMetricsRegistry(): Registry<OpenMetricsContentType> {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry;
+}
+
+export const DEFAULT_MAX_DESTINATIONS = 200;
+/** Distinct `error_type` values kept per registry before the rest become `_OTHER` (OTel's catch-all). */
+export const MAX_ERROR_TYPES = 50;
+
+export const BUCKETS = {
+  operation: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  process: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  age: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+} as const;
+
+type Labels = Record<string, string>;
+type ExemplarLabels = { trace_id: string; span_id: string } | undefined;
+
+/** Trace and span ID of a sampled span, for a histogram exemplar; nothing for unsampled spans. */
+export function exemplarOf(spanContext: SpanContext | undefined): ExemplarLabels {
+  if (!spanContext || (spanContext.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}
+
+/** Publish-side series for one (system, destination, operation). */
+export interface ProducerSeries {
+  /** One message sent (or failed to send, with its error type). */
+  sent(errorType?: string): void;
+  /** Duration of a client operation (publish, send, confirm, settle). */
+  operation(operationName: string, seconds: number, errorType?: string): void;
+}
+
+/** Consume-side series for one (system, destination, consumer group). */
+export interface ConsumerSeries {
+  /** A delivery began: in-flight +1, message and flow age observed. */
+  started(
+    messageAgeSeconds: number | undefined,
+    flowAgeSeconds: number | undefined,
+    span?: SpanContext,
+  ): void;
+  redelivered(): void;
+  deadLettered(reason: DeadLetterReason): void;
+  /** The delivery's outcome is known: consumed +1, process duration, in-flight -1, last processed now. */
+  finished(outcome: Outcome, processSeconds: number, errorType?: string, span?: SpanContext): void;
+  /** A delivery that ended without an outcome (channel closed): in-flight -1 only. */
+  abandoned(): void;
+}
+
+export interface MessagingMetrics {
+  producer(system: MessagingSystem, destination: string, operationName: string): ProducerSeries;
+  consumer(system: MessagingSystem, destination: string, group: string | undefined): ConsumerSeries;
+  invalidContext(system: MessagingSystem, reason: string): void;
+}
+
+interface MetricSet {
+  sent: Counter;
+  consumed: Counter;
+  operationDuration: Histogram;
+  processDuration: Histogram;
+  messageAge: Histogram;
+  flowAge: Histogram;
+  deadLettered: Counter;
+  redeliveries: Counter;
+  inFlight: Gauge;
+  lastProcessed: Gauge;
+  invalidContext: Counter;
+}
+
+const perRegistry = new WeakMap<MetricsRegistry, MessagingMetrics>();
+
+/** The metrics of `registry` (default `metricsRegistry`), created on first use. */
+export function getMessagingMetrics(
+  registry: MetricsRegistry = metricsRegistry,
+  maxDestinations: number = DEFAULT_MAX_DESTINATIONS,
+): MessagingMetrics {
+  let metrics = perRegistry.get(registry);
+  if (!metrics) {
+    metrics = createMessagingMetrics(registry, maxDestinations);
+    perRegistry.set(registry, metrics);
+  }
+  return metrics;
+}
+
+const CONSUMER_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_CONSUMER_GROUP];
+
+function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: number): MessagingMetrics {
+  const guard = guardFor('metrics');
+  const exemplars = registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE;
+  if (!exemplars) {
+    guard.warnOnce(
+      'exemplars',
+      'the metrics registry is not OpenMetrics-typed, so histograms carry no trace exemplars; pass a registry created with Registry.OPENMETRICS_CONTENT_TYPE to get them',
+    );
+  }
+
+  const make = <T>(name: string, create: () => T, noop: T): T => {
+    if (registry.getSingleMetric(name)) {
+      guard.warnOnce(
+        `clash:${name}`,
+        `metric ${name} already exists in the registry; hoptrace records nothing into it`,
+      );
+      return noop;
+    }
+    return guard.run(`create ${name}`, create, noop);
+  };
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    make(
+      name,
+      () => new Counter({ name, help, labelNames, registers: [registry] }),
+      new Counter({ name, help, labelNames, registers: [] }),
+    );
+  const gauge = (name: string, help: string, labelNames: string[]) =>
+    make(
+      name,
+      () => new Gauge({ name, help, labelNames, registers: [registry] }),
+      new Gauge({ name, help, labelNames, registers: [] }),
+    );
+  const histogram = (name: string, help: string, labelNames: string[], buckets: readonly number[]) => {
+    const config = { name, help, labelNames, buckets: [...buckets], enableExemplars: exemplars };
+    return make(
+      name,
+      () => new Histogram({ ...config, registers: [registry] }),
+      new Histogram({ ...config, enableExemplars: false, registers: [] }),
+    );
+  };
+
+  const set: MetricSet = {
+    sent: counter(METRIC_SENT_MESSAGES, 'Messages handed to the broker (or the bus) by producers.', [
+      LABEL_MESSAGING_SYSTEM,
+      LABEL_DESTINATION,
+      LABEL_OPERATION_NAME,
+      LABEL_ERROR_TYPE,
+    ]),
+    consumed: counter(
+      METRIC_CONSUMED_MESSAGES,
+      'Deliveries processed by consumers, once per delivery, by outcome.',
+      [...CONSUMER_LABELS, LABEL_OPERATION_NAME, LABEL_ERROR_TYPE, LABEL_OUTCOME],
+    ),
+    operationDuration: histogram(
+      METRIC_OPERATION_DURATION,
+      'Duration of client operations: publish, send, confirm, settle.',
+      [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_OPERATION_NAME, LABEL_ERROR_TYPE],
+      BUCKETS.operation,
+    ),
+    processDuration: histogram(
+      METRIC_PROCESS_DURATION,
+      'Duration of message handlers.',
+      [...CONSUMER_LABELS, LABEL_OPERATION_NAME, LABEL_ERROR_TYPE],
+      BUCKETS.process,
+    ),
+    messageAge: histogram(
+      METRIC_MESSAGE_AGE,
+      'Time from publish to the start of processing.',
+      CONSUMER_LABELS,
+      BUCKETS.age,
+    ),
+    flowAge: histogram(
+      METRIC_FLOW_AGE,
+      "Time from the flow's first publish to the start of processing.",
+      CONSUMER_LABELS,
+      BUCKETS.age,
+    ),
+    deadLettered: counter(
+      METRIC_DEAD_LETTERED,
+      'Messages dead-lettered, once per dead-letter event, by reason.',
+      [...CONSUMER_LABELS, 'reason'],
+    ),
+    redeliveries: counter(
+      METRIC_REDELIVERIES,
+      'Deliveries of messages that were delivered before.',
+      CONSUMER_LABELS,
+    ),
+    inFlight: gauge(METRIC_IN_FLIGHT, 'Deliveries started and not yet settled.', CONSUMER_LABELS),
+    lastProcessed: gauge(
+      METRIC_LAST_PROCESSED,
+      'Unix time (seconds) a consumer last finished a delivery.',
+      CONSUMER_LABELS,
+    ),
+    invalidContext: counter(METRIC_INVALID_CONTEXT, 'Incoming header values ignored as invalid, by reason.', [
+      LABEL_MESSAGING_SYSTEM,
+      'reason',
+    ]),
+  };
+
+  const observe = (h: Histogram, labels: Labels, value: number, exemplarLabels: ExemplarLabels) => {
+    if (exemplars && exemplarLabels) h.observe({ labels, value, exemplarLabels });
+    else if (exemplars) h.observe({ labels, value });
+    else h.observe(labels, value);
+  };
+
+  const destinations = new DestinationGuard(maxDestinations);
+  const errorTypes = new BoundedValues(MAX_ERROR_TYPES, '_OTHER');
+  const producers = new Map<string, ProducerSeries>();
+  const consumers = new Map<string, ConsumerSeries>();
+
+  const producer = (
+    system: MessagingSystem,
+    rawDestination: string,
+    operationName: string,
+  ): ProducerSeries => {
+    const destination = destinations.label(system, rawDestination);
+    const key = `${system}\0${destination}\0${operationName}`;
+    let series = producers.get(key);
+    if (series) return series;
+    const base = { [LABEL_MESSAGING_SYSTEM]: system, [LABEL_DESTINATION]: destination };
+    const sentLabels = new Map<string, Labels>();
+    series = {
+      sent(errorType = '') {
+        const error = errorTypes.value(errorType);
+        let labels = sentLabels.get(error);
+        if (!labels) {
+          labels = { ...base, [LABEL_OPERATION_NAME]: operationName, [LABEL_ERROR_TYPE]: error };
+          sentLabels.set(error, labels);
+        }
+        set.sent.inc(labels);
+      },
+      operation(operation, seconds, errorType = '') {
+        const labels = {
+          ...base,
+          [LABEL_OPERATION_NAME]: operation,
+          [LABEL_ERROR_TYPE]: errorTypes.value(errorType),
+        };
+        observe(set.operationDuration, labels, seconds, undefined);
+      },
+    };
+    producers.set(key, series);
+    return series;
+  };
+
+  const consumer = (
+    system: MessagingSystem,
+    rawDestination: string,
+    group: string | undefined,
+  ): ConsumerSeries => {
+    const destination = destinations.label(system, rawDestination);
+    const groupLabel = group ?? '';
+    const key = `${system}\0${destination}\0${groupLabel}`;
+    let series = consumers.get(key);
+    if (series) return series;
+    const base: Labels = {
+      [LABEL_MESSAGING_SYSTEM]: system,
+      [LABEL_DESTINATION]: destination,
+      [LABEL_CONSUMER_GROUP]: groupLabel,
+    };
+    const finishedLabels = new Map<string, { consumed: Labels; duration: Labels }>();
+    set.inFlight.inc(base, 0); // the series exists (at 0) from the first delivery on
+    series = {
+      started(messageAge, flowAge, span) {
+        set.inFlight.inc(base);
+        const exemplar = exemplarOf(span);
+        if (messageAge !== undefined) observe(set.messageAge, base, Math.max(0, messageAge), exemplar);
+        if (flowAge !== undefined) observe(set.flowAge, base, Math.max(0, flowAge), exemplar);
+      },
+      redelivered() {
+        set.redeliveries.inc(base);
+      },
+      deadLettered(reason) {
+        set.deadLettered.inc({ ...base, reason });
+      },
+      finished(outcome, seconds, errorType = '', span) {
+        const error = errorTypes.value(errorType);
+        const cacheKey = `${outcome}\0${error}`;
+        let labels = finishedLabels.get(cacheKey);
+        if (!labels) {
+          const duration = { ...base, [LABEL_OPERATION_NAME]: 'process', [LABEL_ERROR_TYPE]: error };
+          labels = { duration, consumed: { ...duration, [LABEL_OUTCOME]: outcome } };
+          finishedLabels.set(cacheKey, labels);
+        }
+        set.consumed.inc(labels.consumed);
+        observe(set.processDuration, labels.duration, seconds, exemplarOf(span));
+        set.inFlight.dec(base);
+        set.lastProcessed.set(base, Date.now() / 1000);
+      },
+      abandoned() {
+        set.inFlight.dec(base);
+      },
+    };
+    consumers.set(key, series);
+    return series;
+  };
+
+  return {
+    producer: (system, destination, operationName) =>
+      guard.run('metrics', () => producer(system, destination, operationName), NOOP_PRODUCER),
+    consumer: (system, destination, group) =>
+      guard.run('metrics', () => consumer(system, destination, group), NOOP_CONSUMER),
+    invalidContext(system, reason) {
+      guard.do('metrics', () => set.invalidContext.inc({ [LABEL_MESSAGING_SYSTEM]: system, reason }));
+    },
+  };
+}
+
+const NOOP_PRODUCER: ProducerSeries = { sent() {}, operation() {} };
+const NOOP_CONSUMER: ConsumerSeries = {
+  started() {},
+  redelivered() {},
+  deadLettered() {},
+  finished() {},
+  abandoned() {},
+};
+
+/** Keeps at most `max` distinct values; later ones map to `other`. */
+export class BoundedValues {
+  private readonly seen = new Set<string>();
+  constructor(
+    private readonly max: number,
+    private readonly other: string,
+  ) {}
+
+  value(raw: string): string {
+    if (raw === '' || this.seen.has(raw)) return raw;
+    if (this.seen.size >= this.max) return this.other;
+    this.seen.add(raw);
+    return raw;
+  }
+}
+
+/** The destination-label cardinality guard: `max` distinct destinations per system, the rest `__other__`. */
+export class DestinationGuard {
+  private readonly perSystem = new Map<string, BoundedValues>();
+  constructor(private readonly max: number) {}
+
+  label(system: string, destination: string): string {
+    let values = this.perSystem.get(system);
+    if (!values) {
+      values = new BoundedValues(this.max, OTHER_DESTINATION);
+      this.perSystem.set(system, values);
+    }
+    return values.value(destination);
+  }
+}

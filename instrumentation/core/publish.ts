@@ -1,0 +1,172 @@
+/**
+ * The producer side of every transport: one span, the outgoing headers, the sent metrics.
+ * If any hoptrace step fails, the message goes out exactly as the caller gave it.
+ */
+import {
+  type Attributes,
+  type Context,
+  context,
+  INVALID_SPAN_CONTEXT,
+  type Span,
+  trace,
+} from '@opentelemetry/api';
+import {
+  currentOriginAt,
+  resolveOutgoingCorrelationId,
+  setCorrelationId,
+  setOriginAt,
+} from './correlation.js';
+import type { Instrumentation } from './instrumentation.js';
+import { injectContext } from './propagation.js';
+import {
+  ATTR_HOPTRACE_SERVICE_NAME,
+  ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
+  ATTR_MESSAGING_MESSAGE_ID,
+  HEADER_MESSAGE_ID,
+  HEADER_ORIGIN_AT,
+  HEADER_PUBLISHED_AT,
+} from './semconv.js';
+import { currentServiceName } from './service-name.js';
+import { recordError, startProducerSpan } from './spans.js';
+
+export interface PublishRequest<TMessage> {
+  /** Exchange (or `amq.default`), topic or bus topic: the span name's and metrics' destination. */
+  destination: string;
+  /** `publish` for RabbitMQ, `send` for Kafka and the bus. */
+  operationName: string;
+  /** The caller's headers; never mutated. */
+  headers: Record<string, unknown> | null | undefined;
+  /** An explicit correlation ID (the wrapper's per-call option). */
+  correlationId?: unknown;
+  /** The broker-level message ID when the transport has one (AMQP `messageId`). */
+  messageId?: string;
+  /** Kafka has no message ID: write `x-hoptrace-message-id` (kept when the caller set one). */
+  messageIdHeader?: boolean;
+  attributes?: Attributes;
+  /** The client's message, for hooks. */
+  message: TMessage;
+  /** Defaults to the active context. */
+  parent?: Context;
+  /**
+   * Write trace context and baggage into the headers (default true). The in-process bus hands the
+   * Context object itself to its subscribers, so it skips the serialization.
+   */
+  inject?: boolean;
+}
+
+export interface PublishOperation {
+  readonly span: Span;
+  /** The producer span's context, carrying the correlation ID and flow origin. */
+  readonly context: Context;
+  /** A copy of the caller's headers plus hoptrace's. */
+  readonly headers: Record<string, unknown>;
+  readonly correlationId: string | undefined;
+  readonly messageId: string | undefined;
+  readonly publishedAt: number;
+  /** Records the outcome of the send. Idempotent. */
+  end(error?: unknown): void;
+}
+
+export function startPublish<TMessage>(
+  instr: Instrumentation<TMessage, never>,
+  req: PublishRequest<TMessage>,
+): PublishOperation {
+  return instr.guard.run('publish', () => startPublishUnguarded(instr, req), untracedPublish(req));
+}
+
+function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
+  const headers = { ...(req.headers ?? {}) };
+  return {
+    span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
+    context: context.active(),
+    headers,
+    correlationId: undefined,
+    messageId: req.messageId,
+    publishedAt: Date.now(),
+    end() {},
+  };
+}
+
+function startPublishUnguarded<TMessage>(
+  instr: Instrumentation<TMessage, never>,
+  req: PublishRequest<TMessage>,
+): PublishOperation {
+  const started = performance.now();
+  const publishedAt = Date.now();
+  const parent = req.parent ?? context.active();
+  const headers: Record<string, unknown> = { ...(req.headers ?? {}) };
+
+  const correlationId = resolveOutgoingCorrelationId(
+    req.correlationId,
+    headers[instr.correlationHeader],
+    parent,
+    instr.generateCorrelationId,
+  );
+  let messageId = req.messageId;
+  if (req.messageIdHeader) {
+    const existing = headers[HEADER_MESSAGE_ID];
+    messageId = typeof existing === 'string' && existing.length > 0 ? existing : crypto.randomUUID();
+  }
+
+  const attributes: Attributes = {
+    ...req.attributes,
+    [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: correlationId,
+  };
+  if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
+  const serviceName = currentServiceName(parent) ?? instr.serviceName;
+  if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
+  const span = startProducerSpan(
+    instr.tracer,
+    { system: instr.system, destination: req.destination, operationName: req.operationName, attributes },
+    parent,
+  );
+
+  const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? currentOriginAt(parent) ?? publishedAt;
+  const spanContext = setOriginAt(setCorrelationId(trace.setSpan(parent, span), correlationId), originAt);
+
+  if (req.inject !== false) injectContext(spanContext, headers);
+  headers[instr.correlationHeader] = correlationId;
+  headers[HEADER_PUBLISHED_AT] = String(publishedAt);
+  headers[HEADER_ORIGIN_AT] = String(originAt);
+  if (req.messageIdHeader && messageId !== undefined) headers[HEADER_MESSAGE_ID] = messageId;
+
+  const publishHook = instr.hooks.publishHook;
+  if (publishHook) {
+    instr.guard.do('publishHook', () =>
+      publishHook(span, {
+        system: instr.system,
+        destination: req.destination,
+        correlationId,
+        messageId,
+        headers: { ...headers },
+        message: req.message,
+      }),
+    );
+  }
+
+  let ended = false;
+  return {
+    span,
+    context: spanContext,
+    headers,
+    correlationId,
+    messageId,
+    publishedAt,
+    end(error?: unknown) {
+      if (ended) return;
+      ended = true;
+      instr.guard.do('publish end', () => {
+        const errorType = error === undefined ? '' : recordError(span, error);
+        const series = instr.metrics.producer(instr.system, req.destination, req.operationName);
+        series.sent(errorType);
+        series.operation(req.operationName, (performance.now() - started) / 1000, errorType);
+        span.end();
+      });
+    },
+  };
+}
+
+function readOrigin(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) return undefined;
+  return Number(value);
+}
