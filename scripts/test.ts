@@ -73,6 +73,7 @@ async function prepareServers(config: StackConfig): Promise<Prepared> {
 
   const started: ServerName[] = [];
   let failed = false;
+  toStart.sort((a, b) => SERVER_NAMES.indexOf(a) - SERVER_NAMES.indexOf(b));
   if (toStart.length > 0) {
     log(`starting ${toStart.join(', ')} (stack dir ${config.dir})`);
     for (const outcome of await up(config, toStart)) {
