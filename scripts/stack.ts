@@ -68,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write(`${label}FAILED: ${outcome.error.message}\n`);
           const log = outcome.error.logFile ?? logFile(config, outcome.server);
           process.stderr.write(`---- last lines of ${log}\n${logTail(log)}\n----\n`);
+        } else if (outcome.state === 'served-elsewhere') {
+          process.stdout.write(`${label}already served on its ports by a process that is not this stack's\n`);
         } else if (outcome.state === 'skipped') {
           process.stdout.write(`${label}skipped: ${outcome.reason}\n`);
         } else {

@@ -80,7 +80,7 @@ async function prepareServers(config: StackConfig): Promise<Prepared> {
       if (outcome.state === 'started') {
         started.push(outcome.server);
         log(`${outcome.server} started in ${(outcome.ms / 1000).toFixed(1)} s`);
-      } else if (outcome.state === 'already-running') {
+      } else if (outcome.state === 'already-running' || outcome.state === 'served-elsewhere') {
         log(`${outcome.server} is running`);
       } else if (outcome.state === 'skipped') {
         log(`${outcome.server} not started: ${outcome.reason}`);

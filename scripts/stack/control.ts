@@ -22,6 +22,8 @@ export const SERVERS: Record<ServerName, StackServer> = { rabbitmq, kafka, prome
 export type UpOutcome =
   | { server: ServerName; state: 'started'; ms: number }
   | { server: ServerName; state: 'already-running'; ms: number }
+  /** Its ports answer, but not for a process of this stack (another worktree's stack, your own server). */
+  | { server: ServerName; state: 'served-elsewhere' }
   | { server: ServerName; state: 'skipped'; reason: string }
   | { server: ServerName; state: 'failed'; error: StackError };
 
@@ -52,6 +54,17 @@ export async function up(
         } catch (err) {
           outcomes.set(name, { server: name, state: 'failed', error: asStackError(err, name) });
         }
+        continue;
+      }
+      const busy = await busyPorts(server.ports(config));
+      if (
+        busy.length > 0 &&
+        (await server.probe(config).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        outcomes.set(name, { server: name, state: 'served-elsewhere' });
         continue;
       }
       toStart.push(name);
