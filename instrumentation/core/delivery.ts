@@ -100,6 +100,11 @@ export interface Delivery {
   settle(outcome: Outcome, detail?: { error?: unknown; deadLetterReason?: DeadLetterReason }): void;
   /** Ends the delivery without an outcome (its channel closed). */
   abandon(reason: string): void;
+  /**
+   * No handler runs for this delivery (a pulled message, e.g. AMQP `get`): the span ends at `settle`, or
+   * after the settle timeout; the process duration is measured up to the settle.
+   */
+  awaitSettle(): void;
   readonly settled: boolean;
 }
 
@@ -126,6 +131,7 @@ function untracedDelivery(req: DeliveryRequest<unknown>): Delivery {
     abandon() {
       settled = true;
     },
+    awaitSettle() {},
     get settled() {
       return settled;
     },
@@ -291,6 +297,11 @@ function startDeliveryUnguarded<TMessage>(
         }
         maybeEnd();
       });
+    },
+    awaitSettle() {
+      if (handlerState !== 'none') return;
+      handlerState = 'done';
+      instr.guard.do('delivery end', maybeEnd);
     },
     abandon(reason) {
       if (settled) return;

@@ -31,6 +31,7 @@ import {
   METRIC_OPERATION_DURATION,
   METRIC_PROCESS_DURATION,
   METRIC_REDELIVERIES,
+  METRIC_RETURNED,
   METRIC_SENT_MESSAGES,
   type MessagingSystem,
   OTHER_DESTINATION,
@@ -78,6 +79,8 @@ export interface ProducerSeries {
   sent(errorType?: string): void;
   /** Duration of a client operation (publish, send, confirm, settle). */
   operation(operationName: string, seconds: number, errorType?: string): void;
+  /** The broker handed a message back as unroutable (AMQP `mandatory` returns). */
+  returned(reason: string): void;
 }
 
 /** Consume-side series for one (system, destination, consumer group). */
@@ -114,6 +117,7 @@ interface MetricSet {
   inFlight: Gauge;
   lastProcessed: Gauge;
   invalidContext: Counter;
+  returned: Counter;
 }
 
 const perRegistry = new WeakMap<MetricsRegistry, MessagingMetrics>();
@@ -230,6 +234,11 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
       LABEL_MESSAGING_SYSTEM,
       'reason',
     ]),
+    returned: counter(
+      METRIC_RETURNED,
+      'Messages the broker returned to the producer as unroutable, by reason.',
+      [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, 'reason'],
+    ),
   };
 
   const observe = (h: Histogram, labels: Labels, value: number, exemplarLabels: ExemplarLabels) => {
@@ -271,6 +280,9 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
           [LABEL_ERROR_TYPE]: errorTypes.value(errorType),
         };
         observe(set.operationDuration, labels, seconds, undefined);
+      },
+      returned(reason) {
+        set.returned.inc({ ...base, reason });
       },
     };
     producers.set(key, series);
@@ -340,7 +352,7 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
   };
 }
 
-const NOOP_PRODUCER: ProducerSeries = { sent() {}, operation() {} };
+const NOOP_PRODUCER: ProducerSeries = { sent() {}, operation() {}, returned() {} };
 const NOOP_CONSUMER: ConsumerSeries = {
   started() {},
   redelivered() {},
