@@ -44,9 +44,18 @@ async function consumeDeadLetters(ch: Channel, dlq: string, expected: number) {
   return seen;
 }
 
-function assertInOriginalTrace(producer: ReadableSpan, dlqSpans: ReadableSpan[], reason: string, source: string) {
+function assertInOriginalTrace(
+  producer: ReadableSpan,
+  dlqSpans: ReadableSpan[],
+  reason: string,
+  source: string,
+) {
   for (const span of dlqSpans) {
-    assert.equal(span.spanContext().traceId, producer.spanContext().traceId, 'DLQ span in the original trace');
+    assert.equal(
+      span.spanContext().traceId,
+      producer.spanContext().traceId,
+      'DLQ span in the original trace',
+    );
     assert.equal(span.parentSpanContext?.spanId, producer.spanContext().spanId, 'parented on the publish');
     assert.equal(span.attributes['hoptrace.dead_letter.reason'], reason);
     assert.equal(span.attributes['hoptrace.dead_letter.source'], source);
@@ -59,12 +68,22 @@ function assertInOriginalTrace(producer: ReadableSpan, dlqSpans: ReadableSpan[],
 
 async function assertCounts(fx: RabbitFixture, setup: DeadLetterSetup, reason: string, events: number) {
   const dlqLabels = { messaging_destination_name: setup.dlq };
-  assert.equal(await metricValue(fx.registry, 'hoptrace_dead_lettered_messages_total', { ...dlqLabels, reason }), events);
-  assert.equal(await metricValue(fx.registry, 'hoptrace_dead_lettered_messages_total'), events, 'no other reasons');
+  assert.equal(
+    await metricValue(fx.registry, 'hoptrace_dead_lettered_messages_total', { ...dlqLabels, reason }),
+    events,
+  );
+  assert.equal(
+    await metricValue(fx.registry, 'hoptrace_dead_lettered_messages_total'),
+    events,
+    'no other reasons',
+  );
   // Each DLQ message was delivered twice: the second is a redelivery, counted as such, not as a new event.
   assert.equal(await metricValue(fx.registry, 'hoptrace_redeliveries_total', dlqLabels), events);
   assert.equal(
-    await metricValue(fx.registry, 'messaging_client_consumed_messages_total', { ...dlqLabels, hoptrace_outcome: 'ack' }),
+    await metricValue(fx.registry, 'messaging_client_consumed_messages_total', {
+      ...dlqLabels,
+      hoptrace_outcome: 'ack',
+    }),
     events,
   );
   assert.equal(
@@ -144,13 +163,11 @@ describe('dead-lettering through a real RabbitMQ', () => {
       const ch = await fx.conn.createConfirmChannel();
       const setup = await declare(fx, ch, { maxLength: 1 });
       // Three publishes into a queue that holds one: the two oldest are dead-lettered (drop-head).
-      for (const body of ['first', 'second', 'third']) ch.publish(setup.exchange, 'placed', Buffer.from(body));
+      for (const body of ['first', 'second', 'third'])
+        ch.publish(setup.exchange, 'placed', Buffer.from(body));
       await ch.waitForConfirms();
       const seen = await consumeDeadLetters(ch, setup.dlq, 2);
-      assert.deepEqual(
-        [...new Set(seen.map((m) => m.content.toString()))].sort(),
-        ['first', 'second'],
-      );
+      assert.deepEqual([...new Set(seen.map((m) => m.content.toString()))].sort(), ['first', 'second']);
       await waitFor(() => spansNamed(fx.tracing.spans(), `process ${setup.dlq}`).length === 4, 'DLQ spans');
       const spans = fx.tracing.spans();
       for (const body of ['first', 'second']) {

@@ -33,7 +33,10 @@ for (const type of ['topic', 'fanout'] as const) {
         const routingKey = 'order.eu.placed';
         assert.equal(producerChannel.publish(exchange, routingKey, Buffer.from('{"id":1}')), true);
 
-        await waitFor(() => fx.tracing.spans().filter((s) => s.kind === SpanKind.CONSUMER).length === 3, '3 spans');
+        await waitFor(
+          () => fx.tracing.spans().filter((s) => s.kind === SpanKind.CONSUMER).length === 3,
+          '3 spans',
+        );
         const spans = fx.tracing.spans();
         const [producer] = spansNamed(spans, `publish ${exchange}`);
         assert.ok(producer);

@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import amqplib, { type Channel, type ChannelModel } from 'amqplib';
-import { createOpenMetricsRegistry, type MetricsRegistry } from '../../../instrumentation/core/metrics.js';
 import { instrumentAmqp } from '../../../instrumentation/amqp/index.js';
 import type { AmqpInstrumentationOptions } from '../../../instrumentation/amqp/types.js';
+import { createOpenMetricsRegistry, type MetricsRegistry } from '../../../instrumentation/core/metrics.js';
 import { requireServer, stackEndpoint } from '../../helpers/env.js';
 import { createTestTracing, type TestTracing } from '../../helpers/tracing.js';
 
