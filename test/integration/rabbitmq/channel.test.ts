@@ -169,11 +169,10 @@ describe('consuming on a real RabbitMQ', () => {
       assert.equal(await ch.get(queue), false);
       ch.sendToQueue(queue, Buffer.from('pull me'));
       ch.sendToQueue(queue, Buffer.from('and me'));
-      let msg: GetMessage | false = false;
-      await waitFor(async () => Boolean((msg = await ch.get(queue))), 'a message');
+      const msg = await waitForGet(ch, queue);
       assert.equal(spansNamed(fx.tracing.spans(), `receive ${queue}`).length, 0, 'open until settled');
       await delay(20);
-      ch.ack(msg as unknown as Message);
+      ch.ack(msg);
       const [span] = spansNamed(fx.tracing.spans(), `receive ${queue}`);
       assert.ok(span);
       assert.equal(span.kind, SpanKind.CONSUMER);
@@ -448,6 +447,9 @@ describe('wrapping', () => {
 
 async function waitForGet(ch: { get(queue: string): Promise<GetMessage | false> }, queue: string) {
   let msg: GetMessage | false = false;
-  await waitFor(async () => Boolean((msg = await ch.get(queue))), `a message on ${queue}`);
+  await waitFor(async () => {
+    msg = await ch.get(queue);
+    return msg !== false;
+  }, `a message on ${queue}`);
   return msg as unknown as GetMessage;
 }
