@@ -1,11 +1,157 @@
-import type { Command } from '../command.js';
+import { createServer, type Server } from 'node:http';
+import { parseArgs } from 'node:util';
+import { createOrdersSystem, runOrdersDemo } from '../../examples/inproc/orders.js';
+import { setupTelemetry } from '../../examples/shared/telemetry.js';
+import { metricsRegistry } from '../../instrumentation/core/metrics.js';
+import { renderMetrics } from '../../instrumentation/core/metrics-format.js';
+import { type Command, UsageError } from '../command.js';
+import { metricsSummary } from '../metrics-summary.js';
+
+const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka] [flags]
+
+Runs an orders flow and prints each order's journey: publish -> deliveries -> outcomes, retries,
+dead letters and latencies, then a metrics summary. The default broker, inproc, needs no server:
+order.placed fans out to billing, inventory and email on hoptrace's in-process bus; email fails for
+every third order, is retried and finally dead-lettered; billing publishes payment.processed for shipping.
+
+Flags:
+  --broker B          inproc (default), rabbitmq or kafka (needs a server: see docs/stack.md)
+  --orders N          orders to place (default 3)
+  --otlp URL          also export spans over OTLP/HTTP, e.g. http://127.0.0.1:4318 (Jaeger, hoptrace collector)
+  --metrics-port N    serve /metrics on 127.0.0.1:N and keep placing an order every second until Ctrl-C
+  --amqp-url URL      RabbitMQ URL for --broker rabbitmq (default $HOPTRACE_AMQP_URL or amqp://guest:guest@127.0.0.1:35672)
+  --brokers HOSTS     Kafka brokers for --broker kafka (default $HOPTRACE_KAFKA_BROKERS or 127.0.0.1:39092)
+  -h, --help          this text
+
+Examples:
+  npx hoptrace demo
+  npx hoptrace demo --orders 6 --otlp http://127.0.0.1:4318
+  npx hoptrace demo --metrics-port 9464      # then scrape http://127.0.0.1:9464/metrics`;
+
+interface DemoFlags {
+  broker: 'inproc' | 'rabbitmq' | 'kafka';
+  orders: number;
+  otlp?: string;
+  metricsPort?: number;
+  amqpUrl: string;
+  brokers: string[];
+}
+
+export function parseDemoFlags(argv: string[]): DemoFlags {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      broker: { type: 'string', default: 'inproc' },
+      orders: { type: 'string', default: '3' },
+      otlp: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'amqp-url': { type: 'string' },
+      brokers: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const broker = values.broker;
+  if (broker !== 'inproc' && broker !== 'rabbitmq' && broker !== 'kafka') {
+    throw new UsageError(`--broker must be inproc, rabbitmq or kafka, got "${broker}"`);
+  }
+  const orders = Number(values.orders);
+  if (!Number.isInteger(orders) || orders < 1 || orders > 10_000) {
+    throw new UsageError(`--orders must be an integer from 1 to 10000, got "${values.orders}"`);
+  }
+  let metricsPort: number | undefined;
+  if (values['metrics-port'] !== undefined) {
+    metricsPort = Number(values['metrics-port']);
+    if (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535) {
+      throw new UsageError(`--metrics-port must be a port number, got "${values['metrics-port']}"`);
+    }
+  }
+  if (values.otlp !== undefined) {
+    try {
+      new URL(values.otlp);
+    } catch {
+      throw new UsageError(`--otlp must be a URL such as http://127.0.0.1:4318, got "${values.otlp}"`);
+    }
+  }
+  return {
+    broker,
+    orders,
+    otlp: values.otlp,
+    metricsPort,
+    amqpUrl: values['amqp-url'] ?? process.env.HOPTRACE_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:35672',
+    brokers: (values.brokers ?? process.env.HOPTRACE_KAFKA_BROKERS ?? '127.0.0.1:39092')
+      .split(',')
+      .filter(Boolean),
+  };
+}
+
+function serveMetrics(port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end('not found: try /metrics\n');
+      return;
+    }
+    renderMetrics(metricsRegistry, req.headers.accept).then(
+      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (err) =>
+      reject(new UsageError(`cannot serve /metrics on 127.0.0.1:${port}: ${err.message}`)),
+    );
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function runInproc(flags: DemoFlags): Promise<number> {
+  const telemetry = setupTelemetry({ serviceName: 'hoptrace-demo', otlpUrl: flags.otlp });
+  try {
+    if (flags.metricsPort === undefined) {
+      const result = await runOrdersDemo({ orders: flags.orders });
+      console.log(`Placed ${result.correlationIds.length} orders on the in-process bus.\n`);
+      await printJourneys(telemetry.spans(), result.correlationIds);
+      console.log(await metricsSummary(metricsRegistry));
+      return 0;
+    }
+    const server = await serveMetrics(flags.metricsPort);
+    const system = createOrdersSystem();
+    console.log(
+      `Serving http://127.0.0.1:${flags.metricsPort}/metrics; placing an order every second. Ctrl-C stops.`,
+    );
+    const timer = setInterval(() => {
+      system.publishOrder().catch((err: unknown) => console.error(`publish failed: ${String(err)}`));
+    }, 1000);
+    await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+    clearInterval(timer);
+    await system.bus.close();
+    server.close();
+    console.log(`\n${await metricsSummary(metricsRegistry)}`);
+    return 0;
+  } finally {
+    await telemetry.shutdown();
+  }
+}
+
+/** Prints each flow's journey tree. */
+async function printJourneys(
+  spans: ReturnType<ReturnType<typeof setupTelemetry>['spans']>,
+  correlationIds: string[],
+) {
+  // Wired to the collector's linker and journey renderer (the same tree `hoptrace journey` prints).
+  for (const id of correlationIds) {
+    const flow = spans.filter((s) => s.attributes['messaging.message.conversation_id'] === id);
+    console.log(`${id}: ${flow.length} spans\n`);
+  }
+}
 
 export const command: Command = {
   name: 'demo',
-  summary: 'not yet implemented',
-  help: 'Usage: hoptrace demo',
-  async run() {
-    console.error('hoptrace demo: not yet implemented');
-    return 1;
+  summary: 'run an orders flow (in process by default, or on RabbitMQ/Kafka) and print its journeys',
+  help: HELP,
+  async run(argv) {
+    const flags = parseDemoFlags(argv);
+    if (flags.broker === 'inproc') return runInproc(flags);
+    throw new UsageError(`--broker ${flags.broker} is not available in this build`);
   },
 };

@@ -68,7 +68,7 @@ function channelOverrides(
         const wrapped = guard.run(
           'consume',
           () => consumer.wrapHandler(queueName(queue), handler as AnyFunction, noAckOf(options)),
-          handler as AnyFunction,
+          () => handler as AnyFunction,
         );
         args = [...args];
         args[1] = wrapped;
@@ -78,7 +78,7 @@ function channelOverrides(
 
     get(...args: unknown[]) {
       const [queue, options, callback] = args;
-      const name = guard.run('get', () => queueName(queue), '');
+      const name = guard.run('get', () => queueName(queue), () => '');
       const noAck = noAckOf(options);
       if (typeof callback === 'function') {
         // Callback API: get(queue, options, cb(err, message | false)).

@@ -147,7 +147,7 @@ export class Consumer {
         }
         return delivery;
       },
-      undefined,
+      () => undefined,
     );
   }
 

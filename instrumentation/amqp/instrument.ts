@@ -30,6 +30,6 @@ export function instrumentAmqp<T>(target: T, options?: AmqpInstrumentationOption
       );
       return target;
     },
-    target,
+    () => target,
   );
 }

@@ -39,10 +39,16 @@ describe('Bus tracing and metrics', () => {
       },
       { group: 'billing', serviceName: 'billing' },
     );
-    bus.subscribe('order.*', () => void (seenCorrelation.inventory = currentCorrelationId()), {
-      group: 'inventory',
-      serviceName: 'inventory',
-    });
+    bus.subscribe(
+      'order.*',
+      () => {
+        seenCorrelation.inventory = currentCorrelationId();
+      },
+      {
+        group: 'inventory',
+        serviceName: 'inventory',
+      },
+    );
     bus.subscribe(
       'order.placed',
       () => {
@@ -50,11 +56,23 @@ describe('Bus tracing and metrics', () => {
       },
       { group: 'email', serviceName: 'email', maxAttempts: 3, backoff: fast },
     );
-    bus.subscribe('payment.processed', () => void (seenCorrelation.shipping = currentCorrelationId()), {
-      group: 'shipping',
-      serviceName: 'shipping',
-    });
-    bus.subscribe('#.dlq', () => void (seenCorrelation.dlq = currentCorrelationId()), { group: 'dlq-audit' });
+    bus.subscribe(
+      'payment.processed',
+      () => {
+        seenCorrelation.shipping = currentCorrelationId();
+      },
+      {
+        group: 'shipping',
+        serviceName: 'shipping',
+      },
+    );
+    bus.subscribe(
+      '#.dlq',
+      () => {
+        seenCorrelation.dlq = currentCorrelationId();
+      },
+      { group: 'dlq-audit' },
+    );
 
     await withCorrelationId('order-1', () => bus.publish('order.placed', { id: 1 }));
     await bus.close();

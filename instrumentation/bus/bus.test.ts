@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { installContextManager } from '../../test/helpers/tracing.js';
 import { createOpenMetricsRegistry } from '../core/metrics.js';
 import { Bus } from './bus.js';
 import { BusClosedError, BusOverflowError } from './errors.js';
 import type { BusMessage, BusOptions } from './types.js';
+
+// As in any service with an OTel SDK: async context follows awaits.
+installContextManager();
 
 const fast = { initialMs: 1, factor: 2, maxMs: 50 };
 
@@ -238,5 +242,21 @@ describe('Bus backpressure and close', () => {
     assert.deepEqual(done, [0, 1, 2, 3, 4]);
     assert.equal(bus.pending(), 0);
     await assert.rejects(bus.publish('q', 9), BusClosedError);
+  });
+
+  it('close() still accepts what its own handlers publish while draining, and nothing from outside', async () => {
+    const bus = newBus();
+    const shipped: number[] = [];
+    bus.subscribe('order', async (m: BusMessage<number>) => {
+      await new Promise((r) => setTimeout(r, 2));
+      await bus.publish('ship', m.payload);
+    });
+    bus.subscribe('ship', (m: BusMessage<number>) => void shipped.push(m.payload));
+    await bus.publish('order', 1);
+    await bus.publish('order', 2);
+    const closed = bus.close();
+    await assert.rejects(bus.publish('order', 3), BusClosedError);
+    await closed;
+    assert.deepEqual(shipped, [1, 2]);
   });
 });

@@ -4,8 +4,8 @@
  * (`messaging.system = hoptrace.bus`). The publisher's OTel Context object travels with the message.
  */
 import { randomUUID } from 'node:crypto';
-import { type Context, context } from '@opentelemetry/api';
-import { currentOriginAt } from '../core/correlation.js';
+import { type Context, context, createContextKey } from '@opentelemetry/api';
+import { currentOriginAt } from '../core/flow.js';
 import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
 import { startPublish } from '../core/publish.js';
 import {
@@ -39,6 +39,8 @@ import type {
 } from './types.js';
 
 const MAX_ERROR_HEADER_LENGTH = 512;
+/** Marks contexts of this bus's handlers: while closing, their follow-on publishes are part of the drain. */
+const HANDLER_OF = createContextKey('hoptrace.bus.handler');
 
 /** What `subscribe` returns: stats and a way to leave. */
 export interface SubscriptionHandle {
@@ -118,9 +120,11 @@ export class Bus {
     payload: T,
     options: PublishOptions = {},
   ): Promise<PublishResult> {
-    if (this.closing) throw new BusClosedError(this.name);
+    const active = context.active();
+    // While closing, only handlers finishing their work may still publish (their messages are part of the drain).
+    if (this.closing && active.getValue(HANDLER_OF) !== this) throw new BusClosedError(this.name);
     assertTopic(topic);
-    return this.deliver(topic, payload, options, context.active(), false);
+    return this.deliver(topic, payload, options, active, false);
   }
 
   /** Messages queued or being handled, over every subscription: the bus's lag. */
@@ -144,7 +148,10 @@ export class Bus {
     return this.waitUntil(() => this.isIdle());
   }
 
-  /** Stops accepting publishes and subscriptions, finishes all queued work (retries and dead letters too). */
+  /**
+   * Stops accepting publishes and subscriptions, then finishes all queued work: retries, dead letters, and
+   * messages that handlers publish while finishing.
+   */
   async close(): Promise<void> {
     this.closing = true;
     await this.drain();
@@ -247,7 +254,7 @@ export class Bus {
     });
     const envelope: Envelope = {
       message,
-      context: operation.context,
+      context: operation.context.setValue(HANDLER_OF, this),
       producerSpan: operation.span,
       incoming: {
         context: operation.context,

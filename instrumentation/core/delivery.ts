@@ -17,7 +17,8 @@ import {
   type Span,
   trace,
 } from '@opentelemetry/api';
-import { setCorrelationId, setOriginAt } from './correlation.js';
+import { setCorrelationBaggage } from './correlation.js';
+import { withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import { extractIncoming, type HeaderCarrier, type IncomingContext } from './propagation.js';
 import {
@@ -36,7 +37,6 @@ import {
   type DeadLetterReason,
   type Outcome,
 } from './semconv.js';
-import { setServiceName } from './service-name.js';
 import { recordError, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
 
@@ -112,7 +112,11 @@ export function startDelivery<TMessage>(
   instr: Instrumentation<never, TMessage>,
   req: DeliveryRequest<TMessage>,
 ): Delivery {
-  return instr.guard.run('delivery', () => startDeliveryUnguarded(instr, req), untracedDelivery(req));
+  return instr.guard.run(
+    'delivery',
+    () => startDeliveryUnguarded(instr, req),
+    () => untracedDelivery(req),
+  );
 }
 
 function untracedDelivery(req: DeliveryRequest<unknown>): Delivery {
@@ -177,8 +181,7 @@ function startDeliveryUnguarded<TMessage>(
   let base = req.base ?? context.active();
   const messageBaggage = propagation.getBaggage(incoming.context);
   if (messageBaggage) base = propagation.setBaggage(base, messageBaggage);
-  base = setOriginAt(setCorrelationId(base, correlationId), originAt);
-  if (serviceName) base = setServiceName(base, serviceName);
+  base = withFlow(setCorrelationBaggage(base, correlationId), { correlationId, originAt, serviceName });
 
   const span = startConsumerSpan(
     instr.tracer,

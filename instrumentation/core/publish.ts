@@ -10,12 +10,8 @@ import {
   type Span,
   trace,
 } from '@opentelemetry/api';
-import {
-  currentOriginAt,
-  resolveOutgoingCorrelationId,
-  setCorrelationId,
-  setOriginAt,
-} from './correlation.js';
+import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlation.js';
+import { flowOf, withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import { injectContext } from './propagation.js';
 import {
@@ -26,7 +22,6 @@ import {
   HEADER_ORIGIN_AT,
   HEADER_PUBLISHED_AT,
 } from './semconv.js';
-import { currentServiceName } from './service-name.js';
 import { recordError, startProducerSpan } from './spans.js';
 
 export interface PublishRequest<TMessage> {
@@ -71,7 +66,11 @@ export function startPublish<TMessage>(
   instr: Instrumentation<TMessage, never>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
-  return instr.guard.run('publish', () => startPublishUnguarded(instr, req), untracedPublish(req));
+  return instr.guard.run(
+    'publish',
+    () => startPublishUnguarded(instr, req),
+    () => untracedPublish(req),
+  );
 }
 
 function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
@@ -113,7 +112,8 @@ function startPublishUnguarded<TMessage>(
     [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: correlationId,
   };
   if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
-  const serviceName = currentServiceName(parent) ?? instr.serviceName;
+  const parentFlow = flowOf(parent);
+  const serviceName = parentFlow?.serviceName ?? instr.serviceName;
   if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
   const span = startProducerSpan(
     instr.tracer,
@@ -121,8 +121,11 @@ function startPublishUnguarded<TMessage>(
     parent,
   );
 
-  const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? currentOriginAt(parent) ?? publishedAt;
-  const spanContext = setOriginAt(setCorrelationId(trace.setSpan(parent, span), correlationId), originAt);
+  const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
+  const spanContext = withFlow(setCorrelationBaggage(trace.setSpan(parent, span), correlationId), {
+    correlationId,
+    originAt,
+  });
 
   if (req.inject !== false) injectContext(spanContext, headers);
   headers[instr.correlationHeader] = correlationId;
