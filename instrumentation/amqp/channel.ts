@@ -78,7 +78,11 @@ function channelOverrides(
 
     get(...args: unknown[]) {
       const [queue, options, callback] = args;
-      const name = guard.run('get', () => queueName(queue), () => '');
+      const name = guard.run(
+        'get',
+        () => queueName(queue),
+        () => '',
+      );
       const noAck = noAckOf(options);
       if (typeof callback === 'function') {
         // Callback API: get(queue, options, cb(err, message | false)).

@@ -88,7 +88,11 @@ export class Publisher {
 
   private send(call: PublishCall): unknown {
     const raw = this.target[call.method] as AnyFunction;
-    const prepared = this.settings.instr.guard.run('publish', () => this.prepare(call), () => undefined);
+    const prepared = this.settings.instr.guard.run(
+      'publish',
+      () => this.prepare(call),
+      () => undefined,
+    );
     if (!prepared) return raw.apply(this.target, call.args);
 
     let result: unknown;
