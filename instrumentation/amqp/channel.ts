@@ -153,6 +153,13 @@ function channelOverrides(
       });
     },
 
+    recover(...args: unknown[]) {
+      // basic.recover requeues every delivery unacknowledged at this point (redeliveries get new tags).
+      const result = target.recover(...args);
+      guard.do('recover', () => consumer.settleAll('negative', true));
+      return self(result);
+    },
+
     deleteQueue(...args: unknown[]) {
       const queue = args[0];
       guard.do('deleteQueue', () => {

@@ -144,7 +144,8 @@ export class Publisher {
     let pending: PendingConfirm | undefined;
     if (this.confirmChannel) {
       pending = { op };
-      const messageId = sentOptions.messageId;
+      // Only a mandatory message can come back before its confirm.
+      const messageId = sentOptions.mandatory ? sentOptions.messageId : undefined;
       if (typeof messageId === 'string') this.awaitingConfirm.set(messageId, pending);
       const callbackIndex = call.optionsIndex + 1;
       const userCallback = call.args[callbackIndex];
@@ -233,7 +234,8 @@ export class Publisher {
     if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
     const span = instr.tracer.startSpan(
       `return ${destination}`,
-      { kind: SpanKind.CONSUMER, attributes, root: !producer },
+      // INTERNAL, not CONSUMER: a return is not a delivery, and span linkers must not count it as one.
+      { kind: SpanKind.INTERNAL, attributes, root: !producer },
       parent,
     );
     span.addEvent(EVENT_HOPTRACE_RETURNED, eventAttributes);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ConsumeMessage, GetMessage, Message } from 'amqplib';
 import { instrumentAmqp } from '../../../instrumentation/amqp/index.js';
 import { delay, metricValue, rabbit, spansNamed, unique, waitFor } from './helpers.js';
@@ -100,6 +101,43 @@ describe('consuming on a real RabbitMQ', () => {
         3,
       );
       assert.equal(await metricValue(fx.registry, 'hoptrace_in_flight_messages', labels), 0);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('recover() requeues every unacked delivery: outcome requeue, then redelivered', async (t) => {
+    const fx = await rabbit(t);
+    if (!fx) return;
+    try {
+      const queue = unique('recover');
+      const ch = await fx.conn.createChannel();
+      await ch.assertQueue(queue, { autoDelete: true });
+      const got: ConsumeMessage[] = [];
+      await ch.consume(queue, (msg) => {
+        if (!msg) return;
+        got.push(msg);
+        if (msg.fields.redelivered) ch.ack(msg);
+      });
+      ch.sendToQueue(queue, Buffer.from('1'));
+      ch.sendToQueue(queue, Buffer.from('2'));
+      await waitFor(() => got.length === 2, 'two deliveries');
+      await ch.recover();
+      await waitFor(() => got.length === 4, 'two redeliveries');
+      await waitFor(() => spansNamed(fx.tracing.spans(), `process ${queue}`).length === 4, 'four spans');
+      const byTag = (s: ReadableSpan) => Number(s.attributes['messaging.rabbitmq.message.delivery_tag']);
+      const spans = spansNamed(fx.tracing.spans(), `process ${queue}`).sort((a, b) => byTag(a) - byTag(b));
+      const outcomes = spans.map((s) => [
+        s.attributes['hoptrace.delivery.attempt'],
+        s.attributes['hoptrace.outcome'],
+      ]);
+      assert.deepEqual(outcomes, [
+        [1, 'requeue'],
+        [1, 'requeue'],
+        [2, 'ack'],
+        [2, 'ack'],
+      ]);
+      assert.equal(await metricValue(fx.registry, 'hoptrace_in_flight_messages'), 0);
     } finally {
       await fx.close();
     }
