@@ -4,7 +4,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ConsumeMessage, GetMessage, Message } from 'amqplib';
 import { instrumentAmqp } from '../../../instrumentation/amqp/index.js';
-import { delay, metricValue, rabbit, spansNamed, unique, waitFor } from './helpers.js';
+import { amqpUrl, delay, metricValue, rabbit, spansNamed, unique, waitFor } from './helpers.js';
 
 describe('consuming on a real RabbitMQ', () => {
   it('abandons unsettled deliveries when their channel closes; the redeliveries count as such', async (t) => {
@@ -478,6 +478,30 @@ describe('wrapping', () => {
       await once.close();
       assert.ok(closed);
     } finally {
+      await fx.close();
+    }
+  });
+});
+
+describe('recovering connections', () => {
+  it('traces channels of connect(url, { recovery })', async (t) => {
+    const fx = await rabbit(t);
+    if (!fx) return;
+    const { default: amqplib } = await import('amqplib');
+    const recovering = await amqplib.connect(amqpUrl(), { recovery: { maxRetries: 0 } });
+    const conn = instrumentAmqp(recovering, { tracerProvider: fx.tracing.provider, registry: fx.registry });
+    try {
+      const queue = unique('recovering');
+      const ch = await conn.createChannel();
+      await ch.assertQueue(queue, { autoDelete: true });
+      await ch.consume(queue, (msg) => msg && ch.ack(msg));
+      ch.sendToQueue(queue, Buffer.from('x'));
+      await waitFor(() => spansNamed(fx.tracing.spans(), `process ${queue}`).length === 1, 'consumer span');
+      const [producer] = spansNamed(fx.tracing.spans(), 'publish amq.default');
+      const [consumer] = spansNamed(fx.tracing.spans(), `process ${queue}`);
+      assert.equal(consumer?.parentSpanContext?.spanId, producer?.spanContext().spanId);
+    } finally {
+      await conn.close();
       await fx.close();
     }
   });

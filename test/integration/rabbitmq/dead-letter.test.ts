@@ -11,7 +11,7 @@ interface DeadLetterSetup {
 }
 
 /** A direct exchange -> queue whose dead-letter exchange routes to a DLQ. */
-async function declare(fx: RabbitFixture, ch: Channel, queueOptions: Record<string, unknown>) {
+async function declare(ch: Channel, queueOptions: Record<string, unknown>) {
   const exchange = unique('orders');
   const dlx = unique('dlx');
   const queue = unique('orders-q');
@@ -23,7 +23,6 @@ async function declare(fx: RabbitFixture, ch: Channel, queueOptions: Record<stri
   // Declared on the instrumented channel: that is how hoptrace learns the dead-letter exchange.
   await ch.assertQueue(queue, { autoDelete: true, deadLetterExchange: dlx, ...queueOptions });
   await ch.bindQueue(queue, exchange, 'placed');
-  void fx;
   return { exchange, queue, dlq } satisfies DeadLetterSetup;
 }
 
@@ -102,7 +101,7 @@ describe('dead-lettering through a real RabbitMQ', () => {
     if (!fx) return;
     try {
       const ch = await fx.conn.createChannel();
-      const setup = await declare(fx, ch, {});
+      const setup = await declare(ch, {});
       await ch.consume(setup.queue, (msg) => msg && ch.reject(msg, false));
       ch.publish(setup.exchange, 'placed', Buffer.from('bad order'), { headers: { tenant: 'eu' } });
       const seen = await consumeDeadLetters(ch, setup.dlq, 1);
@@ -142,7 +141,7 @@ describe('dead-lettering through a real RabbitMQ', () => {
     if (!fx) return;
     try {
       const ch = await fx.conn.createChannel();
-      const setup = await declare(fx, ch, { messageTtl: 20 });
+      const setup = await declare(ch, { messageTtl: 20 });
       ch.publish(setup.exchange, 'placed', Buffer.from('slow'));
       await consumeDeadLetters(ch, setup.dlq, 1);
       await waitFor(() => spansNamed(fx.tracing.spans(), `process ${setup.dlq}`).length === 2, 'DLQ spans');
@@ -161,7 +160,7 @@ describe('dead-lettering through a real RabbitMQ', () => {
     if (!fx) return;
     try {
       const ch = await fx.conn.createConfirmChannel();
-      const setup = await declare(fx, ch, { maxLength: 1 });
+      const setup = await declare(ch, { maxLength: 1 });
       // Three publishes into a queue that holds one: the two oldest are dead-lettered (drop-head).
       for (const body of ['first', 'second', 'third'])
         ch.publish(setup.exchange, 'placed', Buffer.from(body));
@@ -183,6 +182,55 @@ describe('dead-lettering through a real RabbitMQ', () => {
         assertInOriginalTrace(producer, dlqSpans, 'maxlen', setup.queue);
       }
       await assertCounts(fx, setup, 'maxlen', 2);
+    } finally {
+      await fx.close();
+    }
+  });
+  it('quorum queue: x-delivery-count gives the attempt; past the delivery limit -> reason delivery_limit', async (t) => {
+    const fx = await rabbit(t);
+    if (!fx) return;
+    try {
+      const ch = await fx.conn.createChannel();
+      const dlx = unique('q-dlx');
+      const dlq = unique('q-dlq');
+      const queue = unique('quorum');
+      await ch.assertExchange(dlx, 'fanout', { autoDelete: true });
+      await ch.assertQueue(dlq, { autoDelete: true });
+      await ch.bindQueue(dlq, dlx, '');
+      await ch.assertQueue(queue, {
+        durable: true,
+        deadLetterExchange: dlx,
+        arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 1 },
+      });
+      t.after(() => fx.admin.deleteQueue(queue).catch(() => undefined));
+      // Always requeue: the second failure exceeds the limit and RabbitMQ dead-letters the message.
+      await ch.consume(queue, (msg) => msg && ch.nack(msg, false, true));
+      const dead: ConsumeMessage[] = [];
+      await ch.consume(dlq, (msg) => {
+        if (!msg) return;
+        dead.push(msg);
+        ch.ack(msg);
+      });
+      ch.sendToQueue(queue, Buffer.from('poison'));
+      await waitFor(() => dead.length === 1, 'the dead letter');
+      await waitFor(() => spansNamed(fx.tracing.spans(), `process ${dlq}`).length === 1, 'DLQ span');
+
+      const spans = fx.tracing.spans();
+      const attempts = spansNamed(spans, `process ${queue}`).map(
+        (s) => s.attributes['hoptrace.delivery.attempt'],
+      );
+      assert.deepEqual(attempts, [1, 2]);
+      assert.equal(
+        await metricValue(fx.registry, 'hoptrace_redeliveries_total', { messaging_destination_name: queue }),
+        1,
+      );
+      const [producer] = spansNamed(spans, 'publish amq.default');
+      assert.ok(producer);
+      assertInOriginalTrace(producer, spansNamed(spans, `process ${dlq}`), 'delivery_limit', queue);
+      assert.equal(
+        await metricValue(fx.registry, 'hoptrace_dead_lettered_messages_total', { reason: 'delivery_limit' }),
+        1,
+      );
     } finally {
       await fx.close();
     }
