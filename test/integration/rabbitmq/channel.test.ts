@@ -13,7 +13,6 @@ describe('consuming on a real RabbitMQ', () => {
     try {
       const queue = unique('redeliver');
       await fx.admin.assertQueue(queue, { autoDelete: false });
-      t.after(() => fx.admin.deleteQueue(queue).catch(() => undefined));
       const producer = await fx.conn.createChannel();
       for (const body of ['a', 'b']) producer.sendToQueue(queue, Buffer.from(body));
 
@@ -303,7 +302,6 @@ describe('publishing on a real RabbitMQ', () => {
     try {
       const exchange = unique('nowhere');
       await fx.admin.assertExchange(exchange, 'direct', { autoDelete: false });
-      t.after(() => fx.admin.deleteExchange(exchange).catch(() => undefined));
 
       const plain = await fx.conn.createChannel();
       const returnedToUser: Message[] = [];

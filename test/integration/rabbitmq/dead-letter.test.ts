@@ -202,7 +202,6 @@ describe('dead-lettering through a real RabbitMQ', () => {
         deadLetterExchange: dlx,
         arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 1 },
       });
-      t.after(() => fx.admin.deleteQueue(queue).catch(() => undefined));
       // Always requeue: the second failure exceeds the limit and RabbitMQ dead-letters the message.
       await ch.consume(queue, (msg) => msg && ch.nack(msg, false, true));
       const dead: ConsumeMessage[] = [];

@@ -44,9 +44,6 @@ describe('a failing consume handler behaves exactly as without hoptrace', () => 
       try {
         const queues = [unique(`fail-raw`), unique(`fail-wrapped`)];
         for (const q of queues) await fx.admin.assertQueue(q, { autoDelete: false });
-        t.after(async () => {
-          for (const q of queues) await fx.admin.deleteQueue(q).catch(() => undefined);
-        });
         const [raw, wrapped] = await Promise.all([
           observe('raw', failure, queues[0]!),
           observe('wrapped', failure, queues[1]!),

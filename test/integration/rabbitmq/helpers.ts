@@ -11,8 +11,26 @@ import { createTestTracing, type TestTracing } from '../../helpers/tracing.js';
 
 export const amqpUrl = (): string => stackEndpoint('HOPTRACE_AMQP_URL');
 
+/** Every name handed out since the last cleanup: fixtures delete them when they close. */
+const created = new Set<string>();
+
+/** A queue or exchange name no other test uses; the fixture deletes it when it closes. */
 export function unique(prefix: string): string {
-  return `hoptrace-test.${prefix}.${randomBytes(4).toString('hex')}`;
+  const name = `hoptrace-test.${prefix}.${randomBytes(4).toString('hex')}`;
+  created.add(name);
+  return name;
+}
+
+/** Deletes every queue and exchange `unique` named (deleting a missing one is not an error in AMQP). */
+async function deleteCreated(connection: ChannelModel): Promise<void> {
+  const names = [...created];
+  created.clear();
+  const ch = await connection.createChannel();
+  for (const name of names) {
+    await ch.deleteQueue(name);
+    await ch.deleteExchange(name);
+  }
+  await ch.close();
 }
 
 export interface RabbitFixture {
@@ -52,6 +70,7 @@ export async function rabbit(
     conn,
     admin,
     async close() {
+      await deleteCreated(connection).catch(() => undefined);
       await connection.close().catch(() => undefined);
     },
   };

@@ -41,7 +41,6 @@ for (const moduleName of ['amqplib'] as const) {
         const queue = unique('interop-in');
         const ch = await conn.createChannel();
         await ch.assertQueue(queue, { autoDelete: false });
-        t.after(() => fx.admin.deleteQueue(queue).catch(() => undefined));
         await ch.consume(queue, (msg) => msg && ch.ack(msg));
 
         const produced = await otelPeer('produce', queue, moduleName);
@@ -80,7 +79,6 @@ for (const moduleName of ['amqplib'] as const) {
         const queue = unique('interop-out');
         const ch = await conn.createConfirmChannel();
         await ch.assertQueue(queue, { autoDelete: false });
-        t.after(() => fx.admin.deleteQueue(queue).catch(() => undefined));
         ch.sendToQueue(queue, Buffer.from('from hoptrace'));
         await ch.waitForConfirms();
         const [ourProducer] = spansNamed(fx.tracing.spans(), 'publish amq.default');
