@@ -6,8 +6,7 @@
  */
 import type { TracerProvider } from '@opentelemetry/api';
 import amqplib, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { instrumentAmqp } from '../../instrumentation/amqp/index.js';
-import { parseXDeath } from '../../instrumentation/amqp/utils.js';
+import { instrumentAmqp, parseXDeath } from '../../instrumentation/amqp/index.js';
 import { withCorrelationId } from '../../instrumentation/core/correlation.js';
 import type { MetricsRegistry } from '../../instrumentation/core/metrics.js';
 import { type DemoTopology, declareTopology } from './topology.js';

@@ -10,3 +10,5 @@ export type {
   PublishInfo,
   SettleInfo,
 } from './types.js';
+export type { XDeathEntry } from './utils.js';
+export { parseXDeath } from './utils.js';
