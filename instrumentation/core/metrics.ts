@@ -93,8 +93,17 @@ export interface ConsumerSeries {
   ): void;
   redelivered(): void;
   deadLettered(reason: DeadLetterReason): void;
-  /** The delivery's outcome is known: consumed +1, process duration, in-flight -1, last processed now. */
-  finished(outcome: Outcome, processSeconds: number, errorType?: string, span?: SpanContext): void;
+  /**
+   * The delivery's outcome is known: consumed +1, process duration, in-flight -1, last processed now.
+   * `processSeconds` undefined: the handler's own time is unknown (a batch message handled without its
+   * own delivery), so no duration is observed.
+   */
+  finished(
+    outcome: Outcome,
+    processSeconds: number | undefined,
+    errorType?: string,
+    span?: SpanContext,
+  ): void;
   /** A delivery that ended without an outcome (channel closed): in-flight -1 only. */
   abandoned(): void;
 }
@@ -338,7 +347,8 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
           finishedSeries.set(cacheKey, children);
         }
         children.consumed.inc();
-        children.duration.observe(seconds, exemplars ? exemplarOf(span) : undefined);
+        if (seconds !== undefined)
+          children.duration.observe(seconds, exemplars ? exemplarOf(span) : undefined);
         inFlight.dec();
         lastProcessed.set(Date.now() / 1000);
       },

@@ -13,7 +13,7 @@ import {
 import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlation.js';
 import { flowOf, withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
-import { injectContext } from './propagation.js';
+import { headerString, injectContext } from './propagation.js';
 import {
   ATTR_HOPTRACE_SERVICE_NAME,
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
@@ -95,16 +95,17 @@ function startPublishUnguarded<TMessage>(
   const parent = req.parent ?? context.active();
   const headers: Record<string, unknown> = { ...(req.headers ?? {}) };
 
+  // Header values may be Buffers (a Kafka consumer forwarding the headers it received): read them as text.
   const correlationId = resolveOutgoingCorrelationId(
     req.correlationId,
-    headers[instr.correlationHeader],
+    headerString(headers[instr.correlationHeader]),
     parent,
     instr.generateCorrelationId,
   );
   let messageId = req.messageId;
   if (req.messageIdHeader) {
-    const existing = headers[HEADER_MESSAGE_ID];
-    messageId = typeof existing === 'string' && existing.length > 0 ? existing : crypto.randomUUID();
+    const existing = headerString(headers[HEADER_MESSAGE_ID]);
+    messageId = existing !== undefined && existing.length > 0 ? existing : crypto.randomUUID();
   }
 
   const attributes: Attributes = {
