@@ -19,6 +19,9 @@ type RawChannel = Record<string, any>;
 
 const wrappedChannels = new WeakMap<object, object>();
 
+/** amqplib's reading of the `requeue` argument: true unless given and falsy. */
+const requeueOf = (requeue: unknown) => requeue === undefined || Boolean(requeue);
+
 export function isChannelLike(value: unknown): boolean {
   const ch = value as RawChannel | null;
   return (
@@ -88,7 +91,7 @@ function channelOverrides(
         // Callback API: get(queue, options, cb(err, message | false)).
         args = [...args];
         args[2] = (err: unknown, message: unknown, ...rest: unknown[]) => {
-          if (!err && message) consumer.received(message, name, noAck);
+          if (!err && message) guard.do('get', () => consumer.received(message, name, noAck));
           return (callback as AnyFunction)(err, message, ...rest);
         };
         return self(target.get(...args));
@@ -96,24 +99,24 @@ function channelOverrides(
       const result = target.get(...args);
       if (!result || typeof result.then !== 'function') return self(result);
       return result.then((message: unknown) => {
-        if (message) consumer.received(message, name, noAck);
+        if (message) guard.do('get', () => consumer.received(message, name, noAck));
         return message;
       });
     },
 
     ack(...args: unknown[]) {
       const result = target.ack(...args);
-      guard.do('ack', () => consumer.settle(args[0], args[1] === true, 'ack', false));
+      guard.do('ack', () => consumer.settle(args[0], Boolean(args[1]), 'ack', false));
       return self(result);
     },
     nack(...args: unknown[]) {
       const result = target.nack(...args);
-      guard.do('nack', () => consumer.settle(args[0], args[1] === true, 'negative', args[2] !== false));
+      guard.do('nack', () => consumer.settle(args[0], Boolean(args[1]), 'negative', requeueOf(args[2])));
       return self(result);
     },
     reject(...args: unknown[]) {
       const result = target.reject(...args);
-      guard.do('reject', () => consumer.settle(args[0], false, 'negative', args[1] !== false));
+      guard.do('reject', () => consumer.settle(args[0], false, 'negative', requeueOf(args[1])));
       return self(result);
     },
     ackAll(...args: unknown[]) {
@@ -123,7 +126,7 @@ function channelOverrides(
     },
     nackAll(...args: unknown[]) {
       const result = target.nackAll(...args);
-      guard.do('nackAll', () => consumer.settleAll('negative', args[0] !== false));
+      guard.do('nackAll', () => consumer.settleAll('negative', requeueOf(args[0])));
       return self(result);
     },
 

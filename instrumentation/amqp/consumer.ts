@@ -168,7 +168,7 @@ export class Consumer {
       if (noAck) guard.do('settle', () => delivery.settle('ack'));
     };
 
-    let rejected = false;
+    let isAsync = false;
     const result = delivery.run(() => {
       let value: unknown;
       try {
@@ -181,7 +181,7 @@ export class Consumer {
         succeeded();
         return value;
       }
-      rejected = true;
+      isAsync = true;
       return value.then(
         (v) => {
           succeeded();
@@ -195,7 +195,7 @@ export class Consumer {
     });
     // The core observes the promise (which marks it handled); re-raise the rejection on a promise
     // nobody awaits, as amqplib drops the handler's promise and the process sees an unhandled rejection.
-    if (rejected && result instanceof Promise) {
+    if (isAsync && result instanceof Promise) {
       result.then(undefined, (err) => {
         throw err;
       });
