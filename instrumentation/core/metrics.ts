@@ -31,6 +31,7 @@ import {
   METRIC_OPERATION_DURATION,
   METRIC_PROCESS_DURATION,
   METRIC_REDELIVERIES,
+  METRIC_RETURNED,
   METRIC_SENT_MESSAGES,
   type MessagingSystem,
   OTHER_DESTINATION,
@@ -78,6 +79,8 @@ export interface ProducerSeries {
   sent(errorType?: string): void;
   /** Duration of a client operation (publish, send, confirm, settle). */
   operation(operationName: string, seconds: number, errorType?: string): void;
+  /** The broker handed a message back as unroutable (AMQP `mandatory` returns). */
+  returned(reason: string): void;
 }
 
 /** Consume-side series for one (system, destination, consumer group). */
@@ -123,6 +126,7 @@ interface MetricSet {
   inFlight: FastGauge;
   lastProcessed: FastGauge;
   invalidContext: FastCounter;
+  returned: FastCounter;
 }
 
 const perRegistry = new WeakMap<MetricsRegistry, MessagingMetrics>();
@@ -224,6 +228,11 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
       LABEL_MESSAGING_SYSTEM,
       'reason',
     ]),
+    returned: counter(
+      METRIC_RETURNED,
+      'Messages the broker returned to the producer as unroutable, by reason.',
+      [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, 'reason'],
+    ),
   };
 
   const destinations = new DestinationGuard(maxDestinations);
@@ -243,6 +252,7 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
     const base = { [LABEL_MESSAGING_SYSTEM]: system, [LABEL_DESTINATION]: destination };
     const sent = new Map<string, CounterSeries>();
     const durations = new Map<string, HistogramSeries>();
+    const returned = new Map<string, CounterSeries>();
     series = {
       sent(errorType = '') {
         const error = errorTypes.value(errorType);
@@ -270,6 +280,14 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
           durations.set(cacheKey, child);
         }
         child.observe(seconds);
+      },
+      returned(reason) {
+        let child = returned.get(reason);
+        if (!child) {
+          child = set.returned.child({ ...base, reason });
+          returned.set(reason, child);
+        }
+        child.inc();
       },
     };
     producers.set(key, series);
@@ -370,7 +388,7 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
   };
 }
 
-const NOOP_PRODUCER: ProducerSeries = { sent() {}, operation() {} };
+const NOOP_PRODUCER: ProducerSeries = { sent() {}, operation() {}, returned() {} };
 const NOOP_CONSUMER: ConsumerSeries = {
   started() {},
   redelivered() {},

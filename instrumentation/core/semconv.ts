@@ -177,3 +177,21 @@ export const HEADER_DEAD_LETTER_SOURCE_PARTITION = 'x-hoptrace-dead-letter-sourc
 export const HEADER_DEAD_LETTER_SOURCE_OFFSET = 'x-hoptrace-dead-letter-source-offset';
 /** Epoch ms the message was dead-lettered, decimal. */
 export const HEADER_DEAD_LETTER_AT = 'x-hoptrace-dead-letter-at';
+
+// --- RabbitMQ specifics (hoptrace/amqp)
+/** Set (true) on a producer span whose `publish()` returned false: the channel's write buffer is full. */
+export const ATTR_HOPTRACE_PUBLISH_BACKPRESSURE = 'hoptrace.publish.backpressure';
+/** How many times the message was dead-lettered from `hoptrace.dead_letter.source` for this reason. */
+export const ATTR_HOPTRACE_DEAD_LETTER_COUNT = 'hoptrace.dead_letter.count';
+/** The exchange the message was published to before it was dead-lettered. */
+export const ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE = 'hoptrace.dead_letter.exchange';
+/** Span event on a producer span (or a `return` span) when the broker returned an unroutable mandatory message. */
+export const EVENT_HOPTRACE_RETURNED = 'hoptrace.returned';
+export const ATTR_HOPTRACE_RETURN_REPLY_CODE = 'hoptrace.return.reply_code';
+export const ATTR_HOPTRACE_RETURN_REPLY_TEXT = 'hoptrace.return.reply_text';
+/** Mandatory messages the broker returned as unroutable, by `reason` (`no_route`, `no_consumers`, `other`). */
+export const METRIC_RETURNED = 'hoptrace_returned_messages_total';
+/** Quorum queues count failed deliveries in this header (absent on the first delivery). */
+export const HEADER_AMQP_DELIVERY_COUNT = 'x-delivery-count';
+/** RabbitMQ's dead-letter history header: an array of tables, most recent event first. */
+export const HEADER_AMQP_X_DEATH = 'x-death';
