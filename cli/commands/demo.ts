@@ -149,6 +149,33 @@ const kafkaScenario =
     };
   };
 
+const rabbitScenario =
+  (flags: DemoFlags): Scenario =>
+  async (log) => {
+    const { runRabbitDemo, formatRabbitDemoSummary } = await import('../../examples/rabbitmq/demo.js');
+    const result = await runRabbitDemo({ url: flags.amqpUrl, orders: flags.orders }).catch((err: unknown) => {
+      throw new UsageError(
+        `RabbitMQ demo failed against ${redactUrl(flags.amqpUrl)}: ${(err as Error).message}`,
+      );
+    });
+    log(formatRabbitDemoSummary(result));
+    return {
+      correlationIds: result.correlationIds,
+      headline: `Placed ${result.correlationIds.length} orders through RabbitMQ at ${redactUrl(flags.amqpUrl)}.`,
+    };
+  };
+
+/** The URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
 async function runInproc(flags: DemoFlags): Promise<number> {
   if (flags.metricsPort === undefined) return runScenario(flags, inprocScenario(flags));
   const telemetry = setupTelemetry({ serviceName: 'hoptrace-demo', otlpUrl: flags.otlp });
@@ -192,6 +219,6 @@ export const command: Command = {
     const flags = parseDemoFlags(argv);
     if (flags.broker === 'inproc') return runInproc(flags);
     if (flags.broker === 'kafka') return runScenario(flags, kafkaScenario(flags));
-    throw new UsageError(`--broker ${flags.broker} is not available in this build`);
+    return runScenario(flags, rabbitScenario(flags));
   },
 };
