@@ -46,7 +46,8 @@ export async function metricsSummary(registry: MetricsRegistry): Promise<string>
     byGroup.set(group, [...(byGroup.get(group) ?? []), `${outcome}=${n}`]);
   }
   lines.push('  consumed');
-  for (const [group, parts] of byGroup) lines.push(`    ${group.padEnd(12)}${parts.join('  ')}`);
+  const width = Math.max(12, ...[...byGroup.keys()].map((g) => g.length + 2));
+  for (const [group, parts] of byGroup) lines.push(`    ${group.padEnd(width)}${parts.join('  ')}`);
 
   const process = await valuesOf(registry, METRIC_PROCESS_DURATION);
   const groupOf = (l: Record<string, string | number>) =>

@@ -9,6 +9,7 @@
  */
 import client from 'prom-client';
 import {
+  LABEL_COLLECTOR_SOURCE,
   LABEL_CONSUMER_GROUP,
   LABEL_CONSUMER_SERVICE,
   LABEL_DEAD_LETTER_SOURCE,
@@ -18,7 +19,6 @@ import {
   LABEL_PRODUCER_SERVICE,
   LABEL_QUEUE_STATE,
   LABEL_REASON,
-  LABEL_SOURCE,
   METRIC_COLLECTOR_EVICTIONS,
   METRIC_COLLECTOR_LAST_SUCCESS,
   METRIC_COLLECTOR_SPANS_DROPPED,
@@ -155,7 +155,7 @@ export class CollectorMetrics {
     this.spansReceived = new Counter({
       name: METRIC_COLLECTOR_SPANS_RECEIVED,
       help: 'Spans received, by source (otlp, kafka, sdk).',
-      labelNames: [LABEL_SOURCE],
+      labelNames: [LABEL_COLLECTOR_SOURCE],
       registers,
     });
     this.spansDropped = new Counter({
@@ -167,13 +167,13 @@ export class CollectorMetrics {
     this.up = new Gauge({
       name: METRIC_COLLECTOR_UP,
       help: '1 when the collector and each of its sources (broker monitors, forwarder) work, 0 when a source fails.',
-      labelNames: [LABEL_SOURCE],
+      labelNames: [LABEL_COLLECTOR_SOURCE],
       registers,
     });
     this.lastSuccess = new Gauge({
       name: METRIC_COLLECTOR_LAST_SUCCESS,
       help: 'Unix time of the last successful ingest, poll or forward, by source.',
-      labelNames: [LABEL_SOURCE],
+      labelNames: [LABEL_COLLECTOR_SOURCE],
       registers,
     });
     this.evictions = new Counter({

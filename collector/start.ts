@@ -3,11 +3,14 @@
  * routes together, and `close()` takes them down in order (stop taking spans, stop timers and
  * monitors, flush the forwarder).
  */
+
+import { createKafkaLagMonitor } from '../instrumentation/kafka/lag-monitor.js';
 import { type CollectorOptions, type ResolvedConfig, resolveConfig } from './config.js';
-import { ConfigError, HoptraceError } from './errors.js';
+import { HoptraceError } from './errors.js';
 import { Forwarder } from './forwarder.js';
 import { Linker, pickLinkerLimits } from './linker/linker.js';
 import { CollectorMetrics } from './metrics.js';
+import { KafkaLagCollectorMonitor } from './monitors/kafka.js';
 import { RabbitMqMonitor } from './monitors/rabbitmq.js';
 import { MonitorRunner } from './monitors/runner.js';
 import type { Monitor } from './monitors/types.js';
@@ -39,8 +42,10 @@ function createMonitors(config: ResolvedConfig, metrics: CollectorMetrics): Moni
   const monitors: Monitor[] = [];
   if (config.rabbitmq) monitors.push(new RabbitMqMonitor(config.rabbitmq, metrics));
   if (config.kafka) {
-    // TODO(merge): build a KafkaLagCollectorMonitor over instrumentation/kafka/lag-monitor.ts once it is on main.
-    throw new ConfigError('kafka lag monitoring is not available in this build yet');
+    const { brokers, groups, intervalMs, clientId } = config.kafka;
+    // The Kafka instrumentation's lag monitor (shared with `hoptrace lag`); kafkajs loads on first poll.
+    const lag = createKafkaLagMonitor({ brokers, groups, clientId, intervalMs });
+    monitors.push(new KafkaLagCollectorMonitor(lag, intervalMs, metrics));
   }
   return monitors;
 }

@@ -107,16 +107,82 @@ function serveMetrics(port: number): Promise<Server> {
   });
 }
 
-async function runInproc(flags: DemoFlags): Promise<number> {
+/** A demo scenario: runs to completion, says what it did, and returns the flows to print. */
+type Scenario = (log: (line: string) => void) => Promise<{ correlationIds: string[]; headline: string }>;
+
+async function runScenario(flags: DemoFlags, scenario: Scenario): Promise<number> {
   const telemetry = setupTelemetry({ serviceName: 'hoptrace-demo', otlpUrl: flags.otlp });
   try {
-    if (flags.metricsPort === undefined) {
-      const result = await runOrdersDemo({ orders: flags.orders });
-      console.log(`Placed ${result.correlationIds.length} orders on the in-process bus.\n`);
-      await printJourneys(telemetry.spans(), result.correlationIds);
-      console.log(await metricsSummary(metricsRegistry));
-      return 0;
-    }
+    const { correlationIds, headline } = await scenario((line) => console.log(line));
+    console.log(`${headline}\n`);
+    await printJourneys(telemetry.spans(), correlationIds);
+    console.log(await metricsSummary(metricsRegistry));
+    if (flags.otlp) console.log(`\nSpans exported to ${flags.otlp}.`);
+    return 0;
+  } finally {
+    await telemetry.shutdown();
+  }
+}
+
+const inprocScenario =
+  (flags: DemoFlags): Scenario =>
+  async () => {
+    const result = await runOrdersDemo({ orders: flags.orders });
+    return {
+      correlationIds: result.correlationIds,
+      headline: `Placed ${result.correlationIds.length} orders on the in-process bus.`,
+    };
+  };
+
+const kafkaScenario =
+  (flags: DemoFlags): Scenario =>
+  async (log) => {
+    const { runKafkaDemo } = await import('../../examples/kafka/demo.js');
+    const summary = await runKafkaDemo({ brokers: flags.brokers, messages: flags.orders, log }).catch(
+      (err: unknown) => {
+        throw new UsageError(
+          `Kafka demo failed against ${flags.brokers.join(',')}: ${(err as Error).message}`,
+        );
+      },
+    );
+    const lag = summary.lag.map((g) => `${g.group}=${g.totalLag ?? 0}`).join(' ');
+    return {
+      correlationIds: summary.correlationIds,
+      headline: `Produced ${summary.produced} orders to Kafka topic ${summary.topic}; dead-lettered ${summary.deadLettered.length} to ${summary.deadLetterTopic}; lag now ${lag}.`,
+    };
+  };
+
+const rabbitScenario =
+  (flags: DemoFlags): Scenario =>
+  async (log) => {
+    const { runRabbitDemo, formatRabbitDemoSummary } = await import('../../examples/rabbitmq/demo.js');
+    const result = await runRabbitDemo({ url: flags.amqpUrl, orders: flags.orders }).catch((err: unknown) => {
+      throw new UsageError(
+        `RabbitMQ demo failed against ${redactUrl(flags.amqpUrl)}: ${(err as Error).message}`,
+      );
+    });
+    log(formatRabbitDemoSummary(result));
+    return {
+      correlationIds: result.correlationIds,
+      headline: `Placed ${result.correlationIds.length} orders through RabbitMQ at ${redactUrl(flags.amqpUrl)}.`,
+    };
+  };
+
+/** The URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+async function runInproc(flags: DemoFlags): Promise<number> {
+  if (flags.metricsPort === undefined) return runScenario(flags, inprocScenario(flags));
+  const telemetry = setupTelemetry({ serviceName: 'hoptrace-demo', otlpUrl: flags.otlp });
+  try {
     const server = await serveMetrics(flags.metricsPort);
     const system = createOrdersSystem();
     console.log(
@@ -157,6 +223,7 @@ export const command: Command = {
   async run(argv) {
     const flags = parseDemoFlags(argv);
     if (flags.broker === 'inproc') return runInproc(flags);
-    throw new UsageError(`--broker ${flags.broker} is not available in this build`);
+    if (flags.broker === 'kafka') return runScenario(flags, kafkaScenario(flags));
+    return runScenario(flags, rabbitScenario(flags));
   },
 };

@@ -4,20 +4,17 @@
  * monitor (`instrumentation/kafka/lag-monitor.ts`, shared with `hoptrace lag`); this adapter polls it
  * on the collector's schedule and sets the collector's gauges, which the RabbitMQ monitor shares.
  */
-import { MESSAGING_SYSTEM_KAFKA } from '../../instrumentation/core/semconv.js';
+import { LAG_STATUS, type LagStatus, MESSAGING_SYSTEM_KAFKA } from '../../instrumentation/core/semconv.js';
 import { MonitorError } from '../errors.js';
 import type { CollectorMetrics } from '../metrics.js';
 import { GaugeSeries } from './series.js';
 import type { Monitor } from './types.js';
 
-// TODO(merge): use LAG_STATUS_VALUES from core/semconv.ts once the Kafka instrumentation lands on main.
-const LAG_STATUS_VALUES = { OK: 0, WARN: 1, STALL: 2, STOP: 3 } as const;
-
 /** The part of the Kafka lag monitor's snapshot the collector reads. */
 export interface KafkaLagSnapshotLike {
   groups: {
     group: string;
-    status: keyof typeof LAG_STATUS_VALUES | undefined;
+    status: LagStatus | undefined;
     partitions: { topic: string; partition: number; lag: number; lagSeconds: number | undefined }[];
   }[];
   errors: { group?: string; message: string }[];
@@ -61,7 +58,7 @@ export class KafkaLagCollectorMonitor implements Monitor {
       if (g.status !== undefined) {
         this.status.set(
           { messaging_system: MESSAGING_SYSTEM_KAFKA, messaging_consumer_group_name: g.group },
-          LAG_STATUS_VALUES[g.status],
+          LAG_STATUS[g.status],
         );
       }
       for (const p of g.partitions) {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Context, context, createContextKey } from '@opentelemetry/api';
-import { currentOriginAt } from '../core/correlation.js';
+import { currentOriginAt } from '../core/flow.js';
 import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
 import { startPublish } from '../core/publish.js';
 import {

@@ -5,14 +5,12 @@
  * entry `correlation.id`, so HTTP calls made while handling a message carry it too.
  */
 import { randomUUID } from 'node:crypto';
-import { type Context, context, createContextKey, propagation } from '@opentelemetry/api';
+import { type Context, context, propagation } from '@opentelemetry/api';
+import { flowOf, withFlow } from './flow.js';
 import { BAGGAGE_CORRELATION_ID } from './semconv.js';
 
 /** Longest accepted correlation ID; longer incoming values are ignored and counted. */
 export const MAX_CORRELATION_ID_LENGTH = 256;
-
-const CORRELATION_KEY = createContextKey('hoptrace.correlation.id');
-const ORIGIN_AT_KEY = createContextKey('hoptrace.origin_at');
 
 /** Printable ASCII (0x20-0x7e), 1 to 256 characters. */
 export function isValidCorrelationId(value: unknown): value is string {
@@ -31,17 +29,26 @@ export function newCorrelationId(): string {
 
 /** The correlation ID of the flow the caller is in, if any: set by `withCorrelationId`, a handled message or baggage. */
 export function currentCorrelationId(ctx: Context = context.active()): string | undefined {
-  const own = ctx.getValue(CORRELATION_KEY);
-  if (typeof own === 'string') return own;
+  const own = flowOf(ctx)?.correlationId;
+  if (own !== undefined) return own;
   const fromBaggage = propagation.getBaggage(ctx)?.getEntry(BAGGAGE_CORRELATION_ID)?.value;
   return isValidCorrelationId(fromBaggage) ? fromBaggage : undefined;
 }
 
-/** Returns `ctx` carrying `id` as the correlation ID (private key and baggage). */
+/**
+ * The baggage half of carrying a correlation ID: `ctx` with baggage `correlation.id` = `id`, reusing `ctx`
+ * when its baggage already says so (the common case inside a flow).
+ */
+export function setCorrelationBaggage(ctx: Context, id: string): Context {
+  const baggage = propagation.getBaggage(ctx);
+  if (baggage?.getEntry(BAGGAGE_CORRELATION_ID)?.value === id) return ctx;
+  const next = (baggage ?? propagation.createBaggage()).setEntry(BAGGAGE_CORRELATION_ID, { value: id });
+  return propagation.setBaggage(ctx, next);
+}
+
+/** Returns `ctx` carrying `id` as the correlation ID (flow entry and baggage). */
 export function setCorrelationId(ctx: Context, id: string): Context {
-  const baggage = propagation.getBaggage(ctx) ?? propagation.createBaggage();
-  const withBaggage = propagation.setBaggage(ctx, baggage.setEntry(BAGGAGE_CORRELATION_ID, { value: id }));
-  return withBaggage.setValue(CORRELATION_KEY, id);
+  return withFlow(setCorrelationBaggage(ctx, id), { correlationId: id });
 }
 
 /**
@@ -71,17 +78,7 @@ export function resolveOutgoingCorrelationId(
   if (isValidCorrelationId(callerHeader)) return callerHeader;
   const fromBaggage = propagation.getBaggage(ctx)?.getEntry(BAGGAGE_CORRELATION_ID)?.value;
   if (isValidCorrelationId(fromBaggage)) return fromBaggage;
-  const handled = ctx.getValue(CORRELATION_KEY);
-  if (typeof handled === 'string') return handled;
+  const handled = flowOf(ctx)?.correlationId;
+  if (handled !== undefined) return handled;
   return generate();
-}
-
-/** When the flow the caller is in began (epoch ms), if known. */
-export function currentOriginAt(ctx: Context = context.active()): number | undefined {
-  const value = ctx.getValue(ORIGIN_AT_KEY);
-  return typeof value === 'number' ? value : undefined;
-}
-
-export function setOriginAt(ctx: Context, originAt: number): Context {
-  return ctx.setValue(ORIGIN_AT_KEY, originAt);
 }

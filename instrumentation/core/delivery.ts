@@ -14,11 +14,14 @@ import {
   INVALID_SPAN_CONTEXT,
   type Link,
   propagation,
+  ROOT_CONTEXT,
   type Span,
   trace,
 } from '@opentelemetry/api';
-import { setCorrelationId, setOriginAt } from './correlation.js';
+import { setCorrelationBaggage } from './correlation.js';
+import { withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
+import type { ConsumerSeries } from './metrics.js';
 import { extractIncoming, type HeaderCarrier, type IncomingContext } from './propagation.js';
 import {
   ATTR_HOPTRACE_DEAD_LETTER_REASON,
@@ -36,7 +39,6 @@ import {
   type DeadLetterReason,
   type Outcome,
 } from './semconv.js';
-import { setServiceName } from './service-name.js';
 import { recordError, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
 
@@ -100,6 +102,11 @@ export interface Delivery {
   settle(outcome: Outcome, detail?: { error?: unknown; deadLetterReason?: DeadLetterReason }): void;
   /** Ends the delivery without an outcome (its channel closed). */
   abandon(reason: string): void;
+  /**
+   * No handler runs for this delivery (a pulled message, e.g. AMQP `get`): the span ends at `settle`, or
+   * after the settle timeout; the process duration is measured up to the settle.
+   */
+  awaitSettle(): void;
   readonly settled: boolean;
 }
 
@@ -107,202 +114,250 @@ export function startDelivery<TMessage>(
   instr: Instrumentation<never, TMessage>,
   req: DeliveryRequest<TMessage>,
 ): Delivery {
-  return instr.guard.run('delivery', () => startDeliveryUnguarded(instr, req), untracedDelivery(req));
+  return instr.guard.run<Delivery>(
+    'delivery',
+    () => new TracedDelivery(instr, req),
+    () => new UntracedDelivery(req),
+  );
 }
 
-function untracedDelivery(req: DeliveryRequest<unknown>): Delivery {
-  let settled = false;
-  return {
-    span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
-    context: req.base ?? context.active(),
-    correlationId: '',
-    messageId: req.messageId,
-    attempt: req.attempt ?? 1,
-    incoming: { context: context.active(), invalid: [] },
-    run: (handler) => handler(),
-    settle() {
-      settled = true;
-    },
-    abandon() {
-      settled = true;
-    },
-    get settled() {
-      return settled;
-    },
-  };
-}
+/** What a delivery becomes when hoptrace itself failed: the handler still runs, nothing is recorded. */
+class UntracedDelivery implements Delivery {
+  readonly span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+  readonly context: Context;
+  readonly correlationId = '';
+  readonly messageId: string | undefined;
+  readonly attempt: number;
+  readonly incoming: IncomingContext = { context: ROOT_CONTEXT, invalid: [] };
+  settled = false;
 
-type HandlerState = 'none' | 'running' | 'done';
-
-function startDeliveryUnguarded<TMessage>(
-  instr: Instrumentation<never, TMessage>,
-  req: DeliveryRequest<TMessage>,
-): Delivery {
-  const startedAt = performance.now();
-  const now = Date.now();
-  const incoming = req.incoming ?? extractIncoming(req.headers, instr.correlationHeader);
-  for (const reason of incoming.invalid) instr.metrics.invalidContext(instr.system, reason);
-
-  const correlationId = incoming.correlationId ?? instr.generateCorrelationId();
-  const messageId = req.messageId ?? incoming.messageId;
-  const attempt = req.attempt && req.attempt > 0 ? Math.floor(req.attempt) : 1;
-  const publishedAt = incoming.publishedAt ?? req.publishedAtFallback;
-  const originAt = incoming.originAt ?? publishedAt ?? now;
-
-  const attributes: Attributes = {
-    ...req.attributes,
-    [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: correlationId,
-    [ATTR_HOPTRACE_DELIVERY_ATTEMPT]: attempt,
-  };
-  if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
-  if (req.consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = req.consumerGroup;
-  const serviceName = req.serviceName ?? instr.serviceName;
-  if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
-  if (publishedAt !== undefined) attributes[ATTR_HOPTRACE_PUBLISHED_AT] = publishedAt;
-  attributes[ATTR_HOPTRACE_ORIGIN_AT] = originAt;
-  if (req.deadLetter) {
-    attributes[ATTR_HOPTRACE_DEAD_LETTER_REASON] = req.deadLetter.reason;
-    if (req.deadLetter.source) attributes[ATTR_HOPTRACE_DEAD_LETTER_SOURCE] = req.deadLetter.source;
+  constructor(req: DeliveryRequest<unknown>) {
+    this.context = req.base ?? context.active();
+    this.messageId = req.messageId;
+    this.attempt = req.attempt ?? 1;
   }
-  if (instr.captureHeaders.length > 0 && req.headers)
-    captureHeaders(attributes, req.headers, instr.captureHeaders);
+  run<T>(handler: () => T): T {
+    return handler();
+  }
+  settle(): void {
+    this.settled = true;
+  }
+  abandon(): void {
+    this.settled = true;
+  }
+  awaitSettle(): void {}
+}
 
-  // The handler's context carries the producer's baggage, plus our correlation ID and flow origin.
-  let base = req.base ?? context.active();
-  const messageBaggage = propagation.getBaggage(incoming.context);
-  if (messageBaggage) base = propagation.setBaggage(base, messageBaggage);
-  base = setOriginAt(setCorrelationId(base, correlationId), originAt);
-  if (serviceName) base = setServiceName(base, serviceName);
+enum HandlerState {
+  None,
+  Running,
+  Done,
+}
 
-  const span = startConsumerSpan(
-    instr.tracer,
-    {
-      system: instr.system,
-      destination: req.destination,
-      operationName: req.operationName ?? 'process',
-      remote: req.producerSpan ?? incoming.remote,
-      linkMode: instr.linkMode,
-      links: req.links,
-      attributes,
-    },
-    base,
-  );
-  const handlerContext = trace.setSpan(base, span);
+class TracedDelivery<TMessage> implements Delivery {
+  readonly span: Span;
+  readonly context: Context;
+  readonly correlationId: string;
+  readonly messageId: string | undefined;
+  readonly attempt: number;
+  readonly incoming: IncomingContext;
+  settled = false;
 
-  const series = instr.metrics.consumer(instr.system, req.destination, req.consumerGroup);
-  const spanContext = span.spanContext();
-  series.started(
-    publishedAt !== undefined ? (now - publishedAt) / 1000 : undefined,
-    (now - originAt) / 1000,
-    spanContext,
-  );
-  if (req.redelivered || attempt > 1) series.redelivered();
-  if (req.deadLetter?.count) series.deadLettered(req.deadLetter.reason);
+  private readonly instr: Instrumentation<never, TMessage>;
+  private readonly req: DeliveryRequest<TMessage>;
+  private readonly series: ConsumerSeries;
+  private readonly startedAt = performance.now();
+  private readonly settleTimeoutMs: number | false;
+  private handlerState = HandlerState.None;
+  private handlerEndedAt: number | undefined;
+  private spanEnded = false;
+  private settleTimer: NodeJS.Timeout | undefined;
+  /** Bound once: the handler's promise settles into it. */
+  private readonly onHandlerSettled = () => this.handlerFinished();
 
-  const info: ConsumeInfo<TMessage> = {
-    system: instr.system,
-    destination: req.destination,
-    consumerGroup: req.consumerGroup,
-    correlationId,
-    messageId,
-    attempt,
-    message: req.message,
-  };
-  const consumeHook = instr.hooks.consumeHook;
-  if (consumeHook) instr.guard.do('consumeHook', () => consumeHook(span, info));
+  constructor(instr: Instrumentation<never, TMessage>, req: DeliveryRequest<TMessage>) {
+    this.instr = instr;
+    this.req = req;
+    this.settleTimeoutMs = req.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
+    const now = Date.now();
+    const incoming = req.incoming ?? extractIncoming(req.headers, instr.correlationHeader);
+    this.incoming = incoming;
+    for (const reason of incoming.invalid) instr.metrics.invalidContext(instr.system, reason);
 
-  let handlerState: HandlerState = 'none';
-  let handlerEndedAt: number | undefined;
-  let settled = false;
-  let spanEnded = false;
-  let settleTimer: NodeJS.Timeout | undefined;
-  const settleTimeoutMs = req.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
+    const correlationId = incoming.correlationId ?? instr.generateCorrelationId();
+    this.correlationId = correlationId;
+    this.messageId = req.messageId ?? incoming.messageId;
+    this.attempt = req.attempt && req.attempt > 0 ? Math.floor(req.attempt) : 1;
+    const publishedAt = incoming.publishedAt ?? req.publishedAtFallback;
+    const originAt = incoming.originAt ?? publishedAt ?? now;
+    const serviceName = req.serviceName ?? instr.serviceName;
 
-  const endSpan = () => {
-    if (spanEnded) return;
-    spanEnded = true;
-    if (settleTimer) clearTimeout(settleTimer);
-    span.end();
-  };
-  const maybeEnd = () => {
-    if (handlerState === 'running') return;
-    if (settled) {
-      endSpan();
+    // The handler's context carries the producer's baggage, plus our correlation ID and flow origin.
+    let base = req.base ?? context.active();
+    const messageBaggage = propagation.getBaggage(incoming.context);
+    if (messageBaggage && messageBaggage !== propagation.getBaggage(base))
+      base = propagation.setBaggage(base, messageBaggage);
+    base = withFlow(setCorrelationBaggage(base, correlationId), { correlationId, originAt, serviceName });
+
+    const span = startConsumerSpan(
+      instr.tracer,
+      {
+        system: instr.system,
+        destination: req.destination,
+        operationName: req.operationName ?? 'process',
+        remote: req.producerSpan ?? incoming.remote,
+        linkMode: instr.linkMode,
+        links: req.links,
+      },
+      base,
+    );
+    this.span = span;
+    // Only a recording span needs its attributes; unsampled deliveries skip building them.
+    if (span.isRecording()) span.setAttributes(this.attributes(publishedAt, originAt, serviceName));
+    this.context = trace.setSpan(base, span);
+
+    this.series = instr.metrics.consumer(instr.system, req.destination, req.consumerGroup);
+    const spanContext = span.spanContext();
+    this.series.started(
+      publishedAt !== undefined ? (now - publishedAt) / 1000 : undefined,
+      (now - originAt) / 1000,
+      spanContext,
+    );
+    if (req.redelivered || this.attempt > 1) this.series.redelivered();
+    if (req.deadLetter?.count) this.series.deadLettered(req.deadLetter.reason);
+
+    const consumeHook = instr.hooks.consumeHook;
+    if (consumeHook) instr.guard.do('consumeHook', () => consumeHook(span, this.info()));
+  }
+
+  private attributes(
+    publishedAt: number | undefined,
+    originAt: number,
+    serviceName: string | undefined,
+  ): Attributes {
+    const req = this.req;
+    const attributes: Attributes = {
+      ...req.attributes,
+      [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: this.correlationId,
+      [ATTR_HOPTRACE_DELIVERY_ATTEMPT]: this.attempt,
+      [ATTR_HOPTRACE_ORIGIN_AT]: originAt,
+    };
+    if (this.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = this.messageId;
+    if (req.consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = req.consumerGroup;
+    if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
+    if (publishedAt !== undefined) attributes[ATTR_HOPTRACE_PUBLISHED_AT] = publishedAt;
+    if (req.deadLetter) {
+      attributes[ATTR_HOPTRACE_DEAD_LETTER_REASON] = req.deadLetter.reason;
+      if (req.deadLetter.source) attributes[ATTR_HOPTRACE_DEAD_LETTER_SOURCE] = req.deadLetter.source;
+    }
+    if (this.instr.captureHeaders.length > 0 && req.headers) {
+      captureHeaders(attributes, req.headers, this.instr.captureHeaders);
+    }
+    return attributes;
+  }
+
+  private info(): ConsumeInfo<TMessage> {
+    return {
+      system: this.instr.system,
+      destination: this.req.destination,
+      consumerGroup: this.req.consumerGroup,
+      correlationId: this.correlationId,
+      messageId: this.messageId,
+      attempt: this.attempt,
+      message: this.req.message,
+    };
+  }
+
+  run<T>(handler: () => T): T {
+    this.handlerState = HandlerState.Running;
+    let result: T;
+    try {
+      result = context.with(this.context, handler);
+    } catch (err) {
+      this.handlerFinished();
+      throw err;
+    }
+    if (isPromiseLike(result)) {
+      // Observe the promise without changing what the caller awaits: same value, same rejection.
+      result.then(this.onHandlerSettled, this.onHandlerSettled);
+    } else {
+      this.handlerFinished();
+    }
+    return result;
+  }
+
+  awaitSettle(): void {
+    if (this.handlerState !== HandlerState.None) return;
+    this.handlerState = HandlerState.Done;
+    this.instr.guard.do('delivery end', () => this.maybeEnd());
+  }
+
+  settle(outcome: Outcome, detail?: { error?: unknown; deadLetterReason?: DeadLetterReason }): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.instr.guard.do('settle', () => {
+      const span = this.span;
+      const error = detail?.error;
+      const errorType = error !== undefined ? recordError(span, error) : '';
+      span.setAttribute(ATTR_HOPTRACE_OUTCOME, outcome);
+      if (detail?.deadLetterReason)
+        span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_REASON, detail.deadLetterReason);
+      const processedMs = (this.handlerEndedAt ?? performance.now()) - this.startedAt;
+      this.series.finished(outcome, processedMs / 1000, errorType, span.spanContext());
+      const settleHook = this.instr.hooks.settleHook;
+      if (settleHook) {
+        this.instr.guard.do('settleHook', () =>
+          settleHook(span, { ...this.info(), outcome, error, deadLetterReason: detail?.deadLetterReason }),
+        );
+      }
+      this.maybeEnd();
+    });
+  }
+
+  abandon(reason: string): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.instr.guard.do('abandon', () => {
+      this.span.setAttribute(ATTR_HOPTRACE_UNSETTLED, true);
+      this.span.addEvent('hoptrace.abandoned', { reason });
+      this.series.abandoned();
+      this.endSpan();
+    });
+  }
+
+  private handlerFinished(): void {
+    this.handlerState = HandlerState.Done;
+    this.handlerEndedAt = performance.now();
+    this.instr.guard.do('delivery end', () => this.maybeEnd());
+  }
+
+  private endSpan(): void {
+    if (this.spanEnded) return;
+    this.spanEnded = true;
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.span.end();
+  }
+
+  private maybeEnd(): void {
+    if (this.handlerState === HandlerState.Running) return;
+    if (this.settled) {
+      this.endSpan();
       return;
     }
-    if (handlerState === 'done' && settleTimeoutMs !== false && !settleTimer && !spanEnded) {
+    if (
+      this.handlerState === HandlerState.Done &&
+      this.settleTimeoutMs !== false &&
+      !this.settleTimer &&
+      !this.spanEnded
+    ) {
       // The handler is done but the message is not settled yet (a later ack): wait, but not forever.
-      settleTimer = setTimeout(() => {
-        span.setAttribute(ATTR_HOPTRACE_UNSETTLED, true);
-        endSpan();
-      }, settleTimeoutMs);
-      settleTimer.unref();
+      this.settleTimer = setTimeout(() => {
+        this.span.setAttribute(ATTR_HOPTRACE_UNSETTLED, true);
+        this.endSpan();
+      }, this.settleTimeoutMs);
+      this.settleTimer.unref();
     }
-  };
-  const handlerFinished = () => {
-    handlerState = 'done';
-    handlerEndedAt = performance.now();
-    instr.guard.do('delivery end', maybeEnd);
-  };
-
-  return {
-    span,
-    context: handlerContext,
-    correlationId,
-    messageId,
-    attempt,
-    incoming,
-    get settled() {
-      return settled;
-    },
-    run<T>(handler: () => T): T {
-      handlerState = 'running';
-      let result: T;
-      try {
-        result = context.with(handlerContext, handler);
-      } catch (err) {
-        handlerFinished();
-        throw err;
-      }
-      if (isPromiseLike(result)) {
-        // Observe the promise without changing what the caller awaits: same value, same rejection.
-        result.then(handlerFinished, handlerFinished);
-      } else {
-        handlerFinished();
-      }
-      return result;
-    },
-    settle(outcome, detail) {
-      if (settled) return;
-      settled = true;
-      instr.guard.do('settle', () => {
-        const error = detail?.error;
-        const errorType = error !== undefined ? recordError(span, error) : '';
-        span.setAttribute(ATTR_HOPTRACE_OUTCOME, outcome);
-        if (detail?.deadLetterReason)
-          span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_REASON, detail.deadLetterReason);
-        const processedMs = (handlerEndedAt ?? performance.now()) - startedAt;
-        series.finished(outcome, processedMs / 1000, errorType, spanContext);
-        const settleHook = instr.hooks.settleHook;
-        if (settleHook) {
-          instr.guard.do('settleHook', () =>
-            settleHook(span, { ...info, outcome, error, deadLetterReason: detail?.deadLetterReason }),
-          );
-        }
-        maybeEnd();
-      });
-    },
-    abandon(reason) {
-      if (settled) return;
-      settled = true;
-      instr.guard.do('abandon', () => {
-        span.setAttribute(ATTR_HOPTRACE_UNSETTLED, true);
-        span.addEvent('hoptrace.abandoned', { reason });
-        series.abandoned();
-        endSpan();
-      });
-    },
-  };
+  }
 }
 
 function isPromiseLike<T>(value: T): value is T & PromiseLike<unknown> {

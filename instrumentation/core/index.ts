@@ -2,6 +2,9 @@
  * `hoptrace`: the shared core. Users need `currentCorrelationId`, `withCorrelationId` and
  * `metricsRegistry`; the wrappers (`hoptrace/amqp`, `hoptrace/kafka`, `hoptrace/bus`) build on the rest.
  */
+
+export type { BatchDelivery, BatchDeliveryRequest, BatchMessage, BatchMessageRequest } from './batch.js';
+export { startBatchDelivery } from './batch.js';
 export {
   currentCorrelationId,
   isValidCorrelationId,
@@ -16,7 +19,7 @@ export type { ConsumerSeries, MessagingMetrics, ProducerSeries } from './metrics
 export { getMessagingMetrics, metricsRegistry } from './metrics.js';
 export { acceptsOpenMetrics, openMetricsToPrometheus, renderMetrics } from './metrics-format.js';
 export type { HeaderCarrier, IncomingContext, InvalidContextReason } from './propagation.js';
-export { extractIncoming, INVALID_CONTEXT_REASONS, injectContext } from './propagation.js';
+export { extractIncoming, headerString, INVALID_CONTEXT_REASONS, injectContext } from './propagation.js';
 export type { PublishOperation, PublishRequest } from './publish.js';
 export { startPublish } from './publish.js';
 export type { DeadLetterReason, MessagingSystem, Outcome } from './semconv.js';

@@ -4,14 +4,14 @@
  * path does no label bookkeeping of its own.
  */
 import { type SpanContext, TraceFlags } from '@opentelemetry/api';
+import { type OpenMetricsContentType, Registry, type RegistryContentType } from 'prom-client';
 import {
-  Counter,
-  Gauge,
-  Histogram,
-  type OpenMetricsContentType,
-  Registry,
-  type RegistryContentType,
-} from 'prom-client';
+  type CounterSeries,
+  FastCounter,
+  FastGauge,
+  FastHistogram,
+  type HistogramSeries,
+} from './metric-store.js';
 import { guardFor } from './safe.js';
 import {
   type DeadLetterReason,
@@ -31,6 +31,7 @@ import {
   METRIC_OPERATION_DURATION,
   METRIC_PROCESS_DURATION,
   METRIC_REDELIVERIES,
+  METRIC_RETURNED,
   METRIC_SENT_MESSAGES,
   type MessagingSystem,
   OTHER_DESTINATION,
@@ -64,7 +65,7 @@ export const BUCKETS = {
 } as const;
 
 type Labels = Record<string, string>;
-type ExemplarLabels = { trace_id: string; span_id: string } | undefined;
+type ExemplarLabels = Record<string, string> | undefined;
 
 /** Trace and span ID of a sampled span, for a histogram exemplar; nothing for unsampled spans. */
 export function exemplarOf(spanContext: SpanContext | undefined): ExemplarLabels {
@@ -78,6 +79,8 @@ export interface ProducerSeries {
   sent(errorType?: string): void;
   /** Duration of a client operation (publish, send, confirm, settle). */
   operation(operationName: string, seconds: number, errorType?: string): void;
+  /** The broker handed a message back as unroutable (AMQP `mandatory` returns). */
+  returned(reason: string): void;
 }
 
 /** Consume-side series for one (system, destination, consumer group). */
@@ -90,8 +93,17 @@ export interface ConsumerSeries {
   ): void;
   redelivered(): void;
   deadLettered(reason: DeadLetterReason): void;
-  /** The delivery's outcome is known: consumed +1, process duration, in-flight -1, last processed now. */
-  finished(outcome: Outcome, processSeconds: number, errorType?: string, span?: SpanContext): void;
+  /**
+   * The delivery's outcome is known: consumed +1, process duration, in-flight -1, last processed now.
+   * `processSeconds` undefined: the handler's own time is unknown (a batch message handled without its
+   * own delivery), so no duration is observed.
+   */
+  finished(
+    outcome: Outcome,
+    processSeconds: number | undefined,
+    errorType?: string,
+    span?: SpanContext,
+  ): void;
   /** A delivery that ended without an outcome (channel closed): in-flight -1 only. */
   abandoned(): void;
 }
@@ -103,17 +115,18 @@ export interface MessagingMetrics {
 }
 
 interface MetricSet {
-  sent: Counter;
-  consumed: Counter;
-  operationDuration: Histogram;
-  processDuration: Histogram;
-  messageAge: Histogram;
-  flowAge: Histogram;
-  deadLettered: Counter;
-  redeliveries: Counter;
-  inFlight: Gauge;
-  lastProcessed: Gauge;
-  invalidContext: Counter;
+  sent: FastCounter;
+  consumed: FastCounter;
+  operationDuration: FastHistogram;
+  processDuration: FastHistogram;
+  messageAge: FastHistogram;
+  flowAge: FastHistogram;
+  deadLettered: FastCounter;
+  redeliveries: FastCounter;
+  inFlight: FastGauge;
+  lastProcessed: FastGauge;
+  invalidContext: FastCounter;
+  returned: FastCounter;
 }
 
 const perRegistry = new WeakMap<MetricsRegistry, MessagingMetrics>();
@@ -139,40 +152,25 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
   if (!exemplars) {
     guard.warnOnce(
       'exemplars',
-      'the metrics registry is not OpenMetrics-typed, so histograms carry no trace exemplars; pass a registry created with Registry.OPENMETRICS_CONTENT_TYPE to get them',
+      'the metrics registry is not OpenMetrics-typed, so histograms carry no trace exemplars; pass one made by createOpenMetricsRegistry() to get them',
     );
   }
 
-  const make = <T>(name: string, create: () => T, noop: T): T => {
-    if (registry.getSingleMetric(name)) {
-      guard.warnOnce(
-        `clash:${name}`,
-        `metric ${name} already exists in the registry; hoptrace records nothing into it`,
-      );
-      return noop;
-    }
-    return guard.run(`create ${name}`, create, noop);
+  // A name the user already registered is left alone: warn once and record into an unregistered twin.
+  const registersFor = (name: string): MetricsRegistry[] => {
+    if (!registry.getSingleMetric(name)) return [registry];
+    guard.warnOnce(
+      `clash:${name}`,
+      `metric ${name} already exists in the registry; hoptrace records nothing into it`,
+    );
+    return [];
   };
   const counter = (name: string, help: string, labelNames: string[]) =>
-    make(
-      name,
-      () => new Counter({ name, help, labelNames, registers: [registry] }),
-      new Counter({ name, help, labelNames, registers: [] }),
-    );
+    new FastCounter({ name, help, labelNames, registers: registersFor(name) });
   const gauge = (name: string, help: string, labelNames: string[]) =>
-    make(
-      name,
-      () => new Gauge({ name, help, labelNames, registers: [registry] }),
-      new Gauge({ name, help, labelNames, registers: [] }),
-    );
-  const histogram = (name: string, help: string, labelNames: string[], buckets: readonly number[]) => {
-    const config = { name, help, labelNames, buckets: [...buckets], enableExemplars: exemplars };
-    return make(
-      name,
-      () => new Histogram({ ...config, registers: [registry] }),
-      new Histogram({ ...config, enableExemplars: false, registers: [] }),
-    );
-  };
+    new FastGauge({ name, help, labelNames, registers: registersFor(name) });
+  const histogram = (name: string, help: string, labelNames: string[], buckets: readonly number[]) =>
+    new FastHistogram({ name, help, labelNames, buckets, exemplars, registers: registersFor(name) });
 
   const set: MetricSet = {
     sent: counter(METRIC_SENT_MESSAGES, 'Messages handed to the broker (or the bus) by producers.', [
@@ -230,12 +228,11 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
       LABEL_MESSAGING_SYSTEM,
       'reason',
     ]),
-  };
-
-  const observe = (h: Histogram, labels: Labels, value: number, exemplarLabels: ExemplarLabels) => {
-    if (exemplars && exemplarLabels) h.observe({ labels, value, exemplarLabels });
-    else if (exemplars) h.observe({ labels, value });
-    else h.observe(labels, value);
+    returned: counter(
+      METRIC_RETURNED,
+      'Messages the broker returned to the producer as unroutable, by reason.',
+      [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, 'reason'],
+    ),
   };
 
   const destinations = new DestinationGuard(maxDestinations);
@@ -253,24 +250,44 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
     let series = producers.get(key);
     if (series) return series;
     const base = { [LABEL_MESSAGING_SYSTEM]: system, [LABEL_DESTINATION]: destination };
-    const sentLabels = new Map<string, Labels>();
+    const sent = new Map<string, CounterSeries>();
+    const durations = new Map<string, HistogramSeries>();
+    const returned = new Map<string, CounterSeries>();
     series = {
       sent(errorType = '') {
         const error = errorTypes.value(errorType);
-        let labels = sentLabels.get(error);
-        if (!labels) {
-          labels = { ...base, [LABEL_OPERATION_NAME]: operationName, [LABEL_ERROR_TYPE]: error };
-          sentLabels.set(error, labels);
+        let child = sent.get(error);
+        if (!child) {
+          child = set.sent.child({
+            ...base,
+            [LABEL_OPERATION_NAME]: operationName,
+            [LABEL_ERROR_TYPE]: error,
+          });
+          sent.set(error, child);
         }
-        set.sent.inc(labels);
+        child.inc();
       },
       operation(operation, seconds, errorType = '') {
-        const labels = {
-          ...base,
-          [LABEL_OPERATION_NAME]: operation,
-          [LABEL_ERROR_TYPE]: errorTypes.value(errorType),
-        };
-        observe(set.operationDuration, labels, seconds, undefined);
+        const error = errorTypes.value(errorType);
+        const cacheKey = `${operation}\0${error}`;
+        let child = durations.get(cacheKey);
+        if (!child) {
+          child = set.operationDuration.child({
+            ...base,
+            [LABEL_OPERATION_NAME]: operation,
+            [LABEL_ERROR_TYPE]: error,
+          });
+          durations.set(cacheKey, child);
+        }
+        child.observe(seconds);
+      },
+      returned(reason) {
+        let child = returned.get(reason);
+        if (!child) {
+          child = set.returned.child({ ...base, reason });
+          returned.set(reason, child);
+        }
+        child.inc();
       },
     };
     producers.set(key, series);
@@ -292,55 +309,86 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
       [LABEL_DESTINATION]: destination,
       [LABEL_CONSUMER_GROUP]: groupLabel,
     };
-    const finishedLabels = new Map<string, { consumed: Labels; duration: Labels }>();
-    set.inFlight.inc(base, 0); // the series exists (at 0) from the first delivery on
+    const inFlight = set.inFlight.child(base);
+    const lastProcessed = set.lastProcessed.child(base);
+    const messageAge = set.messageAge.child(base);
+    const flowAge = set.flowAge.child(base);
+    const redeliveries = set.redeliveries.child(base);
+    const deadLettered = new Map<string, CounterSeries>();
+    const finishedSeries = new Map<string, { consumed: CounterSeries; duration: HistogramSeries }>();
     series = {
-      started(messageAge, flowAge, span) {
-        set.inFlight.inc(base);
-        const exemplar = exemplarOf(span);
-        if (messageAge !== undefined) observe(set.messageAge, base, Math.max(0, messageAge), exemplar);
-        if (flowAge !== undefined) observe(set.flowAge, base, Math.max(0, flowAge), exemplar);
+      started(messageAgeSeconds, flowAgeSeconds, span) {
+        inFlight.inc();
+        const exemplar = exemplars ? exemplarOf(span) : undefined;
+        if (messageAgeSeconds !== undefined) messageAge.observe(Math.max(0, messageAgeSeconds), exemplar);
+        if (flowAgeSeconds !== undefined) flowAge.observe(Math.max(0, flowAgeSeconds), exemplar);
       },
       redelivered() {
-        set.redeliveries.inc(base);
+        redeliveries.inc();
       },
       deadLettered(reason) {
-        set.deadLettered.inc({ ...base, reason });
+        let child = deadLettered.get(reason);
+        if (!child) {
+          child = set.deadLettered.child({ ...base, reason });
+          deadLettered.set(reason, child);
+        }
+        child.inc();
       },
       finished(outcome, seconds, errorType = '', span) {
         const error = errorTypes.value(errorType);
         const cacheKey = `${outcome}\0${error}`;
-        let labels = finishedLabels.get(cacheKey);
-        if (!labels) {
+        let children = finishedSeries.get(cacheKey);
+        if (!children) {
           const duration = { ...base, [LABEL_OPERATION_NAME]: 'process', [LABEL_ERROR_TYPE]: error };
-          labels = { duration, consumed: { ...duration, [LABEL_OUTCOME]: outcome } };
-          finishedLabels.set(cacheKey, labels);
+          children = {
+            duration: set.processDuration.child(duration),
+            consumed: set.consumed.child({ ...duration, [LABEL_OUTCOME]: outcome }),
+          };
+          finishedSeries.set(cacheKey, children);
         }
-        set.consumed.inc(labels.consumed);
-        observe(set.processDuration, labels.duration, seconds, exemplarOf(span));
-        set.inFlight.dec(base);
-        set.lastProcessed.set(base, Date.now() / 1000);
+        children.consumed.inc();
+        if (seconds !== undefined)
+          children.duration.observe(seconds, exemplars ? exemplarOf(span) : undefined);
+        inFlight.dec();
+        lastProcessed.set(Date.now() / 1000);
       },
       abandoned() {
-        set.inFlight.dec(base);
+        inFlight.dec();
       },
     };
     consumers.set(key, series);
     return series;
   };
 
+  const invalid = new Map<string, CounterSeries>();
   return {
     producer: (system, destination, operationName) =>
-      guard.run('metrics', () => producer(system, destination, operationName), NOOP_PRODUCER),
+      guard.run(
+        'metrics',
+        () => producer(system, destination, operationName),
+        () => NOOP_PRODUCER,
+      ),
     consumer: (system, destination, group) =>
-      guard.run('metrics', () => consumer(system, destination, group), NOOP_CONSUMER),
+      guard.run(
+        'metrics',
+        () => consumer(system, destination, group),
+        () => NOOP_CONSUMER,
+      ),
     invalidContext(system, reason) {
-      guard.do('metrics', () => set.invalidContext.inc({ [LABEL_MESSAGING_SYSTEM]: system, reason }));
+      guard.do('metrics', () => {
+        const key = `${system}\0${reason}`;
+        let child = invalid.get(key);
+        if (!child) {
+          child = set.invalidContext.child({ [LABEL_MESSAGING_SYSTEM]: system, reason });
+          invalid.set(key, child);
+        }
+        child.inc();
+      });
     },
   };
 }
 
-const NOOP_PRODUCER: ProducerSeries = { sent() {}, operation() {} };
+const NOOP_PRODUCER: ProducerSeries = { sent() {}, operation() {}, returned() {} };
 const NOOP_CONSUMER: ConsumerSeries = {
   started() {},
   redelivered() {},

@@ -120,6 +120,18 @@ function single(text: string | string[]): string | 'conflict' {
   return text.every((t) => t === first) ? first : 'conflict';
 }
 
+/**
+ * One header value as text: a string, or UTF-8 bytes (Kafka and AMQP hand headers over as Buffers), or
+ * a repeated header whose copies agree. `undefined` for anything else. Never throws.
+ */
+export function headerString(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = headerText(value);
+  if (text === null) return undefined;
+  const one = single(text);
+  return one === 'conflict' ? undefined : one;
+}
+
 function readTraceparent(raw: unknown, invalid: InvalidContextReason[]): string | undefined {
   const text = headerText(raw);
   if (text === null) {

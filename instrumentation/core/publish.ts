@@ -10,14 +10,10 @@ import {
   type Span,
   trace,
 } from '@opentelemetry/api';
-import {
-  currentOriginAt,
-  resolveOutgoingCorrelationId,
-  setCorrelationId,
-  setOriginAt,
-} from './correlation.js';
+import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlation.js';
+import { flowOf, withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
-import { injectContext } from './propagation.js';
+import { headerString, injectContext } from './propagation.js';
 import {
   ATTR_HOPTRACE_SERVICE_NAME,
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
@@ -26,7 +22,6 @@ import {
   HEADER_ORIGIN_AT,
   HEADER_PUBLISHED_AT,
 } from './semconv.js';
-import { currentServiceName } from './service-name.js';
 import { recordError, startProducerSpan } from './spans.js';
 
 export interface PublishRequest<TMessage> {
@@ -71,7 +66,11 @@ export function startPublish<TMessage>(
   instr: Instrumentation<TMessage, never>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
-  return instr.guard.run('publish', () => startPublishUnguarded(instr, req), untracedPublish(req));
+  return instr.guard.run(
+    'publish',
+    () => startPublishUnguarded(instr, req),
+    () => untracedPublish(req),
+  );
 }
 
 function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
@@ -96,16 +95,17 @@ function startPublishUnguarded<TMessage>(
   const parent = req.parent ?? context.active();
   const headers: Record<string, unknown> = { ...(req.headers ?? {}) };
 
+  // Header values may be Buffers (a Kafka consumer forwarding the headers it received): read them as text.
   const correlationId = resolveOutgoingCorrelationId(
     req.correlationId,
-    headers[instr.correlationHeader],
+    headerString(headers[instr.correlationHeader]),
     parent,
     instr.generateCorrelationId,
   );
   let messageId = req.messageId;
   if (req.messageIdHeader) {
-    const existing = headers[HEADER_MESSAGE_ID];
-    messageId = typeof existing === 'string' && existing.length > 0 ? existing : crypto.randomUUID();
+    const existing = headerString(headers[HEADER_MESSAGE_ID]);
+    messageId = existing !== undefined && existing.length > 0 ? existing : crypto.randomUUID();
   }
 
   const attributes: Attributes = {
@@ -113,7 +113,8 @@ function startPublishUnguarded<TMessage>(
     [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: correlationId,
   };
   if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
-  const serviceName = currentServiceName(parent) ?? instr.serviceName;
+  const parentFlow = flowOf(parent);
+  const serviceName = parentFlow?.serviceName ?? instr.serviceName;
   if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
   const span = startProducerSpan(
     instr.tracer,
@@ -121,8 +122,11 @@ function startPublishUnguarded<TMessage>(
     parent,
   );
 
-  const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? currentOriginAt(parent) ?? publishedAt;
-  const spanContext = setOriginAt(setCorrelationId(trace.setSpan(parent, span), correlationId), originAt);
+  const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
+  const spanContext = withFlow(setCorrelationBaggage(trace.setSpan(parent, span), correlationId), {
+    correlationId,
+    originAt,
+  });
 
   if (req.inject !== false) injectContext(spanContext, headers);
   headers[instr.correlationHeader] = correlationId;

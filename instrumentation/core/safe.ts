@@ -7,8 +7,8 @@ import { type DiagLogger, diag } from '@opentelemetry/api';
 
 export interface Guard {
   readonly logger: DiagLogger;
-  /** Runs `fn`; on a throw logs it and returns `fallback`. */
-  run<T>(step: string, fn: () => T, fallback: T): T;
+  /** Runs `fn`; on a throw logs it and returns `fallback()` (built only then: this is the hot path). */
+  run<T>(step: string, fn: () => T, fallback: () => T): T;
   /** Runs `fn` for its side effect only. */
   do(step: string, fn: () => void): void;
   /** Logs a warning once per key (bad options, metric clashes). */
@@ -46,12 +46,12 @@ function createGuard(area: string): Guard {
 
   return {
     logger,
-    run<T>(step: string, fn: () => T, fallback: T): T {
+    run<T>(step: string, fn: () => T, fallback: () => T): T {
       try {
         return fn();
       } catch (err) {
         report(step, err);
-        return fallback;
+        return fallback();
       }
     },
     do(step: string, fn: () => void): void {

@@ -105,6 +105,25 @@ export const LABEL_OPERATION_NAME = 'messaging_operation_name';
 export const LABEL_ERROR_TYPE = 'error_type';
 export const LABEL_OUTCOME = 'hoptrace_outcome';
 export const LABEL_PARTITION = 'messaging_destination_partition_id';
+/** `hoptrace_dead_lettered_messages_total`, `hoptrace_invalid_context_total`, `..._spans_dropped_total`. */
+export const LABEL_REASON = 'reason';
+/** `hoptrace_queue_messages{state}`: a QueueState. */
+export const LABEL_QUEUE_STATE = 'state';
+/** `hoptrace_dlq_messages{dead_letter_source}`: the queue whose messages end up in this DLQ. */
+export const LABEL_DEAD_LETTER_SOURCE = 'dead_letter_source';
+/** `hoptrace_hop_latency_seconds{producer_service,consumer_service}`. */
+export const LABEL_PRODUCER_SERVICE = 'producer_service';
+export const LABEL_CONSUMER_SERVICE = 'consumer_service';
+/** `hoptrace_collector_last_success_timestamp_seconds{source}`: which broker poller succeeded. */
+export const LABEL_COLLECTOR_SOURCE = 'source';
+/** Exemplar label that carries the trace ID on the histograms (OpenMetrics); Grafana links it to Jaeger. */
+export const EXEMPLAR_TRACE_ID = 'trace_id';
+
+export type QueueState = 'ready' | 'unacked';
+
+/** Values of the `hoptrace_consumer_lag_status` gauge (Burrow-style evaluation of a group's offsets). */
+export const LAG_STATUS = { OK: 0, WARN: 1, STALL: 2, STOP: 3 } as const;
+export type LagStatus = keyof typeof LAG_STATUS;
 
 export const METRIC_SENT_MESSAGES = 'messaging_client_sent_messages_total';
 export const METRIC_CONSUMED_MESSAGES = 'messaging_client_consumed_messages_total';
@@ -151,6 +170,31 @@ export const HEADER_DEAD_LETTER_ERROR = 'x-hoptrace-dead-letter-error';
 export const HEADER_DEAD_LETTER_ATTEMPTS = 'x-hoptrace-dead-letter-attempts';
 export const HEADER_DEAD_LETTER_SOURCE = 'x-hoptrace-dead-letter-source';
 export const HEADER_DEAD_LETTER_GROUP = 'x-hoptrace-dead-letter-group';
+/** Kafka: the last error's `error.type`. */
+export const HEADER_DEAD_LETTER_ERROR_TYPE = 'x-hoptrace-dead-letter-error-type';
+/** Kafka: partition and offset of the record in the source topic (`x-hoptrace-dead-letter-source`). */
+export const HEADER_DEAD_LETTER_SOURCE_PARTITION = 'x-hoptrace-dead-letter-source-partition';
+export const HEADER_DEAD_LETTER_SOURCE_OFFSET = 'x-hoptrace-dead-letter-source-offset';
+/** Epoch ms the message was dead-lettered, decimal. */
+export const HEADER_DEAD_LETTER_AT = 'x-hoptrace-dead-letter-at';
+
+// --- RabbitMQ specifics (hoptrace/amqp)
+/** Set (true) on a producer span whose `publish()` returned false: the channel's write buffer is full. */
+export const ATTR_HOPTRACE_PUBLISH_BACKPRESSURE = 'hoptrace.publish.backpressure';
+/** How many times the message was dead-lettered from `hoptrace.dead_letter.source` for this reason. */
+export const ATTR_HOPTRACE_DEAD_LETTER_COUNT = 'hoptrace.dead_letter.count';
+/** The exchange the message was published to before it was dead-lettered. */
+export const ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE = 'hoptrace.dead_letter.exchange';
+/** Span event on a producer span (or a `return` span) when the broker returned an unroutable mandatory message. */
+export const EVENT_HOPTRACE_RETURNED = 'hoptrace.returned';
+export const ATTR_HOPTRACE_RETURN_REPLY_CODE = 'hoptrace.return.reply_code';
+export const ATTR_HOPTRACE_RETURN_REPLY_TEXT = 'hoptrace.return.reply_text';
+/** Mandatory messages the broker returned as unroutable, by `reason` (`no_route`, `no_consumers`, `other`). */
+export const METRIC_RETURNED = 'hoptrace_returned_messages_total';
+/** Quorum queues count failed deliveries in this header (absent on the first delivery). */
+export const HEADER_AMQP_DELIVERY_COUNT = 'x-delivery-count';
+/** RabbitMQ's dead-letter history header: an array of tables, most recent event first. */
+export const HEADER_AMQP_X_DEATH = 'x-death';
 
 // --- collector (span linking, synthetic spans, self-health)
 /** Set on spans the collector makes itself (synthetic `deliver <destination>` spans). */
@@ -161,13 +205,6 @@ export const ATTR_HOPTRACE_HOP_LATENCY_MS = 'hoptrace.hop.latency_ms';
 export const ATTR_HOPTRACE_LINK_MATCH = 'hoptrace.link.match';
 /** The consuming service of a delivery (on synthetic spans, whose resource is that service too). */
 export const ATTR_HOPTRACE_CONSUMER_SERVICE = 'hoptrace.consumer.service.name';
-
-export const LABEL_PRODUCER_SERVICE = 'producer_service';
-export const LABEL_CONSUMER_SERVICE = 'consumer_service';
-export const LABEL_DEAD_LETTER_SOURCE = 'dead_letter_source';
-export const LABEL_QUEUE_STATE = 'state';
-export const LABEL_SOURCE = 'source';
-export const LABEL_REASON = 'reason';
 
 export const METRIC_DEAD_LETTER_HOPS = 'hoptrace_dead_letter_hops_total';
 export const METRIC_COLLECTOR_EVICTIONS = 'hoptrace_collector_evictions_total';

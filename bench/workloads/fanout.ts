@@ -1,0 +1,104 @@
+/**
+ * In-process fan-out to 3 subscribers, per emit: raw EventEmitter, hand-written OTel tracing around an
+ * EventEmitter (producer span, W3C inject/extract, consumer span per listener), and the hoptrace Bus with
+ * tracing and metrics, sampled and not sampled. Handlers do nothing, so the numbers are pure overhead.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  propagation,
+  SpanKind,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { Bus } from '../../instrumentation/bus/bus.js';
+import { createOpenMetricsRegistry } from '../../instrumentation/core/metrics.js';
+import { benchTracing, type ModeResult, workload } from '../harness.js';
+
+const LISTENERS = 3;
+const BATCH = 500;
+
+async function timeEmits(n: number, emit: (i: number) => void | Promise<void>, settle: () => Promise<void>) {
+  // Warm up the JIT, then measure n emits in batches, letting async work settle between batches.
+  for (let i = 0; i < 5_000; i++) await emit(i);
+  await settle();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < n; i += BATCH) {
+    for (let j = 0; j < BATCH; j++) void emit(i + j);
+    await settle();
+  }
+  return Number(process.hrtime.bigint() - started) / 1000 / n;
+}
+
+async function eventEmitter(scale: number): Promise<ModeResult> {
+  const emitter = new EventEmitter();
+  let delivered = 0;
+  for (let i = 0; i < LISTENERS; i++) emitter.on('order.placed', () => void delivered++);
+  const us = await timeEmits(
+    200_000 * scale,
+    (i) => void emitter.emit('order.placed', { id: i }),
+    async () => {},
+  );
+  return { unit: 'us_per_emit', value: us, extra: { delivered } };
+}
+
+async function otelEventEmitter(scale: number): Promise<ModeResult> {
+  const { provider, exporter } = benchTracing(true);
+  const tracer = provider.getTracer('hand-written');
+  const propagator = new W3CTraceContextPropagator();
+  void propagation;
+  const emitter = new EventEmitter();
+  for (let i = 0; i < LISTENERS; i++) {
+    emitter.on('order.placed', (message: { headers: Record<string, string> }) => {
+      const parent = propagator.extract(context.active(), message.headers, defaultTextMapGetter);
+      const span = tracer.startSpan('process order.placed', { kind: SpanKind.CONSUMER }, parent);
+      context.with(trace.setSpan(parent, span), () => undefined);
+      span.end();
+    });
+  }
+  const us = await timeEmits(
+    50_000 * scale,
+    (i) => {
+      const span = tracer.startSpan('send order.placed', { kind: SpanKind.PRODUCER });
+      const headers: Record<string, string> = {};
+      propagator.inject(trace.setSpan(context.active(), span), headers, defaultTextMapSetter);
+      emitter.emit('order.placed', { id: i, headers });
+      span.end();
+    },
+    async () => {},
+  );
+  await provider.forceFlush();
+  return { unit: 'us_per_emit', value: us, extra: { spans: exporter.exported } };
+}
+
+function hoptraceBus(sampled: boolean) {
+  return async (scale: number): Promise<ModeResult> => {
+    const { provider, exporter } = benchTracing(sampled);
+    const bus = new Bus({ tracerProvider: provider, registry: createOpenMetricsRegistry() });
+    let delivered = 0;
+    for (let i = 0; i < LISTENERS; i++) {
+      bus.subscribe('order.placed', () => void delivered++, { group: `g${i}`, maxQueueSize: 1_000_000 });
+    }
+    const us = await timeEmits(
+      50_000 * scale,
+      (i) => bus.publish('order.placed', { id: i }).then(() => undefined),
+      () => bus.drain(),
+    );
+    await bus.close();
+    await provider.forceFlush();
+    return {
+      unit: 'us_per_emit',
+      value: us,
+      extra: { us_per_delivery: us / LISTENERS, delivered, spans: exporter.exported },
+    };
+  };
+}
+
+workload({
+  'event-emitter': eventEmitter,
+  'otel-event-emitter': otelEventEmitter,
+  'hoptrace-bus-sampled': hoptraceBus(true),
+  'hoptrace-bus-unsampled': hoptraceBus(false),
+});

@@ -1,0 +1,225 @@
+/**
+ * The consumer side of one instrumented channel: `consume` handlers, `get`, and settling deliveries by
+ * delivery tag (`ack`, `nack`, `reject`, `ackAll`, `nackAll`, incl. `allUpTo`).
+ *
+ * Outcomes: `ack`; `requeue` (nack/reject with requeue, amqplib's default); `dead_letter` (requeue=false
+ * and the queue has a dead-letter exchange); `reject` (requeue=false, no known dead-letter exchange: the
+ * broker drops it); `error` (the handler threw or rejected before the message was settled). noAck
+ * deliveries settle as `ack` when the handler finishes. Deliveries still unsettled when the channel
+ * closes end as abandoned (span marked `hoptrace.unsettled`, no outcome, not an error).
+ */
+import type { Delivery } from '../core/delivery.js';
+import { startDelivery } from '../core/delivery.js';
+import {
+  ATTR_HOPTRACE_DEAD_LETTER_COUNT,
+  ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE,
+  type Outcome,
+} from '../core/semconv.js';
+import { recordError } from '../core/spans.js';
+import type { AnyFunction } from './proxy.js';
+import type { AmqpSettings } from './settings.js';
+import { topology } from './topology.js';
+import type { AmqpMessage } from './types.js';
+import {
+  attemptOf,
+  deliveryAttributes,
+  isNewDeadLetterEvent,
+  messageIdOf,
+  negativeOutcome,
+  parseXDeath,
+  timestampMillisOf,
+} from './utils.js';
+
+interface Tracked {
+  readonly delivery: Delivery;
+  readonly queue: string;
+}
+
+export interface RawEmitter {
+  on(event: string, listener: AnyFunction): unknown;
+}
+
+export class Consumer {
+  /** Unsettled deliveries by delivery tag (tags grow per channel, so insertion order is tag order). */
+  private readonly unsettled = new Map<number, Tracked>();
+  private listeningForClose = false;
+
+  constructor(
+    private readonly settings: AmqpSettings,
+    private readonly target: RawEmitter,
+  ) {}
+
+  /** The handler amqplib calls instead of the user's: same arguments, same result, same errors. */
+  wrapHandler(queue: string, handler: AnyFunction, noAck: boolean): AnyFunction {
+    return (message: AmqpMessage | null, ...rest: unknown[]) => {
+      // `null` tells the handler its consumer was cancelled by the broker: nothing to trace.
+      if (message === null || typeof message !== 'object') return handler.call(undefined, message, ...rest);
+      const delivery = this.start(message, queue, 'process', noAck);
+      if (!delivery) return handler.call(undefined, message, ...rest);
+      return this.runHandler(delivery, noAck, () => handler.call(undefined, message, ...rest));
+    };
+  }
+
+  /** Traces a message returned by `get` (span `receive <queue>`); it ends when settled. */
+  received(message: unknown, queue: string, noAck: boolean): void {
+    if (message === null || typeof message !== 'object') return;
+    const delivery = this.start(message as AmqpMessage, queue, 'receive', noAck);
+    if (!delivery) return;
+    if (noAck) this.settings.instr.guard.do('settle', () => delivery.settle('ack'));
+    else delivery.awaitSettle();
+  }
+
+  /** `ack`/`nack`/`reject` of `message` (and, with `allUpTo`, every earlier tag). */
+  settle(message: unknown, allUpTo: boolean, kind: 'ack' | 'negative', requeue: boolean): void {
+    if (this.unsettled.size === 0) return;
+    const tag = (message as AmqpMessage | null)?.fields?.deliveryTag;
+    if (typeof tag !== 'number') return;
+    // amqplib's ackAll/nackAll send tag 0 with `multiple`: every outstanding delivery.
+    if (allUpTo) this.settleWhere((t) => tag === 0 || t <= tag, kind, requeue);
+    else {
+      const tracked = this.unsettled.get(tag);
+      if (tracked) this.finish(tag, tracked, kind, requeue);
+    }
+  }
+
+  settleAll(kind: 'ack' | 'negative', requeue: boolean): void {
+    this.settleWhere(() => true, kind, requeue);
+  }
+
+  private settleWhere(match: (tag: number) => boolean, kind: 'ack' | 'negative', requeue: boolean): void {
+    for (const [tag, tracked] of this.unsettled) {
+      if (!match(tag)) break;
+      this.finish(tag, tracked, kind, requeue);
+    }
+  }
+
+  private finish(tag: number, tracked: Tracked, kind: 'ack' | 'negative', requeue: boolean): void {
+    this.unsettled.delete(tag);
+    if (kind === 'ack') {
+      tracked.delivery.settle('ack');
+      return;
+    }
+    const deadLetterExchange = topology.deadLetterExchange(tracked.queue, this.settings.deadLetterExchanges);
+    const outcome: Outcome = negativeOutcome(requeue, deadLetterExchange !== undefined);
+    tracked.delivery.settle(
+      outcome,
+      outcome === 'dead_letter' ? { deadLetterReason: 'rejected' } : undefined,
+    );
+  }
+
+  private start(
+    message: AmqpMessage,
+    queue: string,
+    operationName: 'process' | 'receive',
+    noAck: boolean,
+  ): Delivery | undefined {
+    return this.settings.instr.guard.run(
+      'consume',
+      () => {
+        const headers = message.properties?.headers;
+        const history = parseXDeath(headers);
+        const latest = history[0];
+        const attributes = deliveryAttributes(message);
+        if (latest) {
+          attributes[ATTR_HOPTRACE_DEAD_LETTER_COUNT] = latest.count;
+          if (latest.exchange !== undefined) attributes[ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE] = latest.exchange;
+        }
+        const delivery = startDelivery(this.settings.instr, {
+          destination: queue,
+          operationName,
+          headers,
+          messageId: messageIdOf(message),
+          attempt: attemptOf(message),
+          redelivered: message.fields.redelivered === true,
+          publishedAtFallback: timestampMillisOf(message),
+          deadLetter: latest && {
+            reason: latest.reason,
+            source: latest.queue,
+            count: isNewDeadLetterEvent(message, latest),
+          },
+          attributes,
+          message,
+          settleTimeoutMs: this.settings.settleTimeoutMs,
+        });
+        if (!noAck) {
+          this.listenForClose();
+          this.unsettled.set(message.fields.deliveryTag, { delivery, queue });
+        }
+        return delivery;
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * Runs the user's handler in the delivery's context. A synchronous throw propagates to amqplib as
+   * is; an async handler's rejection stays unhandled exactly as without hoptrace (same reason, once).
+   */
+  private runHandler(delivery: Delivery, noAck: boolean, invoke: () => unknown): unknown {
+    const { guard } = this.settings.instr;
+    const failed = (error: unknown) =>
+      guard.do('handler error', () => {
+        if (!delivery.settled) {
+          this.forget(delivery);
+          delivery.settle('error', { error });
+        } else recordError(delivery.span, error);
+      });
+    const succeeded = () => {
+      if (noAck) guard.do('settle', () => delivery.settle('ack'));
+    };
+
+    let isAsync = false;
+    const result = delivery.run(() => {
+      let value: unknown;
+      try {
+        value = invoke();
+      } catch (err) {
+        failed(err);
+        throw err;
+      }
+      if (!(value instanceof Promise)) {
+        succeeded();
+        return value;
+      }
+      isAsync = true;
+      return value.then(
+        (v) => {
+          succeeded();
+          return v;
+        },
+        (err) => {
+          failed(err);
+          throw err;
+        },
+      );
+    });
+    // The core observes the promise (which marks it handled); re-raise the rejection on a promise
+    // nobody awaits, as amqplib drops the handler's promise and the process sees an unhandled rejection.
+    if (isAsync && result instanceof Promise) {
+      result.then(undefined, (err) => {
+        throw err;
+      });
+    }
+    return result;
+  }
+
+  private forget(delivery: Delivery): void {
+    for (const [tag, tracked] of this.unsettled) {
+      if (tracked.delivery === delivery) {
+        this.unsettled.delete(tag);
+        return;
+      }
+    }
+  }
+
+  private listenForClose(): void {
+    if (this.listeningForClose) return;
+    this.listeningForClose = true;
+    this.target.on('close', () => {
+      this.settings.instr.guard.do('channel close', () => {
+        for (const tracked of this.unsettled.values()) tracked.delivery.abandon('channel closed');
+        this.unsettled.clear();
+      });
+    });
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `withMessageContext(message, fn)`: runs one message's work of an `eachBatch` handler as that message's
+ * own delivery (its own `process` span in its producer's trace, its correlation ID, its own process
+ * duration). The batch wrapper registers each message object of the batch here; nothing is added to
+ * kafkajs's objects.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import type { Delivery } from '../core/delivery.js';
+import { isPromiseLike } from './utils.js';
+
+interface MessageScope {
+  /** Starts one attempt at the message (a new delivery each call). */
+  start(): Delivery | undefined;
+}
+
+const scopes = new WeakMap<KafkaMessage, MessageScope>();
+
+export function registerMessageScope(message: KafkaMessage, scope: MessageScope): void {
+  scopes.set(message, scope);
+}
+
+/**
+ * Runs `fn` as the delivery of `message`, one message of an instrumented `eachBatch` batch: inside `fn`
+ * the active span is the message's own `process` span (a child of its producer span), and
+ * `currentCorrelationId()` is the message's. Its process duration is the time `fn` takes (until its
+ * promise settles). A throw or rejection passes through untouched and records the outcome `retry`
+ * (kafkajs delivers unresolved offsets again). For any other message, `fn` just runs.
+ */
+export function withMessageContext<T>(message: KafkaMessage, fn: () => T): T {
+  let delivery: Delivery | undefined;
+  try {
+    delivery = scopes.get(message)?.start();
+  } catch {
+    delivery = undefined;
+  }
+  if (!delivery) return fn();
+  const d = delivery;
+  let result: T;
+  try {
+    result = d.run(fn);
+  } catch (err) {
+    d.settle('retry', { error: err });
+    throw err;
+  }
+  if (isPromiseLike(result)) {
+    // Observe without replacing: the caller awaits its own promise.
+    result.then(
+      () => d.settle('ack'),
+      (err: unknown) => d.settle('retry', { error: err }),
+    );
+  } else {
+    d.settle('ack');
+  }
+  return result;
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { STACK_DEFAULTS } from '../../test/helpers/env.js';
+import {
+  DEFAULT_PORTS,
+  loadStackConfig,
+  REPO_ROOT,
+  SERVER_NAMES,
+  SERVER_VARIABLES,
+  stackEndpoints,
+} from './config.js';
+
+test('the stack serves exactly the endpoints the test helpers default to', () => {
+  assert.deepEqual(stackEndpoints(loadStackConfig({})), STACK_DEFAULTS);
+});
+
+test('every endpoint variable belongs to exactly one server', () => {
+  const owned = SERVER_NAMES.flatMap((name) => SERVER_VARIABLES[name]);
+  assert.deepEqual([...owned].sort(), Object.keys(STACK_DEFAULTS).sort());
+});
+
+test('defaults: <repo>/.stack, ~/.cache/hoptrace, fixed ports, node hoptrace@localhost', () => {
+  const config = loadStackConfig({ HOME: '/home/u' });
+  assert.equal(config.dir, join(REPO_ROOT, '.stack'));
+  assert.match(config.cacheDir, /\/\.cache\/hoptrace$/);
+  assert.deepEqual(config.ports, DEFAULT_PORTS);
+  assert.equal(config.rabbitmqNode, 'hoptrace@localhost');
+  assert.equal(config.jaeger, 'auto');
+});
+
+test('a port offset moves every port and the RabbitMQ node name', () => {
+  const config = loadStackConfig({ HOPTRACE_STACK_PORT_OFFSET: '1000', HOPTRACE_STACK_DIR: '/tmp/s2' });
+  assert.equal(config.dir, '/tmp/s2');
+  for (const [key, port] of Object.entries(DEFAULT_PORTS)) {
+    assert.equal(config.ports[key as keyof typeof DEFAULT_PORTS], port + 1000, key);
+  }
+  assert.equal(config.rabbitmqNode, 'hoptrace1000@localhost');
+  assert.equal(stackEndpoints(config).HOPTRACE_KAFKA_BROKERS, '127.0.0.1:40092');
+});
+
+test('an offset that is not a small non-negative integer is refused', () => {
+  for (const bad of ['-1', '1.5', 'abc', '30000']) {
+    assert.throws(() => loadStackConfig({ HOPTRACE_STACK_PORT_OFFSET: bad }), /HOPTRACE_STACK_PORT_OFFSET/);
+  }
+});
+
+test('HOPTRACE_JAEGER selects off, auto or build', () => {
+  assert.equal(loadStackConfig({ HOPTRACE_JAEGER: 'off' }).jaeger, 'off');
+  assert.equal(loadStackConfig({ HOPTRACE_JAEGER: 'build' }).jaeger, 'build');
+  assert.equal(loadStackConfig({ HOPTRACE_JAEGER: '1' }).jaeger, 'build');
+  assert.equal(loadStackConfig({}).jaeger, 'auto');
+});

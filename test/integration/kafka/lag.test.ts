@@ -1,0 +1,275 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { Admin } from 'kafkajs';
+import { createOpenMetricsRegistry } from '../../../instrumentation/core/metrics.js';
+import {
+  createKafkaLagMonitor,
+  instrumentKafka,
+  type LagSnapshot,
+  registerLagMetrics,
+} from '../../../instrumentation/kafka/index.js';
+import {
+  createTopic,
+  disconnectAll,
+  fastConsumerConfig,
+  rawKafka,
+  requireKafka,
+  sleep,
+  startConsumer,
+  uniqueName,
+  waitFor,
+} from './kafka-helpers.js';
+
+const cleanup: { disconnect(): Promise<void> }[] = [];
+const monitors: { close(): Promise<void> }[] = [];
+after(async () => {
+  await Promise.allSettled(monitors.map((m) => m.close()));
+  await disconnectAll(...cleanup);
+});
+
+async function connectedAdmin(): Promise<Admin> {
+  const admin = rawKafka().admin();
+  cleanup.push(admin);
+  await admin.connect();
+  return admin;
+}
+
+async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<string[]> {
+  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return (entry?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((p) => p.offset);
+}
+
+/**
+ * Commits offsets for a group that has no members, through a transaction (TxnOffsetCommit): fast, unlike
+ * `admin.setOffsets`, which joins the group and waits for its fetch loop.
+ */
+async function offsetCommitter(groupId: string, topic: string) {
+  const producer = rawKafka().producer({
+    transactionalId: uniqueName('committer'),
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  cleanup.push(producer);
+  await producer.connect();
+  return async (offset: string) => {
+    const transaction = await producer.transaction();
+    await transaction.sendOffsets({
+      consumerGroupId: groupId,
+      topics: [{ topic, partitions: [{ partition: 0, offset }] }],
+    });
+    await transaction.commit();
+  };
+}
+
+function groupOf(snapshot: LagSnapshot, group: string) {
+  const found = snapshot.groups.find((g) => g.group === group);
+  assert.ok(found, `group ${group} in the snapshot`);
+  return found;
+}
+
+async function produce(topic: string, partition: number, count: number): Promise<void> {
+  const producer = rawKafka().producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    messages: Array.from({ length: count }, (_, i) => ({ value: `m${i}`, partition })),
+  });
+  await producer.disconnect();
+}
+
+describe('Kafka lag monitor on a real broker', () => {
+  it('paused consumer: lag = produced - committed per partition, lag seconds grows, then 0 after resume', async (t) => {
+    if (!(await requireKafka(t))) return;
+    const topic = uniqueName('lag');
+    const group = uniqueName('slow');
+    const idleGroup = uniqueName('idle');
+    const idleTopic = uniqueName('empty');
+    await createTopic(topic, 2);
+    await createTopic(idleTopic);
+    await produce(topic, 0, 10);
+    await produce(topic, 1, 4);
+
+    // Each partition pauses itself at a fixed offset: kafkajs commits what came before and stops there.
+    const pauseAt = new Map([
+      [0, '6'],
+      [1, '1'],
+    ]);
+    const pausedRecordTimestamp = new Map<number, number>();
+    const resumers: (() => void)[] = [];
+    let holding = true;
+    const kafka = instrumentKafka(rawKafka(), { registry: createOpenMetricsRegistry() });
+    const consumer = kafka.consumer(fastConsumerConfig(group));
+    cleanup.push(consumer);
+    await startConsumer(consumer, [topic], {
+      eachMessage: async ({ partition, message, pause }) => {
+        if (holding && pauseAt.get(partition) === message.offset) {
+          pausedRecordTimestamp.set(partition, Number(message.timestamp));
+          resumers.push(pause());
+          throw new Error('paused on purpose');
+        }
+      },
+    });
+    // A group that is alive but never commits: its topic stays empty.
+    const idle = kafka.consumer(fastConsumerConfig(idleGroup));
+    cleanup.push(idle);
+    await startConsumer(idle, [idleTopic], { eachMessage: async () => undefined });
+
+    const admin = await connectedAdmin();
+    await waitFor(
+      async () => (await committedOffsets(admin, group, topic)).join() === '6,1',
+      'commits at the pause offsets',
+    );
+
+    const monitor = createKafkaLagMonitor({ kafka: rawKafka(), groups: [group, idleGroup], windowSize: 3 });
+    monitors.push(monitor);
+    const registry = createOpenMetricsRegistry();
+    registerLagMetrics(registry, () => monitor.latest());
+
+    const first = await monitor.poll();
+    assert.deepEqual(first.errors, []);
+    const paused = groupOf(first, group);
+    assert.equal(paused.members, 1);
+    assert.deepEqual(
+      paused.partitions.map((p) => [p.partition, p.committedOffset, p.highWatermark, p.lag]),
+      [
+        [0, '6', '10', 4],
+        [1, '1', '4', 3],
+      ],
+    );
+    for (const p of paused.partitions) {
+      assert.equal(p.lagSecondsSource, 'record');
+      const expected = (first.at - (pausedRecordTimestamp.get(p.partition) as number)) / 1000;
+      assert.equal(p.lagSeconds, expected, 'age of the record at the committed offset, exactly');
+    }
+    assert.equal(paused.totalLag, 7);
+    assert.equal(paused.status, 'OK', 'window not full yet');
+
+    const idleLag = groupOf(first, idleGroup);
+    assert.equal(idleLag.members, 1);
+    assert.deepEqual(idleLag.partitions, [], 'no lag entry without commits');
+    assert.equal(idleLag.status, undefined);
+
+    const text = await registry.metrics();
+    assert.match(
+      text,
+      new RegExp(
+        `hoptrace_consumer_lag_messages\\{messaging_system="kafka",messaging_destination_name="${topic}",messaging_consumer_group_name="${group}",messaging_destination_partition_id="0"\\} 4\\n`,
+      ),
+    );
+    assert.ok(!text.includes(idleGroup), 'no series at all for the group without commits');
+
+    await sleep(1100);
+    const second = await monitor.poll();
+    const before = paused.partitions[0]?.lagSeconds as number;
+    const after0 = groupOf(second, group).partitions[0]?.lagSeconds as number;
+    assert.ok(after0 - before >= 1.1 - 1e-9, `lag seconds grew from ${before} to ${after0}`);
+    assert.ok(
+      Math.abs(after0 - before - (second.at - first.at) / 1000) < 1e-9,
+      'same record, older by the elapsed time',
+    );
+
+    const third = await monitor.poll();
+    assert.equal(
+      groupOf(third, group).status,
+      'STALL',
+      'offsets not moving while members are there and lag > 0',
+    );
+    assert.match(
+      await registry.metrics(),
+      new RegExp(
+        `hoptrace_consumer_lag_status\\{messaging_system="kafka",messaging_consumer_group_name="${group}"\\} 2\\n`,
+      ),
+    );
+
+    holding = false;
+    for (const resume of resumers) resume();
+    await waitFor(
+      async () => (await committedOffsets(admin, group, topic)).join() === '10,4',
+      'the consumer to catch up and commit',
+    );
+    const caughtUp = await monitor.poll();
+    const done = groupOf(caughtUp, group);
+    assert.deepEqual(
+      done.partitions.map((p) => [p.lag, p.lagSeconds, p.lagSecondsSource]),
+      [
+        [0, 0, 'caught_up'],
+        [0, 0, 'caught_up'],
+      ],
+    );
+    assert.equal(done.status, 'OK');
+  });
+
+  it('status: WARN while lag grows with moving offsets, STOP when commits stop without members, OK when caught up', async (t) => {
+    if (!(await requireKafka(t))) return;
+    const topic = uniqueName('status');
+    const group = uniqueName('manual');
+    await createTopic(topic);
+    const commit = await offsetCommitter(group, topic);
+    const monitor = createKafkaLagMonitor({ kafka: rawKafka(), groups: [group], windowSize: 3 });
+    monitors.push(monitor);
+    const registry = createOpenMetricsRegistry();
+    registerLagMetrics(registry, () => monitor.latest());
+    const status = async () => groupOf(await monitor.poll(), group);
+
+    await produce(topic, 0, 10);
+    await commit('0');
+    assert.deepEqual(
+      [(await status()).partitions[0]?.lag, (await monitor.latest())?.groups[0]?.status],
+      [10, 'OK'],
+    );
+    await produce(topic, 0, 5);
+    await commit('2');
+    assert.equal((await status()).status, 'OK', 'two evaluations: window not full');
+    await produce(topic, 0, 5);
+    await commit('4');
+    const warn = await status();
+    assert.deepEqual([warn.partitions[0]?.lag, warn.status, warn.members], [16, 'WARN', 0]);
+    assert.equal((await status()).status, 'WARN', 'offsets moved within the window, lag never shrank');
+    const stop = await status();
+    assert.equal(stop.status, 'STOP', 'three evaluations at the same offset, no member left to commit');
+    assert.match(
+      await registry.metrics(),
+      new RegExp(
+        `hoptrace_consumer_lag_status\\{messaging_system="kafka",messaging_consumer_group_name="${group}"\\} 3\\n`,
+      ),
+    );
+    await commit('20');
+    const ok = await status();
+    assert.deepEqual([ok.partitions[0]?.lag, ok.status], [0, 'OK']);
+  });
+
+  it('lag seconds: interpolated from the high-watermark history only when the record is gone', async (t) => {
+    if (!(await requireKafka(t))) return;
+    const topic = uniqueName('gone');
+    const group = uniqueName('late');
+    await createTopic(topic);
+    const admin = await connectedAdmin();
+    let clock = 1_000_000;
+    const monitor = createKafkaLagMonitor({
+      kafka: rawKafka(),
+      groups: [group],
+      windowSize: 3,
+      now: () => clock,
+    });
+    monitors.push(monitor);
+
+    const commit = await offsetCommitter(group, topic);
+    await produce(topic, 0, 5);
+    await commit('0');
+    const exact = groupOf(await monitor.poll(), group).partitions[0];
+    assert.equal(exact?.lagSecondsSource, 'record');
+
+    clock = 2_000_000;
+    await produce(topic, 0, 5); // high watermark 5 -> 10 between clock 1e6 and 2e6
+    await monitor.poll();
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '9' }] });
+    await commit('7');
+    clock = 5_000_000;
+    const interpolated = groupOf(await monitor.poll(), group).partitions[0];
+    // Record 7 was appended between the samples (hw 5 at 1e6 ms, hw 10 at 2e6 ms): 3/5 of the way.
+    assert.equal(interpolated?.lagSecondsSource, 'interpolated');
+    assert.equal(interpolated?.lag, 3);
+    assert.equal(interpolated?.lagSeconds, (5_000_000 - 1_600_000) / 1000);
+  });
+});
