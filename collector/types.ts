@@ -72,6 +72,8 @@ export interface JourneyDelivery {
   hopLatencyMs: number | undefined;
   retries: number;
   deadLetter?: { reason: string | undefined; source: string | undefined };
+  /** These deliveries come from a dead-letter queue (the message was dead-lettered from `deadLetter.source`). */
+  deadLetterQueue?: boolean;
   /** Publishes made while handling this delivery. */
   publishes: JourneyPublish[];
 }

@@ -51,7 +51,13 @@ function deliveryLine(d: JourneyDelivery, options: RenderOptions): string {
   if (d.hopLatencyMs !== undefined) parts.push(`+${formatMs(d.hopLatencyMs)}`);
   parts.push(d.outcome ?? 'no outcome');
   if (d.retries > 0) parts.push(`after ${d.retries} ${d.retries === 1 ? 'retry' : 'retries'}`);
-  if (d.deadLetter) parts.push(`dead-lettered (${d.deadLetter.reason ?? 'unknown reason'})`);
+  if (d.deadLetter && d.deadLetterQueue) {
+    parts.push(
+      `from the dead-letter queue (${d.deadLetter.reason ?? 'unknown reason'}${d.deadLetter.source ? ` in ${d.deadLetter.source}` : ''})`,
+    );
+  } else if (d.deadLetter) {
+    parts.push(`dead-lettered (${d.deadLetter.reason ?? 'unknown reason'})`);
+  }
   const duplicates = d.attempts.filter((a) => a.duplicate).length;
   if (duplicates > 0) parts.push(`${duplicates} duplicate${duplicates === 1 ? '' : 's'}`);
   const via = d.attempts[0]?.matchedBy;

@@ -74,22 +74,43 @@ export interface DeliveryEntry {
   journeyKey: string | undefined;
 }
 
-/** Delivery from a dead-letter queue (not the consumer that dead-lettered it). */
-export function isDeadLetterQueueDelivery(d: DeliveryEntry): boolean {
+/** The delivery carries dead-letter details but did not dead-letter it itself: it read a dead-letter queue. */
+export function readsDeadLetter(d: DeliveryEntry): boolean {
   return d.outcome !== 'dead_letter' && d.deadLetterReason !== undefined;
+}
+
+/**
+ * Whether a delivery's destination is the publish's (Kafka topic, bus topic) or its routing key
+ * (RabbitMQ default exchange).
+ */
+export function sameDestination(publish: PublishEntry, d: DeliveryEntry): boolean {
+  return publish.destination === d.destination || publish.routingKey === d.destination;
+}
+
+/**
+ * A delivery of `publish`'s message from a dead-letter queue: it reads a dead letter, on another
+ * destination than the publish went to (RabbitMQ dead-letters in the broker, keeping the original
+ * publish). A delivery from a dead-letter topic the message was republished to (Kafka) belongs to
+ * that republish and is an ordinary delivery of it.
+ */
+export function isDeadLetterQueueDelivery(
+  d: DeliveryEntry,
+  publish: PublishEntry | undefined = d.publish,
+): boolean {
+  return readsDeadLetter(d) && (publish === undefined || !sameDestination(publish, d));
 }
 
 /** Fan-out: distinct groups that received this publish, dead-letter queue consumers excluded. */
 export function fanOut(publish: PublishEntry): number {
   const seen: string[] = [];
   for (const d of publish.deliveries) {
-    if (!isDeadLetterQueueDelivery(d) && !seen.includes(d.group)) seen.push(d.group);
+    if (!isDeadLetterQueueDelivery(d, publish) && !seen.includes(d.group)) seen.push(d.group);
   }
   return seen.length;
 }
 
 export function deliveredTo(publish: PublishEntry, group: string): boolean {
-  return publish.deliveries.some((d) => d.group === group && !isDeadLetterQueueDelivery(d));
+  return publish.deliveries.some((d) => d.group === group && !isDeadLetterQueueDelivery(d, publish));
 }
 
 /** Outcomes after which the broker or the bus delivers the message again. */

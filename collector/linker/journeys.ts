@@ -3,7 +3,14 @@
  * journeys, in entries per journey and in entries overall, and builds the journey tree on request.
  */
 import type { Journey, JourneyAttempt, JourneyDelivery, JourneyPublish, JourneySummary } from '../types.js';
-import { add, type DeliveryEntry, isDeadLetterQueueDelivery, NONE, type PublishEntry } from './entries.js';
+import {
+  add,
+  type DeliveryEntry,
+  isDeadLetterQueueDelivery,
+  NONE,
+  type PublishEntry,
+  readsDeadLetter,
+} from './entries.js';
 
 interface JourneyEntries {
   key: string;
@@ -212,6 +219,23 @@ function groupDeliveries(deliveries: DeliveryEntry[]): Map<string, DeliveryEntry
   return groups;
 }
 
+/**
+ * Dead-letter events among a publish's deliveries: the consumer that dead-lettered a message and
+ * the dead-letter queue's consumer that read it are one event per source.
+ */
+function deadLetterEvents(publish: PublishEntry): number {
+  const sources: (string | undefined)[] = [];
+  for (const d of publish.deliveries) {
+    if (d.outcome === 'dead_letter') {
+      if (!sources.includes(d.destination)) sources.push(d.destination);
+    } else if (isDeadLetterQueueDelivery(d, publish)) {
+      const source = d.deadLetterSource;
+      if (source === undefined ? sources.length === 0 : !sources.includes(source)) sources.push(source);
+    }
+  }
+  return sources.length;
+}
+
 export function buildJourney(entries: JourneyEntries): Journey {
   const publishes = new Set<PublishEntry>();
   const deliveries = new Set<DeliveryEntry>();
@@ -260,7 +284,7 @@ export function buildJourney(entries: JourneyEntries): Journey {
     const first = list[0];
     const last = list[list.length - 1];
     const attempts = list.map(attemptView);
-    const deadLettered = list.find((d) => d.outcome === 'dead_letter' || isDeadLetterQueueDelivery(d));
+    const deadLettered = list.find((d) => d.outcome === 'dead_letter' || readsDeadLetter(d));
     const nested: JourneyPublish[] = [];
     for (const d of list) {
       for (const child of (childrenOf.get(d) ?? []).sort(byTime)) {
@@ -272,7 +296,6 @@ export function buildJourney(entries: JourneyEntries): Journey {
     counts.deliveries += list.length;
     counts.retries += Math.max(0, retries);
     counts.duplicates += list.filter((d) => d.duplicate).length;
-    if (deadLettered) counts.deadLetters++;
     const view: JourneyDelivery = {
       destination: first.destination,
       service: first.service,
@@ -291,6 +314,7 @@ export function buildJourney(entries: JourneyEntries): Journey {
           deadLettered.deadLetterSource ??
           (deadLettered.outcome === 'dead_letter' ? deadLettered.destination : undefined),
       };
+      if (readsDeadLetter(deadLettered)) view.deadLetterQueue = true;
     }
     return view;
   };
@@ -300,6 +324,7 @@ export function buildJourney(entries: JourneyEntries): Journey {
     visited.add(p);
     counts.publishes++;
     if (p.unconsumed && p.deliveries.length === 0) counts.unconsumed++;
+    counts.deadLetters += deadLetterEvents(p);
     const view: JourneyPublish = {
       messageId: p.messageId,
       service: p.service,

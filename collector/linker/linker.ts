@@ -38,6 +38,7 @@ import {
   NONE,
   type PublishEntry,
   REDELIVERING_OUTCOMES,
+  sameDestination,
 } from './entries.js';
 import { JourneyStore, traceJourneyKey } from './journeys.js';
 import { needsSyntheticSpan, syntheticDeliverySpan } from './synthetic.js';
@@ -215,12 +216,14 @@ export class Linker {
       if (ref) found.set(d, ref.method);
     }
     if (publish.messageId !== undefined) {
-      for (const d of this.pendingByMessage.get(publish.messageId) ?? [])
-        if (!found.has(d)) found.set(d, 'message_id');
+      for (const d of this.pendingByMessage.get(publish.messageId) ?? []) {
+        if (!found.has(d) && (d.refs.length === 0 || sameDestination(publish, d))) found.set(d, 'message_id');
+      }
     }
     for (const [d, method] of found) {
       this.removePending(d);
-      this.link(d, publish, method);
+      const moved = this.republished(publish, d);
+      this.link(d, moved?.publish ?? publish, moved?.method ?? method);
     }
   }
 
@@ -364,13 +367,29 @@ export class Linker {
   private findPublish(d: DeliveryEntry): Match | undefined {
     for (const ref of d.refs) {
       const publish = this.publishes.get(ref.spanId);
-      if (publish && publish.traceId === ref.traceId) return { publish, method: ref.method };
+      if (publish && publish.traceId === ref.traceId)
+        return this.republished(publish, d) ?? { publish, method: ref.method };
     }
     if (d.messageId !== undefined) {
       const publish = this.publishByMessage.get(d.messageId);
-      if (publish) return { publish, method: 'message_id' };
+      if (publish && (d.refs.length === 0 || sameDestination(publish, d)))
+        return { publish, method: 'message_id' };
     }
     return undefined;
+  }
+
+  /**
+   * A message republished under its own ID to another destination keeps the original trace
+   * context (Kafka dead-letter topics copy the headers), so its deliveries point at the original
+   * publish. When a publish of the same message ID on the delivery's destination is known, the
+   * delivery belongs to that one.
+   */
+  private republished(matched: PublishEntry, d: DeliveryEntry): Match | undefined {
+    if (d.messageId === undefined || sameDestination(matched, d)) return undefined;
+    const latest = this.publishByMessage.get(d.messageId);
+    return latest && latest !== matched && sameDestination(latest, d)
+      ? { publish: latest, method: 'message_id' }
+      : undefined;
   }
 
   /**
@@ -384,7 +403,7 @@ export class Linker {
     let best: PublishEntry | undefined;
     let bestScore = -1;
     for (const p of list) {
-      if (p.destination !== d.destination && p.routingKey !== d.destination) continue;
+      if (!sameDestination(p, d)) continue;
       const score = (deliveredTo(p, d.group) ? 0 : 2) + (p.startNs <= d.startNs ? 1 : 0);
       if (score > bestScore || (score === bestScore && best && p.startNs > best.startNs)) {
         best = p;
@@ -412,8 +431,11 @@ export class Linker {
     for (const d of this.pending.values()) {
       if (d.arrivedAt + this.limits.linkWindowMs > now) break;
       this.removePending(d);
-      const byCorrelation = this.correlationMatch(d);
-      if (byCorrelation) this.link(d, byCorrelation, 'correlation_id');
+      // The window passed without the span contexts it refers to: fall back to weaker keys.
+      const byMessage = d.messageId === undefined ? undefined : this.publishByMessage.get(d.messageId);
+      const byCorrelation = byMessage ? undefined : this.correlationMatch(d);
+      if (byMessage) this.link(d, byMessage, 'message_id');
+      else if (byCorrelation) this.link(d, byCorrelation, 'correlation_id');
       else this.orphan(d);
     }
   }
@@ -491,7 +513,7 @@ export class Linker {
     if (d.correlationId === publish.correlationId) d.correlationId = publish.correlationId;
     d.latencyMs = Number(d.startNs - publish.startNs) / 1e6;
     d.duplicate = repeat === 'duplicate';
-    const fromDeadLetterQueue = isDeadLetterQueueDelivery(d);
+    const fromDeadLetterQueue = isDeadLetterQueueDelivery(d, publish);
     const newGroup = !fromDeadLetterQueue && !deliveredTo(publish, d.group);
     if (publish.deliveries.length < MAX_DELIVERIES_PER_PUBLISH)
       publish.deliveries = add(publish.deliveries, d);
