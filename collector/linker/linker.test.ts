@@ -509,4 +509,127 @@ describe('Linker', () => {
     linker.sweep();
     assert.equal(linker.stats().publish, 0);
   });
+
+  it('puts a dead letter republished to its own topic (original trace context kept) under the republish', async () => {
+    const { clock, metrics, linker } = setup();
+    const pub = publishSpan({
+      service: 'orders',
+      system: 'kafka',
+      destination: 'orders',
+      messageId: 'k-1',
+      correlationId: 'c-k',
+      at: 0,
+    });
+    const fraud = processSpan(pub, {
+      service: 'fraud',
+      destination: 'orders',
+      group: 'fraud',
+      attempt: 1,
+      outcome: 'dead_letter',
+      deadLetterReason: 'max_attempts',
+      at: 2,
+    });
+    const republish = publishSpan({
+      service: 'fraud',
+      system: 'kafka',
+      destination: 'orders.dlq',
+      messageId: 'k-1',
+      correlationId: 'c-k',
+      at: 3,
+      parent: fraud,
+    });
+    // The reader's parent is the original producer span: the dead-letter record kept its headers.
+    const reader = processSpan(pub, {
+      service: 'review',
+      destination: 'orders.dlq',
+      group: 'review',
+      outcome: 'ack',
+      deadLetterReason: 'max_attempts',
+      deadLetterSource: 'orders',
+      at: 10,
+    });
+    linker.ingest([pub, fraud, republish, reader]);
+    clock.advance(10_000);
+    linker.sweep();
+    const journey = linker.journey('c-k');
+    const dlq = journey?.publishes[0].deliveries[0].publishes[0];
+    assert.equal(dlq?.destination, 'orders.dlq');
+    assert.equal(dlq?.deliveries[0].group, 'review');
+    assert.equal(dlq?.deliveries[0].attempts[0].matchedBy, 'message_id');
+    assert.equal(journey?.counts.deadLetters, 1);
+    assert.equal(await metricSum(metrics, METRIC_UNCONSUMED), 0);
+    assert.equal(await metricSum(metrics, METRIC_DEAD_LETTER_HOPS), 1);
+    assert.equal(
+      await metricSum(metrics, METRIC_FANOUT_DELIVERIES, {}, `${METRIC_FANOUT_DELIVERIES}_sum`),
+      2,
+    );
+  });
+
+  it('keeps a RabbitMQ dead-letter queue delivery on the original publish, out of its fan-out', async () => {
+    const { clock, metrics, linker } = setup();
+    const pub = publishSpan({
+      service: 'shop',
+      destination: 'orders-x',
+      routingKey: 'order.placed',
+      messageId: 'r-1',
+      correlationId: 'c-r1',
+      at: 0,
+    });
+    linker.ingest([
+      pub,
+      processSpan(pub, {
+        service: 'email',
+        destination: 'email-q',
+        outcome: 'dead_letter',
+        deadLetterReason: 'rejected',
+        at: 1,
+      }),
+      processSpan(pub, {
+        service: 'audit',
+        destination: 'email-q.dlq',
+        outcome: 'ack',
+        deadLetterReason: 'rejected',
+        deadLetterSource: 'email-q',
+        at: 5,
+      }),
+    ]);
+    clock.advance(10_000);
+    linker.sweep();
+    assert.equal(
+      await metricSum(metrics, METRIC_FANOUT_DELIVERIES, {}, `${METRIC_FANOUT_DELIVERIES}_sum`),
+      1,
+    );
+    assert.equal(await metricSum(metrics, METRIC_DEAD_LETTER_HOPS), 1);
+    const audit = linker.journey('c-r1')?.publishes[0].deliveries.find((d) => d.group === 'email-q.dlq');
+    assert.equal(audit?.deadLetterQueue, true);
+  });
+
+  it('does not let a message ID on another destination take a delivery still waiting for its parent', () => {
+    const { linker } = setup();
+    const original = publishSpan({
+      service: 'a',
+      system: 'kafka',
+      destination: 'orders',
+      messageId: 'same-id',
+      at: 0,
+    });
+    const own = publishSpan({
+      service: 'a',
+      system: 'kafka',
+      destination: 'orders.retry',
+      messageId: 'same-id',
+      at: 5,
+    });
+    const consumer = processSpan(own, { service: 'b', destination: 'orders.retry', group: 'b', at: 8 });
+    linker.ingest([original, consumer]);
+    assert.equal(linker.stats().pending_delivery, 1, 'waits for its own publish');
+    linker.ingest([own]);
+    assert.equal(linker.stats().pending_delivery, 0);
+    assert.equal(
+      linker
+        .messageJourney('same-id')
+        ?.publishes.some((p) => p.deliveries[0]?.attempts[0].matchedBy === 'parent'),
+      true,
+    );
+  });
 });
