@@ -19,6 +19,7 @@ import { healthRoutes } from './routes/health.js';
 import { journeyRoutes } from './routes/journeys.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { otlpRoutes, type SpanSink } from './routes/otlp.js';
+import { type KafkaTopicScaleOut, startKafkaTopicScaleOut } from './scaleout/kafka-topic.js';
 import { HttpServer } from './server.js';
 import type { SpanRecord } from './types.js';
 
@@ -69,10 +70,30 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   linker = localLinker;
 
   const monitors = new MonitorRunner(createMonitors(config, metrics), metrics);
-  const sink: SpanSink = {
+  const localSink: SpanSink = {
     messagingOnly: true,
     accept: (spans) => localLinker.ingest(spans),
   };
+  let scaleOut: KafkaTopicScaleOut | undefined;
+  if (config.scaleOut) {
+    try {
+      scaleOut = await startKafkaTopicScaleOut(config.scaleOut, metrics, (spans) =>
+        localLinker.ingest(spans),
+      );
+    } catch (err) {
+      if (err instanceof HoptraceError) throw err;
+      throw new HoptraceError(
+        'HOPTRACE_COLLECTOR_SCALEOUT_FAILED',
+        `cannot start the Kafka scale-out: ${(err as Error).message}`,
+        {
+          cause: err,
+          retriable: true,
+        },
+      );
+    }
+  }
+  // Ingesting instances of a scale-out publish to the topic; every other span goes to the local linker.
+  const sink = scaleOut?.sink ?? localSink;
   // Holder so routes can ask the server whether it is closing.
   const state = { closing: false };
   const server = new HttpServer({
@@ -88,7 +109,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       ...metricsRoutes(metrics),
       ...healthRoutes({
         isClosing: () => state.closing,
-        readiness: () => ({ http: true }),
+        readiness: () => ({ http: true, ...scaleOut?.readiness() }),
         sources: () => monitors.sources(),
       }),
       ...journeyRoutes(localLinker),
@@ -131,6 +152,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
         state.closing = true;
         clearInterval(sweep);
         await server.close();
+        await scaleOut?.close();
         await monitors.stop();
         await forwarder?.close();
       })();
