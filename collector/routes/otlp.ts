@@ -6,7 +6,7 @@
 
 import { decodeContentEncoding, readRawBody } from '../body.js';
 import type { CollectorLimits } from '../config.js';
-import { OverloadedError, UnsupportedMediaTypeError } from '../errors.js';
+import { OverloadedError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
 import type { CollectorMetrics } from '../metrics.js';
 import {
   CONTENT_TYPE_JSON,
@@ -105,10 +105,8 @@ export function otlpRoutes(deps: OtlpRouteDeps): Route[] {
     if (deps.isClosing()) throw new OverloadedError('collector is shutting down', 503, 5);
     const format = requestFormat(ctx.req.headers['content-type']);
     const declared = Number(ctx.req.headers['content-length'] ?? 0);
-    if (declared > deps.limits.maxBodyBytes) {
-      // Checked before admission so an oversized body is a 413, not a 429.
-      await readRawBody(ctx.req, { maxBytes: deps.limits.maxBodyBytes });
-    }
+    // Checked before admission so an oversized body is a 413, not a 429.
+    if (declared > deps.limits.maxBodyBytes) throw new PayloadTooLargeError(deps.limits.maxBodyBytes, 'body');
     const ticket = budget.admit(Number.isFinite(declared) ? declared : 0);
     try {
       let counted = 0;
