@@ -22,9 +22,4 @@ export class GaugeSeries<T extends string> {
     this.previous = this.current;
     this.current = new Map();
   }
-
-  /** Drops what this poll set so far (a poll that failed halfway keeps the previous values). */
-  discard(): void {
-    this.current = new Map();
-  }
 }
