@@ -20,7 +20,7 @@ import { journeyRoutes } from './routes/journeys.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { otlpRoutes, type SpanSink } from './routes/otlp.js';
 import { type KafkaTopicScaleOut, startKafkaTopicScaleOut } from './scaleout/kafka-topic.js';
-import { HttpServer } from './server.js';
+import { HttpServer, logger } from './server.js';
 import type { SpanRecord } from './types.js';
 
 export interface Collector {
@@ -129,7 +129,14 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       },
     );
   }
-  const sweep = setInterval(() => localLinker.sweep(), config.limits.sweepIntervalMs);
+  const sweep = setInterval(() => {
+    try {
+      localLinker.sweep();
+    } catch (err) {
+      // A bug here must not take the process down with it; the next sweep tries again.
+      logger.error('linker sweep failed', err);
+    }
+  }, config.limits.sweepIntervalMs);
   sweep.unref();
   monitors.start();
 

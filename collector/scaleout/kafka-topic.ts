@@ -113,7 +113,12 @@ export async function startKafkaTopicScaleOut(
             }
           }
           metrics.spansReceived.inc({ source: 'kafka' }, spans.length);
-          onSpans(spans);
+          try {
+            onSpans(spans);
+          } catch (err) {
+            // Re-reading the batch would fail the same way: log and move on.
+            logger.error('linking spans from the scale-out topic failed', err);
+          }
           metrics.lastSuccess.set({ source: 'scaleout' }, Date.now() / 1000);
         },
       });
