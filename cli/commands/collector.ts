@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
 import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import type { CollectorOptions } from '../../collector/config.js';
 import { ConfigError } from '../../collector/errors.js';
 import { startCollector } from '../../collector/start.js';
 import { type Command, UsageError } from '../command.js';
+import { brokersFlag, integerFlag, listFlag, parseFlags } from '../flags.js';
 
 const HELP = `Usage: hoptrace collector [flags]
 
@@ -38,57 +38,35 @@ Examples:
   npx hoptrace collector --forward http://127.0.0.1:34318 --rabbitmq http://guest:guest@127.0.0.1:35673
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node my-service.js`;
 
-function integer(name: string, value: string | undefined, min = 0): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
-  return n;
-}
-
-function list(value: string | undefined): string[] | undefined {
-  return value === undefined
-    ? undefined
-    : value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-}
-
 export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): CollectorOptions {
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        token: { type: 'string' },
-        forward: { type: 'string' },
-        rabbitmq: { type: 'string' },
-        'rabbitmq-vhost': { type: 'string' },
-        'kafka-brokers': { type: 'string' },
-        'kafka-groups': { type: 'string' },
-        'monitor-interval': { type: 'string' },
-        'link-window-ms': { type: 'string' },
-        'unconsumed-deadline-ms': { type: 'string' },
-        'message-ttl-ms': { type: 'string' },
-        'max-tracked-messages': { type: 'string' },
-        'max-body-bytes': { type: 'string' },
-        'scale-out-brokers': { type: 'string' },
-        'scale-out-topic': { type: 'string' },
-        'scale-out-role': { type: 'string' },
-        'scale-out-group': { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const interval = integer('monitor-interval', values['monitor-interval'], 1);
+  const { values } = parseFlags({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      token: { type: 'string' },
+      forward: { type: 'string' },
+      rabbitmq: { type: 'string' },
+      'rabbitmq-vhost': { type: 'string' },
+      'kafka-brokers': { type: 'string' },
+      'kafka-groups': { type: 'string' },
+      'monitor-interval': { type: 'string' },
+      'link-window-ms': { type: 'string' },
+      'unconsumed-deadline-ms': { type: 'string' },
+      'message-ttl-ms': { type: 'string' },
+      'max-tracked-messages': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      'scale-out-brokers': { type: 'string' },
+      'scale-out-topic': { type: 'string' },
+      'scale-out-role': { type: 'string' },
+      'scale-out-group': { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  }) as { values: Record<string, string | undefined> };
+  const interval = integerFlag('monitor-interval', values['monitor-interval'], { min: 1 });
   const options: CollectorOptions = {};
-  const port = integer('port', values.port);
+  const port = integerFlag('port', values.port, { max: 65535 });
   if (port !== undefined) options.port = port;
   if (values.host !== undefined) options.host = values.host;
   const token = values.token ?? env.HOPTRACE_COLLECTOR_TOKEN;
@@ -101,10 +79,10 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
   } else if (values['rabbitmq-vhost'] !== undefined) {
     throw new UsageError('--rabbitmq-vhost needs --rabbitmq');
   }
-  const brokers = list(values['kafka-brokers']);
+  const brokers = brokersFlag('kafka-brokers', values['kafka-brokers']);
   if (brokers) {
     options.kafka = { brokers };
-    const groups = list(values['kafka-groups']);
+    const groups = listFlag(values['kafka-groups']);
     if (groups) options.kafka.groups = groups;
     if (interval !== undefined) options.kafka.intervalMs = interval;
   } else if (values['kafka-groups'] !== undefined) {
@@ -119,13 +97,13 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
     'max-body-bytes': 'maxBodyBytes',
   } as const;
   for (const [flag, key] of Object.entries(limitFlags)) {
-    const value = integer(flag, values[flag], 1);
+    const value = integerFlag(flag, values[flag], { min: 1 });
     if (value !== undefined) limits[key] = value;
   }
   if (limits.maxBodyBytes !== undefined)
     limits.maxInFlightBytes = Math.max(limits.maxBodyBytes * 8, 32 * 1024 * 1024);
   if (Object.keys(limits).length > 0) options.limits = limits;
-  const scaleOutBrokers = list(values['scale-out-brokers']);
+  const scaleOutBrokers = brokersFlag('scale-out-brokers', values['scale-out-brokers']);
   if (scaleOutBrokers) {
     const role = values['scale-out-role'] ?? 'both';
     if (role !== 'ingest' && role !== 'link' && role !== 'both') {

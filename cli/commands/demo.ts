@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import { parseArgs } from 'node:util';
 import { renderJourney } from '../../collector/journey/render.js';
 import { Linker } from '../../collector/linker/linker.js';
 import { fromReadableSpan } from '../../collector/otlp/readable-span.js';
@@ -8,6 +7,7 @@ import { setupTelemetry } from '../../examples/shared/telemetry.js';
 import { metricsRegistry } from '../../instrumentation/core/metrics.js';
 import { renderMetrics } from '../../instrumentation/core/metrics-format.js';
 import { type Command, UsageError } from '../command.js';
+import { brokersFlag, integerFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
 import { metricsSummary } from '../metrics-summary.js';
 
 const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka] [flags]
@@ -40,8 +40,8 @@ interface DemoFlags {
   brokers: string[];
 }
 
-export function parseDemoFlags(argv: string[]): DemoFlags {
-  const { values } = parseArgs({
+export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoFlags {
+  const { values } = parseFlags({
     args: argv,
     options: {
       broker: { type: 'string', default: 'inproc' },
@@ -58,33 +58,17 @@ export function parseDemoFlags(argv: string[]): DemoFlags {
   if (broker !== 'inproc' && broker !== 'rabbitmq' && broker !== 'kafka') {
     throw new UsageError(`--broker must be inproc, rabbitmq or kafka, got "${broker}"`);
   }
-  const orders = Number(values.orders);
-  if (!Number.isInteger(orders) || orders < 1 || orders > 10_000) {
-    throw new UsageError(`--orders must be an integer from 1 to 10000, got "${values.orders}"`);
-  }
-  let metricsPort: number | undefined;
-  if (values['metrics-port'] !== undefined) {
-    metricsPort = Number(values['metrics-port']);
-    if (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535) {
-      throw new UsageError(`--metrics-port must be a port number, got "${values['metrics-port']}"`);
-    }
-  }
-  if (values.otlp !== undefined) {
-    try {
-      new URL(values.otlp);
-    } catch {
-      throw new UsageError(`--otlp must be a URL such as http://127.0.0.1:4318, got "${values.otlp}"`);
-    }
-  }
+  urlFlag('otlp', values.otlp, 'http://127.0.0.1:4318');
   return {
     broker,
-    orders,
+    orders: integerFlag('orders', values.orders, { min: 1, max: 10_000 }) as number,
     otlp: values.otlp,
-    metricsPort,
-    amqpUrl: values['amqp-url'] ?? process.env.HOPTRACE_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:35672',
-    brokers: (values.brokers ?? process.env.HOPTRACE_KAFKA_BROKERS ?? '127.0.0.1:39092')
-      .split(',')
-      .filter(Boolean),
+    metricsPort: integerFlag('metrics-port', values['metrics-port'], { min: 1, max: 65535 }),
+    amqpUrl: values['amqp-url'] ?? env.HOPTRACE_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:35672',
+    brokers: brokersFlag(
+      'brokers',
+      values.brokers ?? env.HOPTRACE_KAFKA_BROKERS ?? '127.0.0.1:39092',
+    ) as string[],
   };
 }
 
@@ -167,17 +151,6 @@ const rabbitScenario =
       headline: `Placed ${result.correlationIds.length} orders through RabbitMQ at ${redactUrl(flags.amqpUrl)}.`,
     };
   };
-
-/** The URL without its password, for messages. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(invalid URL)';
-  }
-}
 
 async function runInproc(flags: DemoFlags): Promise<number> {
   if (flags.metricsPort === undefined) return runScenario(flags, inprocScenario(flags));

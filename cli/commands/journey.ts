@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { renderJourney } from '../../collector/journey/render.js';
 import type { Journey, JourneySummary } from '../../collector/types.js';
 import { type Command, UsageError } from '../command.js';
+import { parseFlags, urlFlag } from '../flags.js';
 
 const HELP = `Usage: hoptrace journey <correlationId> [flags]
        hoptrace journey --message <messageId> [flags]
@@ -51,23 +51,19 @@ export function parseJourneyFlags(argv: string[], env: NodeJS.ProcessEnv = proce
     }
     if (list < 1 || list > 1000) throw new UsageError('--list takes a count from 1 to 1000');
   }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        collector: { type: 'string' },
-        message: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        ids: { type: 'boolean', default: false },
-        token: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseFlags({
+    args,
+    options: {
+      collector: { type: 'string' },
+      message: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      ids: { type: 'boolean', default: false },
+      token: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+
   const values = parsed.values as {
     collector?: string;
     message?: string;
@@ -84,12 +80,7 @@ export function parseJourneyFlags(argv: string[], env: NodeJS.ProcessEnv = proce
     throw new UsageError('give a correlation ID, --message ID or --list; see `hoptrace journey --help`');
   if (modes > 1) throw new UsageError('give only one of: a correlation ID, --message ID, --list');
   const base = values.collector ?? env.HOPTRACE_COLLECTOR_URL ?? 'http://127.0.0.1:4318';
-  let collector: URL;
-  try {
-    collector = new URL(base);
-  } catch {
-    throw new UsageError(`--collector must be a URL such as http://127.0.0.1:4318, got "${base}"`);
-  }
+  const collector = urlFlag('collector', base, 'http://127.0.0.1:4318') as URL;
   return {
     collector,
     id,
