@@ -61,6 +61,8 @@ export interface MessageFields {
 export interface DeliveryFields extends MessageFields {
   /** Consumer group; else the destination (a RabbitMQ queue is its consumers' group); else the service. */
   group: string;
+  /** The span named its group (`messaging.consumer.group.name`); false when `group` is a fallback. */
+  groupNamed: boolean;
   attempt: number | undefined;
   outcome: string | undefined;
   deadLetterReason: string | undefined;
@@ -88,15 +90,15 @@ export function deliveryFields(span: SpanRecord): DeliveryFields {
   const destination = stringAttribute(a, ATTR_MESSAGING_DESTINATION_NAME) ?? UNKNOWN;
   const batchCount = numberAttribute(a, ATTR_MESSAGING_BATCH_MESSAGE_COUNT);
   const attempt = numberAttribute(a, ATTR_HOPTRACE_DELIVERY_ATTEMPT);
+  const namedGroup = stringAttribute(a, ATTR_MESSAGING_CONSUMER_GROUP_NAME);
   return {
     system: stringAttribute(a, ATTR_MESSAGING_SYSTEM) ?? UNKNOWN,
     destination,
     messageId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_ID),
     correlationId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID),
     routingKey: stringAttribute(a, ATTR_MESSAGING_RABBITMQ_ROUTING_KEY),
-    group:
-      stringAttribute(a, ATTR_MESSAGING_CONSUMER_GROUP_NAME) ??
-      (destination !== UNKNOWN ? destination : serviceOf(span)),
+    group: namedGroup ?? (destination !== UNKNOWN ? destination : serviceOf(span)),
+    groupNamed: namedGroup !== undefined,
     attempt: attempt !== undefined && attempt >= 1 ? Math.trunc(attempt) : undefined,
     outcome: stringAttribute(a, ATTR_HOPTRACE_OUTCOME),
     deadLetterReason: stringAttribute(a, ATTR_HOPTRACE_DEAD_LETTER_REASON),

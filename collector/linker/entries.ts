@@ -52,6 +52,8 @@ export interface DeliveryEntry {
   system: string;
   destination: string;
   group: string;
+  /** `group` came from the span; false when it is the destination or service fallback. */
+  groupNamed: boolean;
   messageId: string | undefined;
   correlationId: string | undefined;
   attempt: number | undefined;
@@ -72,6 +74,15 @@ export interface DeliveryEntry {
   latencyMs: number | undefined;
   duplicate: boolean;
   journeyKey: string | undefined;
+}
+
+/**
+ * The `messaging_consumer_group_name` label of a delivery: its named group, else empty, as the
+ * wrappers label it (RabbitMQ has no consumer groups). The destination fallback in `group` keeps
+ * deliveries apart inside the linker, but as a label it would differ from every other series.
+ */
+export function groupLabel(d: DeliveryEntry): string {
+  return d.groupNamed ? d.group : '';
 }
 
 /** The delivery carries dead-letter details but did not dead-letter it itself: it read a dead-letter queue. */

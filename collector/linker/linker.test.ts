@@ -86,6 +86,36 @@ describe('Linker', () => {
     assert.equal(await metricSum(metrics, METRIC_UNCONSUMED), 0);
   });
 
+  it('labels deliveries without a named group with an empty group, as the wrappers do, and still tells the queues apart', async () => {
+    const { clock, metrics, linker } = setup();
+    const pub = publishSpan({ service: 'orders', destination: 'orders', messageId: 'm-rq', at: 0 });
+    const billing = processSpan(pub, { service: 'billing', destination: 'billing', at: 5 });
+    const audit = processSpan(pub, { service: 'audit', destination: 'audit', at: 6 });
+    const lost = publishSpan({ service: 'orders', destination: 'orders', messageId: 'never-seen', at: 0 });
+    linker.ingest([
+      pub,
+      billing,
+      audit,
+      processSpan(lost, { service: 'billing', destination: 'billing', at: 9 }),
+    ]);
+    assert.equal(await hopCount(metrics, { messaging_consumer_group_name: '' }), 2);
+    assert.equal(await hopCount(metrics, { messaging_destination_name: 'billing' }), 1);
+    clock.advance(10_000);
+    linker.sweep();
+    assert.equal(
+      await metricSum(metrics, METRIC_FANOUT_DELIVERIES, {}, `${METRIC_FANOUT_DELIVERIES}_sum`),
+      2,
+      'two queues are two groups inside the linker',
+    );
+    assert.equal(
+      await metricSum(metrics, METRIC_ORPHAN_DELIVERIES, {
+        messaging_destination_name: 'billing',
+        messaging_consumer_group_name: '',
+      }),
+      1,
+    );
+  });
+
   it('links consumer spans that arrive before their producer span', async () => {
     const { clock, metrics, linker } = setup();
     const pub = publishSpan({ service: 'orders', destination: 'orders', at: 0 });

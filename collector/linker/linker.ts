@@ -34,6 +34,7 @@ import {
   deliveredTo,
   fanOut,
   type GroupState,
+  groupLabel,
   isDeadLetterQueueDelivery,
   NONE,
   type PublishEntry,
@@ -317,6 +318,7 @@ export class Linker {
       system: this.intern(f.system),
       destination: this.intern(f.destination),
       group: this.intern(f.group),
+      groupNamed: f.groupNamed,
       messageId: f.batch ? undefined : f.messageId,
       correlationId: f.correlationId,
       attempt: f.attempt,
@@ -448,7 +450,7 @@ export class Linker {
     m.orphans.inc({
       messaging_system: d.system,
       [LABEL_DESTINATION]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_DESTINATION, d.destination),
-      [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_CONSUMER_GROUP, d.group),
+      [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_CONSUMER_GROUP, groupLabel(d)),
       [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_CONSUMER_SERVICE, d.service),
     });
   }
@@ -526,7 +528,7 @@ export class Linker {
         m.duplicates.inc({
           messaging_system: d.system,
           [LABEL_DESTINATION]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_DESTINATION, d.destination),
-          [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_CONSUMER_GROUP, d.group),
+          [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_CONSUMER_GROUP, groupLabel(d)),
           [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_CONSUMER_SERVICE, d.service),
         });
       }
@@ -546,7 +548,7 @@ export class Linker {
         [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_HOP_LATENCY, LABEL_CONSUMER_SERVICE, d.service),
         messaging_system: d.system,
         [LABEL_DESTINATION]: m.bounded(METRIC_HOP_LATENCY, LABEL_DESTINATION, d.destination),
-        [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_HOP_LATENCY, LABEL_CONSUMER_GROUP, d.group),
+        [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_HOP_LATENCY, LABEL_CONSUMER_GROUP, groupLabel(d)),
       },
       value: Math.max(0, d.latencyMs ?? 0) / 1000,
       // prom-client types exemplar labels as the metric's labels; exemplars have their own.
@@ -570,7 +572,9 @@ export class Linker {
       messaging_system: d.system,
       [LABEL_DESTINATION]: m.bounded(METRIC_DEAD_LETTER_HOPS, LABEL_DESTINATION, source ?? d.destination),
       [LABEL_CONSUMER_GROUP]:
-        d.outcome === 'dead_letter' ? m.bounded(METRIC_DEAD_LETTER_HOPS, LABEL_CONSUMER_GROUP, d.group) : '',
+        d.outcome === 'dead_letter'
+          ? m.bounded(METRIC_DEAD_LETTER_HOPS, LABEL_CONSUMER_GROUP, groupLabel(d))
+          : '',
       reason: m.bounded(METRIC_DEAD_LETTER_HOPS, 'reason', d.deadLetterReason ?? 'unknown'),
     });
   }

@@ -244,10 +244,11 @@ export class RabbitMqMonitor implements Monitor {
       this.queueMessages.set({ ...base, state: 'ready' }, ready);
       this.queueMessages.set({ ...base, state: 'unacked' }, q.messages_unacknowledged ?? 0);
       this.queueConsumers.set(base, q.consumers ?? 0);
-      // A RabbitMQ queue is its consumers' group.
+      // RabbitMQ has no consumer groups (the queue is the unit of competing consumers): the group
+      // label is empty, as on the wrappers' series and the rabbitmq_prometheus adapter's.
       const lagLabels = {
         ...base,
-        messaging_consumer_group_name: q.name,
+        messaging_consumer_group_name: '',
         messaging_destination_partition_id: '',
       };
       this.lagMessages.set(lagLabels, ready);
