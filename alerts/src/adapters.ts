@@ -44,6 +44,7 @@ import {
   RECORD_QUEUE_MESSAGES,
   RECORD_QUEUE_MESSAGES_BY_SOURCE,
   SOURCE_COLLECTOR,
+  SOURCE_INSTRUMENTATION,
   SOURCE_KAFKA_EXPORTER,
   SOURCE_KMINION,
   SOURCE_RABBITMQ,
@@ -65,6 +66,7 @@ const rabbit = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 const collector = { [LABEL_HOPTRACE_SOURCE]: SOURCE_COLLECTOR };
+const instrumentation = { [LABEL_HOPTRACE_SOURCE]: SOURCE_INSTRUMENTATION };
 
 /** A rabbitmq_prometheus queue gauge from whichever endpoint is scraped (per-object or detailed). */
 function rabbitQueueGauge(ctx: RuleContext, name: string, ...matchers: string[]): string {
@@ -97,6 +99,12 @@ function lagMessages(ctx: RuleContext): RecordingRule[] {
       labels: collector,
     },
     {
+      // The bus measures its own lag (nobody else can see it); a service may run the Kafka lag monitor.
+      record: RECORD_LAG_MESSAGES_BY_SOURCE,
+      expr: `max ${by(PARTITION_KEY)} (${selector(METRIC_CONSUMER_LAG_MESSAGES, selectors.services)})`,
+      labels: instrumentation,
+    },
+    {
       record: RECORD_LAG_MESSAGES_BY_SOURCE,
       // kafka_exporter reports -1 for partitions the group never committed to.
       expr: `max ${by([D, G, P])} (${renameLabels(`${selector('kafka_consumergroup_lag', selectors.kafkaExporter)} >= 0`, { consumergroup: G, topic: D, partition: P })})`,
@@ -126,6 +134,11 @@ function lagSeconds(ctx: RuleContext): RecordingRule[] {
       record: RECORD_LAG_SECONDS_BY_SOURCE,
       expr: `max ${by(CONSUMER_KEY)} (${selector(METRIC_CONSUMER_LAG_SECONDS, ctx.config.selectors.collector)})`,
       labels: collector,
+    },
+    {
+      record: RECORD_LAG_SECONDS_BY_SOURCE,
+      expr: `max ${by(CONSUMER_KEY)} (${selector(METRIC_CONSUMER_LAG_SECONDS, ctx.config.selectors.services)})`,
+      labels: instrumentation,
     },
     {
       record: RECORD_LAG_SECONDS_BY_SOURCE,

@@ -1,8 +1,11 @@
 /** The collector itself: without it the broker-state alerts go silent, so its absence alerts. */
 import { LABEL_COLLECTOR_SOURCE, METRIC_COLLECTOR_LAST_SUCCESS } from '../../instrumentation/core/semconv.js';
-import { by, num, selector } from './promql.js';
+import { by, num, quote, selector } from './promql.js';
 import { labelRef } from './templates.js';
 import type { AlertingRule, RuleContext, RuleGroup } from './types.js';
+
+/** `source` values of the collector's broker monitors (collector/monitors: RabbitMQ, Kafka). */
+export const BROKER_SOURCES = ['rabbitmq', 'kafka'] as const;
 
 export function collectorAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
   const { config } = ctx;
@@ -23,7 +26,9 @@ export function collectorAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
       },
       {
         alert: 'StaleBrokerData',
-        expr: `time() - max ${by([LABEL_COLLECTOR_SOURCE])} (${selector(METRIC_COLLECTOR_LAST_SUCCESS, collector)}) > ${num(config.thresholds.staleBrokerDataSeconds)}`,
+        // Only the broker monitors: `otlp`, `forward` and `scaleout` also report a last success, but a
+        // quiet span stream is not stale broker data.
+        expr: `time() - max ${by([LABEL_COLLECTOR_SOURCE])} (${selector(METRIC_COLLECTOR_LAST_SUCCESS, collector, `${LABEL_COLLECTOR_SOURCE}=~${quote(BROKER_SOURCES.join('|'))}`)}) > ${num(config.thresholds.staleBrokerDataSeconds)}`,
         for: ctx.forDuration(config.for.staleBrokerData),
         labels: { severity: 'warning' },
         annotations: {

@@ -20,7 +20,10 @@ export interface HoptraceRulesConfig {
   selectors: {
     /** The hoptrace collector's `/metrics`; also used for its `up` series. */
     collector: string;
-    /** Services instrumented with the hoptrace wrappers. */
+    /**
+     * Services instrumented with the hoptrace wrappers. Must not match the collector: its lag
+     * series would be read a second time as the services' own.
+     */
     services: string;
     /** danielqsj/kafka_exporter. */
     kafkaExporter: string;
@@ -90,7 +93,7 @@ export const defaultConfig: HoptraceRulesConfig = {
   runbookBaseUrl: 'https://github.com/hoptrace/hoptrace/blob/main',
   selectors: {
     collector: 'job="hoptrace-collector"',
-    services: '',
+    services: 'job!="hoptrace-collector"',
     kafkaExporter: '',
     kminion: '',
     rabbitmq: '',

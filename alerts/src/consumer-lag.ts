@@ -67,8 +67,9 @@ export function consumerLagAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
       },
       {
         alert: 'ConsumerStalled',
-        // The collector's verdict on the group's committed offsets (Burrow-style status).
-        expr: `max ${by([LABEL_MESSAGING_SYSTEM, LABEL_CONSUMER_GROUP])} (${selector(METRIC_CONSUMER_LAG_STATUS, config.selectors.collector)}) >= ${thresholds.consumerLagStatusStalled}`,
+        // The lag monitor's verdict on the group's committed offsets (Burrow-style status), from the
+        // collector or from a service that runs the monitor itself.
+        expr: `max ${by([LABEL_MESSAGING_SYSTEM, LABEL_CONSUMER_GROUP])} (${selector(METRIC_CONSUMER_LAG_STATUS, config.selectors.collector)} or ${selector(METRIC_CONSUMER_LAG_STATUS, config.selectors.services)}) >= ${thresholds.consumerLagStatusStalled}`,
         for: ctx.forDuration(config.for.consumerStalled),
         labels: { severity: 'critical', [LABEL_STALL_SIGNAL]: 'committed_offsets' },
         annotations: {

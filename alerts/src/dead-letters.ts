@@ -4,10 +4,11 @@ import {
   LABEL_DESTINATION,
   LABEL_MESSAGING_SYSTEM,
   LABEL_REASON,
+  METRIC_DEAD_LETTER_HOPS,
   METRIC_DEAD_LETTERED,
 } from '../../instrumentation/core/semconv.js';
 import { CONSUMER_KEY, RECORD_DLQ_MESSAGES } from './names.js';
-import { by, num, selector } from './promql.js';
+import { by, num, on, selector } from './promql.js';
 import { CONSUMER_REF, labelRef } from './templates.js';
 import type { AlertingRule, RuleContext, RuleGroup } from './types.js';
 
@@ -15,14 +16,23 @@ const dlq = `dead-letter queue ${labelRef(LABEL_DESTINATION)} (${labelRef(LABEL_
 
 export function deadLetterAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
   const { config } = ctx;
-  const rate = `rate(${selector(METRIC_DEAD_LETTERED, config.selectors.services)}[${ctx.window(config.windows.deadLetters)}])`;
+  const window = ctx.window(config.windows.deadLetters);
+  const perMinute = (metric: string, sel: string) =>
+    `sum ${by([...CONSUMER_KEY, LABEL_REASON])} (rate(${selector(metric, sel)}[${window}])) * 60 > ${num(config.thresholds.deadLettersPerMinute)}`;
+  const byWrappers = perMinute(METRIC_DEAD_LETTERED, config.selectors.services);
+  const byCollector = perMinute(METRIC_DEAD_LETTER_HOPS, config.selectors.collector);
   const notDrainedFor = ctx.forDuration(config.for.deadLetterQueueNotDrained);
   return {
     name: 'hoptrace.alerts.dead-letters',
     rules: [
       {
         alert: 'DeadLettersIncreasing',
-        expr: `sum ${by([...CONSUMER_KEY, LABEL_REASON])} (${rate}) * 60 > ${num(config.thresholds.deadLettersPerMinute)}`,
+        // The wrappers count where they see the dead letter: Kafka and the bus at the consumer that
+        // gave up, RabbitMQ only when something consumes the dead-letter queue. The collector counts
+        // every rejecting consumer span, so a RabbitMQ dead-letter queue nobody reads still alerts;
+        // it is used for a system and reason the wrappers report nothing for, so one event never
+        // alerts twice (once under the dead-letter queue's name, once under the source's).
+        expr: `${byWrappers}\nor (\n${byCollector}\nunless ${on([LABEL_MESSAGING_SYSTEM, LABEL_REASON])}\n${byWrappers}\n)`,
         for: ctx.forDuration(config.for.deadLettersIncreasing),
         labels: { severity: 'warning' },
         annotations: {

@@ -18,6 +18,8 @@ import {
 /** Which source a `*:by_source` series came from. */
 export const LABEL_HOPTRACE_SOURCE = 'hoptrace_source';
 export const SOURCE_COLLECTOR = 'collector';
+/** Lag the services report themselves: the bus's own lag, a Kafka lag monitor run in a service. */
+export const SOURCE_INSTRUMENTATION = 'instrumentation';
 export const SOURCE_KAFKA_EXPORTER = 'kafka_exporter';
 export const SOURCE_KMINION = 'kminion';
 export const SOURCE_RABBITMQ = 'rabbitmq_prometheus';

@@ -12,6 +12,7 @@ import {
   LABEL_MESSAGING_SYSTEM,
   LABEL_REASON,
   METRIC_CONSUMED_MESSAGES,
+  METRIC_DEAD_LETTER_HOPS,
   METRIC_DEAD_LETTERED,
   METRIC_REDELIVERIES,
 } from '../../instrumentation/core/semconv.js';
@@ -128,13 +129,16 @@ export function deadLettersDashboard(): Dashboard {
           timeseriesPanel({
             title: 'Dead letters by reason',
             description:
-              'rejected, expired, maxlen, delivery_limit, max_attempts or error, per source destination and group.',
+              "rejected, expired, maxlen, delivery_limit, max_attempts or error. Wrappers: Kafka and the bus count at the consumer that gave up, RabbitMQ at the dead-letter queue's consumer (none without one). Collector: every dead-lettering consumer span, per source destination and group.",
             unit: UNIT.messagesPerSecond,
-            stacked: true,
             queries: [
               {
                 expr: `sum by (${CONSUMER}, ${LABEL_REASON}) (${rate(METRIC_DEAD_LETTERED)})`,
                 legend: `{{${LABEL_REASON}}} ${CONSUMER_LEGEND}`,
+              },
+              {
+                expr: `sum by (${CONSUMER}, ${LABEL_REASON}) (${rate(METRIC_DEAD_LETTER_HOPS)})`,
+                legend: `collector: {{${LABEL_REASON}}} ${CONSUMER_LEGEND}`,
               },
             ],
           }),

@@ -23,13 +23,14 @@ import {
 import { buildDashboard } from './dashboard.js';
 import { quantileQueries } from './overview.js';
 import { statPanel, timeseriesPanel, UNIT } from './panels.js';
-import { DESTINATION_FILTER, RATE_INTERVAL } from './variables.js';
+import { CONSUMER_FILTER, DESTINATION_FILTER, RATE_INTERVAL } from './variables.js';
 
 const DESTINATION = `${LABEL_MESSAGING_SYSTEM}, ${LABEL_DESTINATION}`;
 const rate = (metric: string, filter = DESTINATION_FILTER) => `rate(${metric}{${filter}}[${RATE_INTERVAL}])`;
 
-const perDestination = (metric: string) => ({
-  expr: `sum by (${DESTINATION}) (${rate(metric)})`,
+/** Per destination; consumer-side series (orphans, duplicates) also honour the group variable. */
+const perDestination = (metric: string, filter = DESTINATION_FILTER) => ({
+  expr: `sum by (${DESTINATION}) (${rate(metric, filter)})`,
   legend: `{{${LABEL_DESTINATION}}}`,
 });
 
@@ -51,7 +52,7 @@ export function flowsDashboard(): Dashboard {
             width: 16,
             queries: [
               {
-                expr: `histogram_quantile(0.95, sum by (le, ${LABEL_PRODUCER_SERVICE}, ${LABEL_CONSUMER_SERVICE}) (${rate(`${METRIC_HOP_LATENCY}_bucket`)}))`,
+                expr: `histogram_quantile(0.95, sum by (le, ${LABEL_PRODUCER_SERVICE}, ${LABEL_CONSUMER_SERVICE}) (${rate(`${METRIC_HOP_LATENCY}_bucket`, CONSUMER_FILTER)}))`,
                 legend: `{{${LABEL_PRODUCER_SERVICE}}} -> {{${LABEL_CONSUMER_SERVICE}}}`,
                 exemplar: true,
               },
@@ -62,7 +63,7 @@ export function flowsDashboard(): Dashboard {
             description: 'p50/p95/p99 over every selected pathway.',
             unit: UNIT.seconds,
             width: 8,
-            queries: quantileQueries(METRIC_HOP_LATENCY, DESTINATION_FILTER),
+            queries: quantileQueries(METRIC_HOP_LATENCY, CONSUMER_FILTER),
           }),
           timeseriesPanel({
             title: 'Fan-out',
@@ -105,14 +106,14 @@ export function flowsDashboard(): Dashboard {
             description: 'Delivered, but the collector never saw the publish: an uninstrumented producer.',
             unit: UNIT.messagesPerSecond,
             width: 8,
-            queries: [perDestination(METRIC_ORPHAN_DELIVERIES)],
+            queries: [perDestination(METRIC_ORPHAN_DELIVERIES, CONSUMER_FILTER)],
           }),
           timeseriesPanel({
             title: 'Duplicate deliveries',
             description: 'The same message delivered again to the same consumer group.',
             unit: UNIT.messagesPerSecond,
             width: 8,
-            queries: [perDestination(METRIC_DUPLICATE_DELIVERIES)],
+            queries: [perDestination(METRIC_DUPLICATE_DELIVERIES, CONSUMER_FILTER)],
           }),
         ],
       },
@@ -120,10 +121,16 @@ export function flowsDashboard(): Dashboard {
         title: 'Collector health',
         panels: [
           statPanel({
-            title: 'Collector up',
-            description: 'Collectors reporting themselves healthy.',
+            title: 'Collector sources up',
+            description:
+              'Per source, 1 when every collector reports it working: the collector itself, each broker monitor (rabbitmq, kafka), the forwarder and the scale-out topic. 0 when one fails.',
             unit: UNIT.count,
-            queries: [{ expr: `sum(${METRIC_COLLECTOR_UP})`, legend: 'up' }],
+            queries: [
+              {
+                expr: `min by (${LABEL_COLLECTOR_SOURCE}) (${METRIC_COLLECTOR_UP})`,
+                legend: `{{${LABEL_COLLECTOR_SOURCE}}}`,
+              },
+            ],
             steps: [
               { value: null, color: 'red' },
               { value: 1, color: 'green' },
@@ -131,7 +138,8 @@ export function flowsDashboard(): Dashboard {
           }),
           timeseriesPanel({
             title: 'Broker data age',
-            description: 'Seconds since the collector last read each broker successfully.',
+            description:
+              'Seconds since the collector last read each broker (rabbitmq, kafka), received spans (otlp), forwarded or read the scale-out topic. Only the brokers alert (StaleBrokerData): a quiet span stream is normal.',
             unit: UNIT.seconds,
             width: 9,
             queries: [
