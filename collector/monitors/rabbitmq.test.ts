@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deadLetterTargets, topicMatches } from './rabbitmq.js';
+import { deadLetterTargets, headTimestampSeconds, topicMatches } from './rabbitmq.js';
 
 const q = (name: string, args: Record<string, unknown> = {}, extra: object = {}) => ({
   name,
@@ -66,5 +66,18 @@ describe('RabbitMQ dead-letter target resolution', () => {
       'shared.dlq': ['email', 'shipping'],
       'all-failures': ['audit', 'email'],
     });
+  });
+});
+
+describe('RabbitMQ head message timestamp', () => {
+  const now = 1_700_000_000;
+  it('reads seconds as AMQP defines them, and milliseconds written by Date.now() clients', () => {
+    assert.equal(headTimestampSeconds(now - 30, now), now - 30);
+    assert.equal(headTimestampSeconds((now - 30) * 1000, now), now - 30);
+  });
+  it('has no value for an empty queue or a head without timestamp', () => {
+    assert.equal(headTimestampSeconds(undefined, now), undefined);
+    assert.equal(headTimestampSeconds(null, now), undefined);
+    assert.equal(headTimestampSeconds(0, now), undefined);
   });
 });

@@ -137,6 +137,17 @@ export function deadLetterTargets(
   return out;
 }
 
+/**
+ * The head message's publish time in Unix seconds, from `head_message_timestamp` (the AMQP
+ * `timestamp` property). AMQP defines seconds, but many clients write `Date.now()`: a value over a
+ * hundred times the current Unix time can only be milliseconds (as the rabbitmq_prometheus adapter
+ * in alerts/ reads it too).
+ */
+export function headTimestampSeconds(value: unknown, nowSeconds: number): number | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return undefined;
+  return value > 100 * nowSeconds ? value / 1000 : value;
+}
+
 export class RabbitMqMonitor implements Monitor {
   readonly source = 'rabbitmq';
   readonly intervalMs: number;
@@ -252,8 +263,9 @@ export class RabbitMqMonitor implements Monitor {
         messaging_destination_partition_id: '',
       };
       this.lagMessages.set(lagLabels, ready);
-      if (typeof q.head_message_timestamp === 'number') {
-        const age = Math.max(0, nowSeconds - q.head_message_timestamp);
+      const head = headTimestampSeconds(q.head_message_timestamp, nowSeconds);
+      if (head !== undefined) {
+        const age = Math.max(0, nowSeconds - head);
         this.oldestAge.set(base, age);
         this.lagSeconds.set(lagLabels, age);
       }
