@@ -62,6 +62,8 @@ export interface ScenarioCounts {
   orphansPublished: number;
   fraudFailures: number;
   shippingProcessed: number;
+  /** Epoch ms when the shipping consumer was paused. */
+  shippingPausedAt?: number;
   droppedSpansPosted: number;
   /** Ticks that failed (a broker call threw), with the last error, for diagnostics. */
   loadErrors: number;
@@ -77,8 +79,6 @@ export interface Scenario {
   counts: ScenarioCounts;
   /** Epoch seconds when the load started. */
   startedAt: number;
-  /** Resolves once the shipping consumer has been paused. */
-  shippingPaused: Promise<void>;
   /** Every span the service finished (in-memory copy of what went to the collector). */
   spans(): ReadableSpan[];
   stop(): Promise<void>;
@@ -321,10 +321,6 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
     });
 
     let firstShipmentAt: number | undefined;
-    let markPaused: () => void = () => undefined;
-    const shippingPaused = new Promise<void>((resolve) => {
-      markPaused = resolve;
-    });
     const shipping = kafkaFor('shipping').consumer({ groupId: names.shippingGroup, ...KAFKA_CONSUMER });
     kafkaClients.push(shipping);
     await shipping.connect();
@@ -336,7 +332,7 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
         if (Date.now() - firstShipmentAt >= pauseAfterMs) {
           // Paused with the group still joined: its committed offsets stop while messages arrive.
           shipping.pause([{ topic: names.shipments }]);
-          markPaused();
+          counts.shippingPausedAt ??= Date.now();
         }
       },
     });
@@ -388,7 +384,6 @@ export async function startScenario(options: ScenarioOptions = {}): Promise<Scen
       collector,
       counts,
       startedAt,
-      shippingPaused,
       spans: () => memory.getFinishedSpans(),
       stop: stopAll,
     };
