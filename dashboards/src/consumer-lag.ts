@@ -89,7 +89,7 @@ export function consumerLagDashboard(): Dashboard {
             height: 6,
             queries: [
               {
-                expr: `max by (${LABEL_CONSUMER_GROUP}) (${METRIC_CONSUMER_LAG_STATUS}{${LABEL_CONSUMER_GROUP}=~"$group"})`,
+                expr: `max by (${LABEL_CONSUMER_GROUP}) (${METRIC_CONSUMER_LAG_STATUS}{${LABEL_MESSAGING_SYSTEM}=~"$system", ${LABEL_CONSUMER_GROUP}=~"$group"})`,
                 legend: `{{${LABEL_CONSUMER_GROUP}}}`,
               },
             ],
