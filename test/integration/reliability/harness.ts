@@ -8,9 +8,9 @@ import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import {
   InMemorySpanExporter,
   type ReadableSpan,
+  SimpleSpanProcessor,
   type Span,
   type SpanProcessor,
-  SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { installContextManager } from '../../helpers/tracing.js';
