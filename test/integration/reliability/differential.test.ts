@@ -239,7 +239,7 @@ async function busRun(
   const bus = new Bus({
     name: 'diff',
     ...(traced ? { tracerProvider: tracing.provider, registry } : {}),
-    onError: (error, info) =>
+    onError: (_error, info) =>
       observed.errors.push(
         `${(info.message as BusMessage<number>).payload}#${info.attempt} willRetry=${info.willRetry}`,
       ),
