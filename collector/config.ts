@@ -34,6 +34,12 @@ export interface CollectorLimits {
 export interface ForwardOptions {
   /** Spans waiting to be forwarded; beyond it new spans are dropped and counted. Default 20 000. */
   maxQueueSpans: number;
+  /**
+   * Approximate encoded bytes waiting to be forwarded (the size of the requests they came in); beyond it
+   * new spans are dropped and counted, so large spans cannot fill memory while the target is slow.
+   * Default 32 MiB.
+   */
+  maxQueueBytes: number;
   /** Spans per OTLP request. Default 512. */
   maxBatchSpans: number;
   /** A partial batch is sent after this long. Default 1 s. */
@@ -123,6 +129,7 @@ export const DEFAULT_LIMITS: Readonly<CollectorLimits> = Object.freeze({
 
 export const DEFAULT_FORWARD: Readonly<ForwardOptions> = Object.freeze({
   maxQueueSpans: 20_000,
+  maxQueueBytes: 32 * 1024 * 1024,
   maxBatchSpans: 512,
   flushIntervalMs: 1_000,
   maxAttempts: 5,
