@@ -32,18 +32,21 @@ export function freePort(): Promise<number> {
 }
 
 /** Starts `hoptrace collector --port <port> ...args` and waits until /healthz answers 200. */
-export async function startCollectorProcess(
+export function startCollectorProcess(port: number, args: string[] = []): Promise<CollectorProcess> {
+  return spawnCollector(port, [CLI, 'collector', '--port', String(port), ...args]);
+}
+
+/** Starts a collector child with `startCollector(options)` (for options the CLI has no flag for). */
+export function startCollectorWithOptions(
   port: number,
-  args: string[] = [],
-  nodeArgs: string[] = [],
+  options: Record<string, unknown>,
 ): Promise<CollectorProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...nodeArgs, CLI, 'collector', '--port', String(port), ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const script = join(import.meta.dirname, 'fixtures', 'collector-child.js');
+  return spawnCollector(port, [script, JSON.stringify({ ...options, port })]);
+}
+
+async function spawnCollector(port: number, args: string[]): Promise<CollectorProcess> {
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

@@ -18,7 +18,12 @@ import { recordsToResourceSpans } from '../../../collector/otlp/records.js';
 import { type Collector, startCollector } from '../../../collector/start.js';
 import type { SpanRecord } from '../../../collector/types.js';
 import { otlpJson, otlpProtobuf, processSpan, publishSpan } from '../../helpers/collector.js';
-import { type CollectorProcess, freePort, startCollectorProcess } from './collector-process.js';
+import {
+  type CollectorProcess,
+  freePort,
+  startCollectorProcess,
+  startCollectorWithOptions,
+} from './collector-process.js';
 
 const PROTO = { 'content-type': 'application/x-protobuf' };
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -415,6 +420,242 @@ describe('collector child process: huge attribute values, a million destinations
     });
   });
 });
+
+const DESTINATIONS = 1_000_000;
+const BATCH = 10_000;
+
+/** Distinct destination label values per metric family in a Prometheus text exposition. */
+function destinationValuesPerMetric(text: string): Map<string, Set<string>> {
+  const perMetric = new Map<string, Set<string>>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-z_]+?)(?:_bucket|_sum|_count)?\{.*messaging_destination_name="([^"]*)"/.exec(line);
+    if (!match) continue;
+    const [, metric, destination] = match as unknown as [string, string, string];
+    let values = perMetric.get(metric);
+    if (!values) perMetric.set(metric, (values = new Set()));
+    values.add(destination);
+  }
+  return perMetric;
+}
+
+describe('collector child process: a million distinct destinations', { timeout: 900_000 }, () => {
+  it('label values stay at maxLabelValues + __other__, tracked messages and memory stay bounded', async (t) => {
+    await withCollectorProcess(
+      t,
+      ['--unconsumed-deadline-ms', '1000', '--message-ttl-ms', '2000', '--link-window-ms', '1000'],
+      async (collector) => {
+        const before = collector.rss() ?? 0;
+        const rss = sampleRss(collector, 500);
+        const started = Date.now();
+        let atHalf = 0;
+        for (let batch = 0; batch < DESTINATIONS / BATCH; batch++) {
+          const records: SpanRecord[] = [];
+          for (let i = 0; i < BATCH; i++) {
+            const n = batch * BATCH + i;
+            const pub = publishSpan({
+              service: 'orders',
+              destination: `dest-${n}`,
+              messageId: `m-${n}`,
+              at: n / 1000,
+            });
+            records.push(pub);
+            // Every tenth message is also consumed, from a queue of its own: hop-latency series too.
+            if (n % 10 === 0)
+              records.push(
+                processSpan(pub, {
+                  service: 'billing',
+                  destination: `queue-${n}`,
+                  group: 'billing',
+                  outcome: 'ack',
+                  at: n / 1000 + 1,
+                }),
+              );
+          }
+          for (;;) {
+            const reply = await post(collector.url, otlpProtobuf(records), PROTO);
+            if (reply.status === 200) break;
+            assert.ok([429, 503].includes(reply.status), `batch ${batch}: ${reply.status}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          if (batch === DESTINATIONS / BATCH / 2) atHalf = rss.max();
+        }
+        const ingestMs = Date.now() - started;
+        await new Promise((r) => setTimeout(r, 3000)); // deadlines pass: unconsumed counted per destination
+        rss.stop();
+        const text = await (await fetch(`${collector.url}/metrics`)).text();
+        const perMetric = destinationValuesPerMetric(text);
+        const tracked = /hoptrace_collector_tracked_messages\{kind="publish"\} (\d+)/.exec(text)?.[1];
+        const summary = Object.fromEntries([...perMetric].map(([metric, values]) => [metric, values.size]));
+        t.diagnostic(
+          `${DESTINATIONS} destinations (+${DESTINATIONS / 10} consumer queues) in ${ingestMs} ms; RSS ${mb(before)} -> ${mb(atHalf)} at half -> max ${mb(rss.max())} MiB; series values ${JSON.stringify(summary)}; tracked publishes ${tracked}; /metrics ${(text.length / MiB).toFixed(1)} MiB`,
+        );
+        assert.ok(perMetric.size > 0, 'destination-labelled series exist');
+        for (const [metric, values] of perMetric) {
+          assert.ok(values.size <= 201, `${metric}: ${values.size} destination values`);
+          assert.ok(values.has('__other__'), `${metric}: the rest is __other__`);
+        }
+        assert.ok(rss.max() < 768 * MiB, `RSS bounded: ${mb(rss.max())} MiB`);
+        assert.ok(
+          rss.max() - atHalf < 128 * MiB,
+          `no growth in the second half: ${mb(atHalf)} -> ${mb(rss.max())}`,
+        );
+        await stillLinks(collector.url);
+      },
+    );
+  });
+});
+
+const OVERLOAD_SECONDS = 20;
+/**
+ * Admission limits scaled down so that the load generator, sharing two cores with the collector, can
+ * offer ten times what it admits: 10 x the concurrent requests (and 14 x the in-flight bytes), from
+ * clients that upload slowly. With the defaults (64 requests, 32 MiB) the same holds at 640 clients,
+ * more than one test process drives here.
+ */
+const OVERLOAD_LIMITS = { maxConcurrentRequests: 8, maxInFlightBytes: 2 * MiB, maxBodyBytes: MiB };
+const OVERLOAD_CLIENTS = 10 * OVERLOAD_LIMITS.maxConcurrentRequests;
+
+describe('collector child process: sustained 10x overload', { timeout: 900_000 }, () => {
+  it('answers 429/503 with Retry-After, stays healthy, RSS stays flat', async (t) => {
+    const collector = await startCollectorWithOptions(await freePort(), { limits: OVERLOAD_LIMITS });
+    t.after(() => collector.kill('SIGKILL'));
+    {
+      // ~350 KiB of valid spans per request, trickled by 80 clients at once, back to back, for 20 s.
+      const records: SpanRecord[] = [];
+      for (let i = 0; records.length < 1000; i++) {
+        const pub = publishSpan({
+          service: 'orders',
+          destination: 'orders',
+          messageId: `load-${i}`,
+          correlationId: `load-${i}`,
+          at: i,
+        });
+        records.push(
+          pub,
+          processSpan(pub, {
+            service: 'billing',
+            destination: 'billing',
+            group: 'billing',
+            outcome: 'ack',
+            at: i + 1,
+          }),
+        );
+      }
+      const body = Buffer.from(otlpProtobuf(records));
+      const statuses = new Map<number, number>();
+      let missingRetryAfter = 0;
+      let transportErrors = 0;
+      const before = collector.rss() ?? 0;
+      const rss = sampleRss(collector, 250);
+      const stopAt = Date.now() + OVERLOAD_SECONDS * 1000;
+      const healthLatencies: number[] = [];
+      let unhealthy = 0;
+      const health = (async () => {
+        while (Date.now() < stopAt) {
+          const started = Date.now();
+          if (await healthy(collector.url)) healthLatencies.push(Date.now() - started);
+          else unhealthy++;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
+      const client = async () => {
+        while (Date.now() < stopAt) {
+          try {
+            const reply = await slowPost(collector.url, body);
+            statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+            if (reply.status === 429 || reply.status === 503) {
+              if (reply.headers['retry-after'] === undefined) missingRetryAfter++;
+              await new Promise((r) => setTimeout(r, 100)); // impatient: far less than Retry-After
+            }
+          } catch {
+            transportErrors++;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      };
+      await Promise.all([...Array.from({ length: OVERLOAD_CLIENTS }, client), health]);
+      rss.stop();
+      const samples = rss.samples();
+      const firstHalf = Math.max(...samples.slice(0, Math.floor(samples.length / 2)));
+      const secondHalf = Math.max(...samples.slice(Math.floor(samples.length / 2)));
+      healthLatencies.sort((a, b) => a - b);
+      const accepted = statuses.get(200) ?? 0;
+      const refused = (statuses.get(429) ?? 0) + (statuses.get(503) ?? 0);
+      t.diagnostic(
+        JSON.stringify({
+          seconds: OVERLOAD_SECONDS,
+          clients: OVERLOAD_CLIENTS,
+          limits: OVERLOAD_LIMITS,
+          requestKiB: Math.round(body.length / 1024),
+          statuses: Object.fromEntries(statuses),
+          acceptedSpansPerSecond: Math.round((accepted * records.length) / OVERLOAD_SECONDS),
+          transportErrors,
+          rssMiB: { before: mb(before), maxFirstHalf: mb(firstHalf), maxSecondHalf: mb(secondHalf) },
+          healthz: {
+            answered: healthLatencies.length,
+            failed: unhealthy,
+            p50ms: healthLatencies[Math.floor(healthLatencies.length / 2)],
+            maxMs: healthLatencies.at(-1),
+          },
+        }),
+      );
+      assert.ok(accepted > 0, 'work was still done');
+      assert.ok(
+        refused > accepted,
+        `most of a 10x load is refused (${refused} refused, ${accepted} accepted)`,
+      );
+      assert.equal(missingRetryAfter, 0, 'every 429/503 carries Retry-After');
+      assert.deepEqual(
+        [...statuses.keys()].filter((s) => ![200, 429, 503].includes(s)),
+        [],
+        'no other status',
+      );
+      assert.equal(unhealthy, 0, '/healthz answered throughout');
+      assert.ok(secondHalf < firstHalf + 64 * MiB, `RSS flat: ${mb(firstHalf)} -> ${mb(secondHalf)} MiB`);
+      assert.ok(secondHalf < 1024 * MiB, `RSS bounded: ${mb(secondHalf)} MiB`);
+      await new Promise((r) => setTimeout(r, 1000));
+      await stillLinks(collector.url);
+      assert.doesNotMatch(collector.output(), /FATAL|heap out of memory/);
+    }
+  });
+});
+
+/**
+ * One upload that trickles its body (32 KiB every 50 ms, ~0.5 s for 350 KiB), as a slow or congested
+ * client does: it holds an admission slot and in-flight bytes for that long at almost no CPU cost here,
+ * so a few dozen of them overload the collector ten times over. Stops sending once answered.
+ */
+function slowPost(url: string, body: Buffer): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}/v1/traces`, {
+      method: 'POST',
+      agent: false,
+      headers: { ...PROTO, 'content-length': body.length },
+    });
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      res.resume();
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0) });
+        req.destroy();
+      });
+    });
+    req.on('error', (err) => {
+      if (!answered) reject(err);
+    });
+    let offset = 0;
+    const next = () => {
+      if (answered || req.destroyed) return;
+      const chunk = body.subarray(offset, offset + 32 * 1024);
+      offset += chunk.length;
+      if (offset >= body.length) req.end(chunk);
+      else req.write(chunk, () => setTimeout(next, 50));
+    };
+    next();
+  });
+}
 
 /** gzip of `size` zero bytes, compressed chunk by chunk (the test never holds the expanded bytes). */
 function gzipZeros(size: number): Promise<Buffer> {
