@@ -433,7 +433,10 @@ function destinationValuesPerMetric(text: string): Map<string, Set<string>> {
     if (!match) continue;
     const [, metric, destination] = match as unknown as [string, string, string];
     let values = perMetric.get(metric);
-    if (!values) perMetric.set(metric, (values = new Set()));
+    if (!values) {
+      values = new Set();
+      perMetric.set(metric, values);
+    }
     values.add(destination);
   }
   return perMetric;
