@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   loadStackConfig,
+  logFile,
   pidFile,
   type ServerName,
   type StackConfig,
@@ -15,6 +16,7 @@ import {
 } from '../../../scripts/stack/config.js';
 import { down, up } from '../../../scripts/stack/control.js';
 import { findOwnedProcesses, reapOwned, stopRecorded } from '../../../scripts/stack/process.js';
+import { logTail } from '../../../scripts/stack/ready.js';
 
 export interface PrivateStack {
   readonly config: StackConfig;
@@ -43,17 +45,20 @@ export function createPrivateStack(name: string, portOffset: number): PrivateSta
     endpoints: stackEndpoints(config),
     async start(server) {
       const started = Date.now();
-      const [outcome] = await up(config, [server]);
-      if (outcome?.state !== 'started' && outcome?.state !== 'already-running') {
+      // One retry: on a loaded two-core machine a node occasionally gives up while booting.
+      for (let attempt = 1; ; attempt++) {
+        const [outcome] = await up(config, [server]);
+        if (outcome?.state === 'started' || outcome?.state === 'already-running') return Date.now() - started;
         const reason =
           outcome?.state === 'failed'
             ? outcome.error.message
             : outcome?.state === 'skipped'
               ? outcome.reason
               : outcome?.state;
-        throw new Error(`private ${server} did not start: ${reason}`);
+        const tail = logTail(logFile(config, server), 30);
+        if (attempt >= 2) throw new Error(`private ${server} did not start: ${reason}\n${tail}`);
+        process.stderr.write(`private ${server} did not start (${reason}); retrying once\n${tail}\n`);
       }
-      return Date.now() - started;
     },
     async stop(server) {
       const started = Date.now();
