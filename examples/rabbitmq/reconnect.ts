@@ -1,6 +1,7 @@
 /**
  * A publisher and a consumer that survive a RabbitMQ restart, written with nothing but amqplib and one
- * `instrumentAmqp` line per connection. Copy it into your service; it works with amqplib 0.10, 1.x and 2.x.
+ * `instrumentAmqp` line per connection. Copy it into your service; it uses only API that amqplib 0.10, 1.x
+ * and 2.x share (the tests run it on 2.x).
  *
  * The publisher uses a confirm channel: `publish` resolves once the broker confirmed the message and
  * retries it (same `messageId`) on a new connection when the confirm is lost, so every message is
