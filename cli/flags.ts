@@ -32,7 +32,10 @@ export function urlFlag(name: string, raw: string | undefined, example: string):
   try {
     return new URL(raw);
   } catch {
-    throw new UsageError(`--${name} must be a URL such as ${example}, got "${raw}"`);
+    // Echoed without its user info: an unparsable URL may still carry a password.
+    throw new UsageError(
+      `--${name} must be a URL such as ${example}, got "${raw.replace(/\/\/[^/]*@/, '//***@')}"`,
+    );
   }
 }
 

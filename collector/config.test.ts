@@ -49,6 +49,24 @@ describe('collector config', () => {
     assert.equal(config.rabbitmq?.vhost, '/');
   });
 
+  it('moves forward URL credentials into a Basic authorization header and never echoes a bad URL', () => {
+    const config = resolveConfig({ forwardOtlpUrl: 'https://tenant:s%3Acret@otlp.example:4318' });
+    assert.equal(config.forwardOtlpUrl?.href, 'https://otlp.example:4318/v1/traces');
+    assert.equal(
+      config.forward.headers.authorization,
+      `Basic ${Buffer.from('tenant:s:cret').toString('base64')}`,
+    );
+    const own = resolveConfig({
+      forwardOtlpUrl: 'http://u:p@h:1',
+      forward: { headers: { Authorization: 'Bearer t' } },
+    });
+    assert.deepEqual(own.forward.headers, { Authorization: 'Bearer t' }, 'an explicit header wins');
+    assert.throws(
+      () => resolveConfig({ forwardOtlpUrl: 'http://u:hunter2@bad host' }),
+      (err: unknown) => err instanceof ConfigError && !err.message.includes('hunter2'),
+    );
+  });
+
   it('fails startup on bad config and on a port in use', async () => {
     await assert.rejects(startCollector({ port: -1 }), ConfigError);
     const first = await startCollector({ port: 0 });

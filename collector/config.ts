@@ -34,6 +34,12 @@ export interface CollectorLimits {
 export interface ForwardOptions {
   /** Spans waiting to be forwarded; beyond it new spans are dropped and counted. Default 20 000. */
   maxQueueSpans: number;
+  /**
+   * Approximate encoded bytes waiting to be forwarded (the size of the requests they came in); beyond it
+   * new spans are dropped and counted, so large spans cannot fill memory while the target is slow.
+   * Default 32 MiB.
+   */
+  maxQueueBytes: number;
   /** Spans per OTLP request. Default 512. */
   maxBatchSpans: number;
   /** A partial batch is sent after this long. Default 1 s. */
@@ -123,6 +129,7 @@ export const DEFAULT_LIMITS: Readonly<CollectorLimits> = Object.freeze({
 
 export const DEFAULT_FORWARD: Readonly<ForwardOptions> = Object.freeze({
   maxQueueSpans: 20_000,
+  maxQueueBytes: 32 * 1024 * 1024,
   maxBatchSpans: 512,
   flushIntervalMs: 1_000,
   maxAttempts: 5,
@@ -194,7 +201,8 @@ function httpUrl(name: string, value: unknown): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`${name} is not a valid URL: ${value}`);
+    // Not echoed: the text may hold a password.
+    throw new ConfigError(`${name} is not a valid URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(`${name} must use http or https, got ${url.protocol}`);
@@ -339,6 +347,27 @@ function resolveScaleOut(value: unknown): ResolvedConfig['scaleOut'] {
   return resolved;
 }
 
+/**
+ * The forward target without credentials, which move into an `Authorization: Basic` header (unless
+ * `forward.headers` sets one): fetch refuses URLs with credentials, and the URL appears in logs.
+ */
+function resolveForwardTarget(
+  value: unknown,
+  forward: ForwardOptions,
+): { url: URL | undefined; forward: ForwardOptions } {
+  if (value === undefined) return { url: undefined, forward };
+  const url = tracesUrl(httpUrl('forwardOtlpUrl', value));
+  if (!url.username && !url.password) return { url, forward };
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  const hasAuthorization = Object.keys(forward.headers).some((h) => h.toLowerCase() === 'authorization');
+  const headers = hasAuthorization
+    ? forward.headers
+    : { ...forward.headers, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+  return { url, forward: { ...forward, headers } };
+}
+
 export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
   if (!isObject(options)) throw new ConfigError('options must be an object');
   const o: Record<string, unknown> = options;
@@ -353,13 +382,13 @@ export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
     throw new ConfigError('token must be a non-empty string');
   }
   if (o.now !== undefined && typeof o.now !== 'function') throw new ConfigError('now must be a function');
+  const target = resolveForwardTarget(o.forwardOtlpUrl, resolveForward(o.forward));
   return {
     port,
     host,
     token: o.token as string | undefined,
-    forwardOtlpUrl:
-      o.forwardOtlpUrl === undefined ? undefined : tracesUrl(httpUrl('forwardOtlpUrl', o.forwardOtlpUrl)),
-    forward: resolveForward(o.forward),
+    forwardOtlpUrl: target.url,
+    forward: target.forward,
     kafka: resolveKafka(o.kafka),
     rabbitmq: resolveRabbitMq(o.rabbitmq),
     limits: resolveLimits(o.limits),

@@ -129,6 +129,27 @@ describe('Forwarder', () => {
     await receiver.close();
   });
 
+  it('bounds the queue in bytes too: large spans are dropped and counted before memory fills', async () => {
+    const receiver = await startTestReceiver();
+    const metrics = new CollectorMetrics({ maxLabelValues: 10 });
+    const forwarder = new Forwarder(
+      new URL(receiver.url),
+      { ...FAST, flushIntervalMs: 60_000, maxQueueBytes: 10_000 },
+      metrics,
+    );
+    forwarder.enqueue(recordsToResourceSpans(spans(2)), 6_000); // 6 000 bytes queued
+    forwarder.enqueue(recordsToResourceSpans(spans(1)), 5_000); // over 10 000: dropped
+    forwarder.enqueue(recordsToResourceSpans(spans(1)), 4_000); // fits exactly
+    assert.equal(forwarder.pendingSpans, 3);
+    assert.equal(
+      await metricSum(metrics, METRIC_COLLECTOR_SPANS_DROPPED, { reason: 'forward_queue_full' }),
+      1,
+    );
+    await forwarder.close();
+    assert.equal(receiver.spans.length, 3);
+    await receiver.close();
+  });
+
   it('flushes queued spans on close', async () => {
     const receiver = await startTestReceiver();
     const metrics = new CollectorMetrics({ maxLabelValues: 10 });

@@ -1,7 +1,7 @@
 /**
  * Forwards spans (originals as received, plus synthetic ones) to another OTLP/HTTP receiver as
  * protobuf batches. One request at a time; retriable failures (network, 429, 502-504) are retried
- * with exponential backoff and jitter, honouring `Retry-After`. The queue is bounded in spans:
+ * with exponential backoff and jitter, honouring `Retry-After`. The queue is bounded in spans and bytes:
  * beyond it new spans are dropped and counted, as are batches that exhaust their retries or are
  * refused, and spans still queued when the collector closes past its grace period.
  */
@@ -21,7 +21,14 @@ const RETRIABLE_STATUSES = new Set([429, 502, 503, 504]);
 interface QueuedSpans {
   resourceSpans: OtlpResourceSpans;
   spans: number;
+  /** Approximate encoded size. */
+  bytes: number;
 }
+
+/** Size assumed for a span when the caller does not know it (synthetic spans are small). */
+const DEFAULT_SPAN_BYTES = 1024;
+/** A batch stops growing at this size, so one request stays within common receivers' body limits. */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 function spanCount(rs: OtlpResourceSpans): number {
   let n = 0;
@@ -40,6 +47,7 @@ function retryAfterSeconds(header: string | null): number | undefined {
 export class Forwarder {
   private queue: QueuedSpans[] = [];
   private queuedSpans = 0;
+  private queuedBytes = 0;
   private sending: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -60,17 +68,32 @@ export class Forwarder {
     return this.queuedSpans;
   }
 
-  enqueue(resourceSpans: OtlpResourceSpans[]): void {
-    for (const rs of resourceSpans) {
-      const spans = spanCount(rs);
-      if (spans === 0) continue;
-      if (this.closed || this.queuedSpans + spans > this.options.maxQueueSpans) {
+  /**
+   * Queues spans for forwarding. `approxBytes` is their encoded size when known (the request body they
+   * came in); each resource's share is taken by span count. The queue is bounded in spans and in bytes.
+   */
+  enqueue(resourceSpans: OtlpResourceSpans[], approxBytes?: number): void {
+    const counts = resourceSpans.map(spanCount);
+    const total = counts.reduce((a, b) => a + b, 0);
+    resourceSpans.forEach((rs, i) => {
+      const spans = counts[i] as number;
+      if (spans === 0) return;
+      const bytes =
+        approxBytes !== undefined && total > 0
+          ? Math.ceil((approxBytes * spans) / total)
+          : spans * DEFAULT_SPAN_BYTES;
+      if (
+        this.closed ||
+        this.queuedSpans + spans > this.options.maxQueueSpans ||
+        this.queuedBytes + bytes > this.options.maxQueueBytes
+      ) {
         this.drop('forward_queue_full', spans);
-        continue;
+        return;
       }
-      this.queue.push({ resourceSpans: rs, spans });
+      this.queue.push({ resourceSpans: rs, spans, bytes });
       this.queuedSpans += spans;
-    }
+      this.queuedBytes += bytes;
+    });
     if (this.queuedSpans >= this.options.maxBatchSpans) this.kick();
     else if (this.queuedSpans > 0 && !this.flushTimer) {
       this.flushTimer = setTimeout(() => {
@@ -112,6 +135,7 @@ export class Forwarder {
     if (this.queuedSpans > 0) this.drop('forward_failed', this.queuedSpans);
     this.queue = [];
     this.queuedSpans = 0;
+    this.queuedBytes = 0;
   }
 
   private kick(): void {
@@ -124,15 +148,20 @@ export class Forwarder {
   private takeBatch(): QueuedSpans[] {
     const batch: QueuedSpans[] = [];
     let spans = 0;
+    let bytes = 0;
     while (
       this.queue.length > 0 &&
-      (batch.length === 0 || spans + this.queue[0].spans <= this.options.maxBatchSpans)
+      (batch.length === 0 ||
+        (spans + this.queue[0].spans <= this.options.maxBatchSpans &&
+          bytes + this.queue[0].bytes <= MAX_BATCH_BYTES))
     ) {
       const item = this.queue.shift()!;
       batch.push(item);
       spans += item.spans;
+      bytes += item.bytes;
     }
     this.queuedSpans -= spans;
+    this.queuedBytes -= bytes;
     return batch;
   }
 

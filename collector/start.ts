@@ -103,7 +103,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
         limits: config.limits,
         metrics,
         sink,
-        forward: forwarder ? (request) => forwarder.enqueue(request.resourceSpans ?? []) : undefined,
+        forward: forwarder
+          ? (request, bytes) => forwarder.enqueue(request.resourceSpans ?? [], bytes)
+          : undefined,
         isClosing: () => state.closing,
       }),
       ...metricsRoutes(metrics),

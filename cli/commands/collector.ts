@@ -3,7 +3,7 @@ import type { CollectorOptions } from '../../collector/config.js';
 import { ConfigError } from '../../collector/errors.js';
 import { startCollector } from '../../collector/start.js';
 import { type Command, UsageError } from '../command.js';
-import { brokersFlag, integerFlag, listFlag, parseFlags } from '../flags.js';
+import { brokersFlag, integerFlag, listFlag, parseFlags, redactUrl } from '../flags.js';
 
 const HELP = `Usage: hoptrace collector [flags]
 
@@ -141,7 +141,7 @@ export const command: Command = {
       throw err;
     }
     const parts = [`hoptrace collector listening on ${collector.url}`, `OTLP: ${collector.url}/v1/traces`];
-    if (options.forwardOtlpUrl) parts.push(`forwarding to ${options.forwardOtlpUrl}`);
+    if (options.forwardOtlpUrl) parts.push(`forwarding to ${redactUrl(options.forwardOtlpUrl)}`);
     if (options.rabbitmq) parts.push('watching RabbitMQ');
     if (options.kafka) parts.push('watching Kafka lag');
     console.log(parts.join('; '));

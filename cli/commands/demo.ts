@@ -101,7 +101,7 @@ async function runScenario(flags: DemoFlags, scenario: Scenario): Promise<number
     console.log(`${headline}\n`);
     await printJourneys(telemetry.spans(), correlationIds);
     console.log(await metricsSummary(metricsRegistry));
-    if (flags.otlp) console.log(`\nSpans exported to ${flags.otlp}.`);
+    if (flags.otlp) console.log(`\nSpans exported to ${redactUrl(flags.otlp)}.`);
     return 0;
   } finally {
     await telemetry.shutdown();

@@ -15,6 +15,25 @@ const KINDS: readonly SpanKindName[] = [
   'consumer',
 ];
 const STATUS = ['unset', 'ok', 'error'] as const;
+/**
+ * Longest string kept from a span (attribute values, span name, service name). The linker keeps some of
+ * them (destinations, IDs, service names) for up to `maxTrackedMessages` messages, and metrics use them
+ * as label values: without a cap, a client sending megabyte attribute values grows the collector without
+ * bound. hoptrace's own values fit: correlation and message IDs are at most 256 characters, queue and
+ * topic names at most 255 bytes. Forwarded spans are the originals, uncut.
+ */
+export const MAX_STRING_LENGTH = 256;
+/** Items kept from an array attribute. */
+export const MAX_ARRAY_ITEMS = 128;
+
+/**
+ * `value` cut to MAX_STRING_LENGTH. The cut is copied into a new string: V8 would otherwise keep a
+ * slice pointing into the whole original, which is what the cap is meant to release.
+ */
+export function capString(value: string): string {
+  if (value.length <= MAX_STRING_LENGTH) return value;
+  return Buffer.from(value.slice(0, MAX_STRING_LENGTH), 'utf8').toString('utf8');
+}
 const UNKNOWN_SERVICE = 'unknown_service';
 const TWO_POW_32 = 4294967296n;
 
@@ -74,7 +93,7 @@ function int64ToNumberOrString(value: Int64 | undefined): number | string {
 function scalar(value: OtlpAnyValue): AttributeScalar | undefined {
   switch (value.value) {
     case 'stringValue':
-      return value.stringValue;
+      return value.stringValue === undefined ? undefined : capString(value.stringValue);
     case 'boolValue':
       return value.boolValue;
     case 'intValue':
@@ -82,7 +101,10 @@ function scalar(value: OtlpAnyValue): AttributeScalar | undefined {
     case 'doubleValue':
       return value.doubleValue;
     case 'bytesValue':
-      return value.bytesValue ? Buffer.from(value.bytesValue).toString('base64') : '';
+      // base64 of at most the bytes that fit the string cap.
+      return value.bytesValue
+        ? Buffer.from(value.bytesValue.subarray(0, (MAX_STRING_LENGTH / 4) * 3)).toString('base64')
+        : '';
     default:
       return undefined;
   }
@@ -104,6 +126,7 @@ function addAttribute(
   if (value.value === 'arrayValue') {
     const items: AttributeScalar[] = [];
     for (const item of value.arrayValue?.values ?? []) {
+      if (items.length >= MAX_ARRAY_ITEMS) break;
       const s = scalar(item);
       if (s !== undefined) items.push(s);
     }
@@ -126,7 +149,7 @@ function serviceNameOf(attributes: OtlpKeyValue[] | undefined): string {
   if (!attributes) return UNKNOWN_SERVICE;
   for (const kv of attributes) {
     if (kv.key === ATTR_SERVICE_NAME && kv.value?.value === 'stringValue' && kv.value.stringValue) {
-      return kv.value.stringValue;
+      return capString(kv.value.stringValue);
     }
   }
   return UNKNOWN_SERVICE;
@@ -163,7 +186,7 @@ export function toSpanRecord(span: OtlpSpan, serviceName: string): SpanRecord {
     traceId: hex(span.traceId),
     spanId: hex(span.spanId),
     parentSpanId: parent && parent.length === 8 && !isAllZero(parent) ? hex(parent) : undefined,
-    name: span.name ?? '',
+    name: capString(span.name ?? ''),
     kind: KINDS[span.kind] ?? 'unspecified',
     startTimeUnixNano: int64ToBigInt(span.startTimeUnixNano),
     endTimeUnixNano: int64ToBigInt(span.endTimeUnixNano),
@@ -172,7 +195,7 @@ export function toSpanRecord(span: OtlpSpan, serviceName: string): SpanRecord {
     serviceName,
     status: { code: STATUS[status?.code ?? 0] ?? 'unset' },
   };
-  if (status?.message) record.status.message = status.message;
+  if (status?.message) record.status.message = capString(status.message);
   return record;
 }
 

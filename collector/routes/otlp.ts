@@ -34,8 +34,8 @@ export interface OtlpRouteDeps {
   limits: Pick<CollectorLimits, 'maxBodyBytes' | 'maxInFlightBytes' | 'maxConcurrentRequests'>;
   metrics: CollectorMetrics;
   sink: SpanSink;
-  /** Receives each accepted request as decoded, for forwarding. */
-  forward?: (request: OtlpExportRequest) => void;
+  /** Receives each accepted request as decoded, with its decoded body size, for forwarding. */
+  forward?: (request: OtlpExportRequest, bytes: number) => void;
   isClosing: () => boolean;
 }
 
@@ -125,7 +125,7 @@ export function otlpRoutes(deps: OtlpRouteDeps): Route[] {
       metrics.spansReceived.inc({ source: 'otlp' }, result.received);
       if (result.rejected > 0) metrics.spansDropped.inc({ reason: 'invalid' }, result.rejected);
       await deps.sink.accept(result.spans);
-      deps.forward?.(request);
+      deps.forward?.(request, body.length);
       metrics.lastSuccess.set({ source: 'otlp' }, Date.now() / 1000);
       const response = encodeResponse(
         format,

@@ -176,4 +176,15 @@ describe('Bus tracing and metrics', () => {
     assert.equal(await sum(registry, 'hoptrace_in_flight_messages'), 0);
     assert.equal(await sum(registry, 'hoptrace_invalid_context_total'), 0);
   });
+
+  it('records allow-listed headers (captureHeaders) on consumer spans, and no other header', async () => {
+    const tracing = createTestTracing();
+    const bus = new Bus({ tracerProvider: tracing.provider, captureHeaders: ['x-tenant'] });
+    bus.subscribe('orders', () => undefined);
+    await bus.publish('orders', { id: 1 }, { headers: { 'x-tenant': 'acme', 'x-secret': 'hunter2' } });
+    await bus.close();
+    const consumer = tracing.spans().find((s) => s.name === 'process orders');
+    assert.equal(consumer?.attributes['hoptrace.header.x-tenant'], 'acme');
+    assert.equal(consumer?.attributes['hoptrace.header.x-secret'], undefined);
+  });
 });

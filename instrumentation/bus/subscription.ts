@@ -169,6 +169,8 @@ export class Subscription {
         destination: message.topic,
         consumerGroup: this.groupLabel,
         incoming: envelope.incoming,
+        // Trace context comes from `incoming`; the headers are read only for `captureHeaders`.
+        headers: message.headers,
         producerSpan: envelope.producerSpan,
         base: envelope.context,
         messageId: message.id,

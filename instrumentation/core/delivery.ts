@@ -59,7 +59,7 @@ export interface DeliveryRequest<TMessage> {
   consumerGroup?: string;
   /** `process` (default) or `receive` (pull, e.g. AMQP `get`). */
   operationName?: string;
-  /** Raw incoming headers; ignored when `incoming` is given. */
+  /** Raw incoming headers; with `incoming` given they are read only for `captureHeaders`. */
   headers?: HeaderCarrier | null;
   /** Already extracted context (the bus hands its in-process context over). */
   incoming?: IncomingContext;

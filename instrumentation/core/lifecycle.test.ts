@@ -119,4 +119,23 @@ describe('publish -> delivery over headers', () => {
     assert.equal(consumer.attributes['error.type'], 'RangeError');
     assert.equal(consumer.events.filter((e) => e.name === 'exception').length, 1);
   });
+
+  it('keeps a caller origin-at only when it is 13-digit epoch milliseconds', () => {
+    const { instr } = setup();
+    const origin = (value: string) => {
+      const publish = startPublish(instr, {
+        destination: 'q',
+        operationName: 'send',
+        headers: { [HEADER_ORIGIN_AT]: value },
+        message: null,
+      });
+      publish.end();
+      return { origin: publish.headers[HEADER_ORIGIN_AT], publishedAt: String(publish.publishedAt) };
+    };
+    assert.equal(origin('1700000000123').origin, '1700000000123');
+    for (const bad of ['5', '1700000000', '99999999999999']) {
+      const { origin: written, publishedAt } = origin(bad);
+      assert.equal(written, publishedAt, `${bad} is replaced by the publish time`);
+    }
+  });
 });

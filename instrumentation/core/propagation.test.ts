@@ -135,6 +135,9 @@ describe('invalid incoming context', () => {
     ['object correlation ID', { 'x-correlation-id': { id: 1 } }, ['header_type']],
     ['garbage published-at', { 'x-hoptrace-published-at': 'yesterday' }, ['timestamp_invalid']],
     ['negative origin-at', { 'x-hoptrace-origin-at': -5 }, ['timestamp_invalid']],
+    ['published-at in epoch seconds', { 'x-hoptrace-published-at': '1700000000' }, ['timestamp_invalid']],
+    ['published-at as a small number', { 'x-hoptrace-published-at': 1.5 }, ['timestamp_invalid']],
+    ['origin-at 14 digits (year 5138)', { 'x-hoptrace-origin-at': '99999999999999' }, ['timestamp_invalid']],
     ['oversized message id', { 'x-hoptrace-message-id': 'm'.repeat(300) }, ['message_id_invalid']],
   ];
   for (const [name, headers, reasons] of cases) {

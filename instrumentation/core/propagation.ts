@@ -179,17 +179,23 @@ function readListHeader(
   return value;
 }
 
+/**
+ * Epoch milliseconds with 13 digits: years 2001..2286. Anything shorter is not a plausible publish time
+ * (epoch seconds, a counter) and would put decades into the message-age histograms.
+ */
+const EPOCH_MS_MIN = 1e12;
+const EPOCH_MS_LIMIT = 1e13;
+
 function readTimestamp(raw: unknown, invalid: InvalidContextReason[]): number | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === 'number') {
-    if (Number.isFinite(raw) && raw > 0) return raw;
+    if (raw >= EPOCH_MS_MIN && raw < EPOCH_MS_LIMIT) return raw;
     invalid.push('timestamp_invalid');
     return undefined;
   }
   const text = headerText(raw);
   const value = text === null ? 'conflict' : single(text);
-  // Decimal epoch milliseconds; 13 digits cover years 2001..2286.
-  if (value === 'conflict' || !/^\d{1,15}$/.test(value)) {
+  if (value === 'conflict' || !/^\d{13}$/.test(value)) {
     invalid.push(text === null ? 'header_type' : 'timestamp_invalid');
     return undefined;
   }

@@ -171,6 +171,7 @@ function startPublishUnguarded<TMessage>(
 }
 
 function readOrigin(value: unknown): number | undefined {
-  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) return undefined;
+  // Same rule as incoming headers: 13-digit epoch milliseconds.
+  if (typeof value !== 'string' || !/^\d{13}$/.test(value)) return undefined;
   return Number(value);
 }
