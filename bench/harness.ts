@@ -2,8 +2,10 @@
  * What a benchmark workload module provides, and the helpers they share. Each workload runs in its own
  * process per mode (`node dist/bench/workloads/<name>.js <mode> <scale>`) and prints one JSON line.
  */
-import { context } from '@opentelemetry/api';
+import { createRequire } from 'node:module';
+import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -31,9 +33,15 @@ export class CountingExporter implements SpanExporter {
   async shutdown(): Promise<void> {}
 }
 
-/** A tracer provider as a production service would have: batch processor, sampling on or off. */
+/**
+ * A tracer provider as a production service would have: batch processor, sampling on or off, and the
+ * global context manager and W3C trace context + baggage propagator an OTel SDK setup registers.
+ */
 export function benchTracing(sampled: boolean) {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
   const exporter = new CountingExporter();
   const provider = new TracerProvider({
     sampler: sampled ? new AlwaysOnSampler() : new AlwaysOffSampler(),
@@ -42,15 +50,26 @@ export function benchTracing(sampled: boolean) {
   return { provider, exporter };
 }
 
-/** Runs `main` as a workload process: `<mode> <scale>` in, one JSON result line out. */
-export function workload(modes: Record<string, (scale: number) => Promise<ModeResult>>): void {
-  const [mode, scaleArg] = process.argv.slice(2);
+/**
+ * Loads a CommonJS client library through `require`, so OTel contrib instrumentations (which patch
+ * `require`) see it. Every mode loads its client this way, after setting up its instrumentation.
+ */
+export function loadClient<T>(name: string): T {
+  return createRequire(import.meta.url)(name) as T;
+}
+
+/** A workload mode: `scale` multiplies its message count; `args` are the workload's own options. */
+export type Mode = (scale: number, args: string[]) => Promise<ModeResult>;
+
+/** Runs a workload process: `<mode> <scale> [args...]` in, one JSON result line out. */
+export function workload(modes: Record<string, Mode>): void {
+  const [mode, scaleArg, ...args] = process.argv.slice(2);
   const run = mode ? modes[mode] : undefined;
   if (!run) {
-    console.error(`usage: <workload> <${Object.keys(modes).join('|')}> [scale]`);
+    console.error(`usage: <workload> <${Object.keys(modes).join('|')}> [scale] [args...]`);
     process.exit(2);
   }
-  run(Number(scaleArg ?? '1')).then(
+  run(Number(scaleArg ?? '1'), args).then(
     (result) => {
       process.stdout.write(`${JSON.stringify(result)}\n`);
       process.exit(0);
@@ -69,3 +88,35 @@ export function median(values: number[]): number {
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
+
+/** The value at quantile `q` (0..1) of `values`, nearest rank. */
+export function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
+/** Resolves once `done()` is true, checking after every `notify()`. One waiter at a time. */
+export class Progress {
+  private waiter: (() => void) | undefined;
+  private done: () => boolean = () => true;
+
+  notify(): void {
+    if (this.waiter && this.done()) {
+      const resolve = this.waiter;
+      this.waiter = undefined;
+      resolve();
+    }
+  }
+
+  until(done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    this.done = done;
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+}
+
+/** A valid W3C traceparent and a correlation ID of real size, for the headers-only floors. */
+export const FLOOR_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+export const FLOOR_CORRELATION_ID = 'e0f6c2a4-7b1d-4a8e-9c3f-5d2b1a0e8f7c';

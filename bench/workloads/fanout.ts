@@ -4,14 +4,7 @@
  * tracing and metrics, sampled and not sampled. Handlers do nothing, so the numbers are pure overhead.
  */
 import { EventEmitter } from 'node:events';
-import {
-  context,
-  defaultTextMapGetter,
-  defaultTextMapSetter,
-  propagation,
-  SpanKind,
-  trace,
-} from '@opentelemetry/api';
+import { context, defaultTextMapGetter, defaultTextMapSetter, SpanKind, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Bus } from '../../instrumentation/bus/bus.js';
 import { createOpenMetricsRegistry } from '../../instrumentation/core/metrics.js';
@@ -48,7 +41,6 @@ async function otelEventEmitter(scale: number): Promise<ModeResult> {
   const { provider, exporter } = benchTracing(true);
   const tracer = provider.getTracer('hand-written');
   const propagator = new W3CTraceContextPropagator();
-  void propagation;
   const emitter = new EventEmitter();
   for (let i = 0; i < LISTENERS; i++) {
     emitter.on('order.placed', (message: { headers: Record<string, string> }) => {

@@ -1,0 +1,147 @@
+/**
+ * The benchmark suite: which workloads run, in which modes, at what scale, and the targets each must
+ * meet. `scripts/bench.ts` runs it; `bench/report.ts` renders it.
+ */
+
+export type Server = 'rabbitmq' | 'kafka';
+
+/** A value of a mode's result: its main `value`, or one of its `extra` numbers. */
+export type Metric = 'value' | string;
+
+/**
+ * A target: `ratio` compares two modes of one run round by round (median of the per-round ratios);
+ * `absolute` checks a mode's median.
+ */
+export type Target =
+  | {
+      kind: 'ratio';
+      label: string;
+      metric: Metric;
+      mode: string;
+      versus: string;
+      atLeast?: number;
+      atMost?: number;
+    }
+  | { kind: 'absolute'; label: string; metric: Metric; mode: string; atLeast?: number; atMost?: number };
+
+export interface WorkloadSpec {
+  name: string;
+  title: string;
+  /** `bench/workloads/<script>.ts`. */
+  script: string;
+  /** Passed after `<mode> <scale>`. */
+  args: string[];
+  modes: string[];
+  /** The mode every other mode is compared with in the ratio table. */
+  baseline: string;
+  /** Metrics reported besides `value`, with their display names and whether higher is better. */
+  metrics: { metric: Metric; label: string; unit: string; higherIsBetter: boolean }[];
+  scale: { full: number; quick: number };
+  needs?: Server;
+  targets: Target[];
+}
+
+const THROUGHPUT = { metric: 'value', label: 'throughput', unit: 'msg/s', higherIsBetter: true };
+
+export const SUITE: WorkloadSpec[] = [
+  {
+    name: 'fanout',
+    title: 'In-process fan-out to 3 subscribers',
+    script: 'fanout',
+    args: [],
+    modes: ['event-emitter', 'otel-event-emitter', 'hoptrace-bus-sampled', 'hoptrace-bus-unsampled'],
+    baseline: 'event-emitter',
+    metrics: [
+      { metric: 'value', label: 'per emit', unit: 'us', higherIsBetter: false },
+      { metric: 'us_per_delivery', label: 'per delivery', unit: 'us', higherIsBetter: false },
+    ],
+    scale: { full: 1, quick: 0.3 },
+    targets: [
+      {
+        kind: 'absolute',
+        label: 'hoptrace Bus, sampled: <= 8 us per emit',
+        metric: 'value',
+        mode: 'hoptrace-bus-sampled',
+        atMost: 8,
+      },
+      {
+        kind: 'absolute',
+        label: 'hoptrace Bus, not sampled: <= 1.5 us per delivery',
+        metric: 'us_per_delivery',
+        mode: 'hoptrace-bus-unsampled',
+        atMost: 1.5,
+      },
+    ],
+  },
+  {
+    name: 'amqp',
+    title: 'amqplib round trip, 256 B, prefetch 500, ack each',
+    script: 'amqp',
+    args: [],
+    modes: ['raw', 'headers-floor', 'otel-contrib', 'hoptrace'],
+    baseline: 'raw',
+    metrics: [
+      THROUGHPUT,
+      { metric: 'p50_us', label: 'p50 latency, one at a time', unit: 'us', higherIsBetter: false },
+    ],
+    scale: { full: 1, quick: 0.3 },
+    needs: 'rabbitmq',
+    targets: [
+      {
+        kind: 'ratio',
+        label: 'throughput >= 0.9 x headers-only floor',
+        metric: 'value',
+        mode: 'hoptrace',
+        versus: 'headers-floor',
+        atLeast: 0.9,
+      },
+      {
+        kind: 'ratio',
+        label: 'throughput >= 1.25 x OTel contrib',
+        metric: 'value',
+        mode: 'hoptrace',
+        versus: 'otel-contrib',
+        atLeast: 1.25,
+      },
+      {
+        kind: 'ratio',
+        label: 'unloaded p50 latency <= 1.3 x raw',
+        metric: 'p50_us',
+        mode: 'hoptrace',
+        versus: 'raw',
+        atMost: 1.3,
+      },
+    ],
+  },
+  ...(['each-message', 'each-batch'] as const).map(
+    (style): WorkloadSpec => ({
+      name: `kafka-${style}`,
+      title: `kafkajs produce + consume (${style === 'each-message' ? 'eachMessage' : 'eachBatch'}), 256 B`,
+      script: 'kafka',
+      args: [style],
+      modes: ['raw', 'headers-floor', 'otel-contrib', 'hoptrace'],
+      baseline: 'raw',
+      metrics: [THROUGHPUT],
+      scale: { full: 1, quick: 0.3 },
+      needs: 'kafka',
+      targets: [
+        {
+          kind: 'ratio',
+          label: 'throughput >= 0.9 x headers-only floor',
+          metric: 'value',
+          mode: 'hoptrace',
+          versus: 'headers-floor',
+          atLeast: 0.9,
+        },
+        {
+          kind: 'ratio',
+          label: 'throughput ahead of OTel contrib',
+          metric: 'value',
+          mode: 'hoptrace',
+          versus: 'otel-contrib',
+          atLeast: 1,
+        },
+      ],
+    }),
+  ),
+];
