@@ -83,10 +83,13 @@ export function ratiosOf(spec: WorkloadSpec, samples: Sample[]): PairedRatio[] {
   for (const { metric } of spec.metrics) {
     for (const mode of spec.modes) if (mode !== spec.baseline) pairs.push([mode, spec.baseline, metric]);
   }
-  for (const t of spec.targets) {
-    if (t.kind === 'ratio' && !pairs.some(([m, v, k]) => m === t.mode && v === t.versus && k === t.metric))
-      pairs.push([t.mode, t.versus, t.metric]);
-  }
+  const add = (mode: string, versus: string, metric: Metric) => {
+    if (!pairs.some(([m, v, k]) => m === mode && v === versus && k === metric))
+      pairs.push([mode, versus, metric]);
+  };
+  for (const [mode, versus] of spec.pairs ?? [])
+    for (const { metric } of spec.metrics) add(mode, versus, metric);
+  for (const t of spec.targets) if (t.kind === 'ratio') add(t.mode, t.versus, t.metric);
   const out: PairedRatio[] = [];
   for (const [mode, versus, metric] of pairs) {
     const ratio = pairedRatio(samples, mode, versus, metric);

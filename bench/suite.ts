@@ -34,6 +34,8 @@ export interface WorkloadSpec {
   modes: string[];
   /** The mode every other mode is compared with in the ratio table. */
   baseline: string;
+  /** More `[mode, versus]` ratios worth reporting (targets' ratios are always reported). */
+  pairs?: [mode: string, versus: string][];
   /** Metrics reported besides `value`, with their display names and whether higher is better. */
   metrics: { metric: Metric; label: string; unit: string; higherIsBetter: boolean }[];
   scale: { full: number; quick: number };
@@ -49,8 +51,20 @@ export const SUITE: WorkloadSpec[] = [
     title: 'In-process fan-out to 3 subscribers',
     script: 'fanout',
     args: [],
-    modes: ['event-emitter', 'otel-event-emitter', 'hoptrace-bus-sampled', 'hoptrace-bus-unsampled'],
+    modes: [
+      'event-emitter',
+      'otel-event-emitter',
+      'otel-spans-only-sampled',
+      'otel-spans-only-unsampled',
+      'hoptrace-bus-sampled',
+      'hoptrace-bus-unsampled',
+    ],
     baseline: 'event-emitter',
+    pairs: [
+      ['hoptrace-bus-sampled', 'otel-event-emitter'],
+      ['hoptrace-bus-sampled', 'otel-spans-only-sampled'],
+      ['hoptrace-bus-unsampled', 'otel-spans-only-unsampled'],
+    ],
     metrics: [
       { metric: 'value', label: 'per emit', unit: 'us', higherIsBetter: false },
       { metric: 'us_per_delivery', label: 'per delivery', unit: 'us', higherIsBetter: false },
