@@ -120,3 +120,4 @@ export class Progress {
 /** A valid W3C traceparent and a correlation ID of real size, for the headers-only floors. */
 export const FLOOR_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 export const FLOOR_CORRELATION_ID = 'e0f6c2a4-7b1d-4a8e-9c3f-5d2b1a0e8f7c';
+export const FLOOR_MESSAGE_ID = '6c1b7f0e-2d4a-4c8b-9e3f-a1b2c3d4e5f6';

@@ -44,6 +44,13 @@ export interface WorkloadSpec {
 }
 
 const THROUGHPUT = { metric: 'value', label: 'throughput', unit: 'msg/s', higherIsBetter: true };
+/** Node-side CPU (user + system) per message while the throughput clock runs; the broker's is not in it. */
+const CPU_PER_MESSAGE = {
+  metric: 'cpu_us_per_msg',
+  label: 'client CPU per message',
+  unit: 'us',
+  higherIsBetter: false,
+};
 
 export const SUITE: WorkloadSpec[] = [
   {
@@ -92,10 +99,12 @@ export const SUITE: WorkloadSpec[] = [
     title: 'amqplib round trip, 256 B, prefetch 500, ack each',
     script: 'amqp',
     args: [],
-    modes: ['raw', 'headers-floor', 'otel-contrib', 'hoptrace'],
+    modes: ['raw', 'headers-floor', 'headers-contract', 'otel-contrib', 'hoptrace'],
     baseline: 'raw',
+    pairs: [['hoptrace', 'headers-contract']],
     metrics: [
       THROUGHPUT,
+      CPU_PER_MESSAGE,
       { metric: 'p50_us', label: 'p50 latency, one at a time', unit: 'us', higherIsBetter: false },
     ],
     scale: { full: 1, quick: 0.3 },
@@ -133,9 +142,10 @@ export const SUITE: WorkloadSpec[] = [
       title: `kafkajs produce + consume (${style === 'each-message' ? 'eachMessage' : 'eachBatch'}), 256 B`,
       script: 'kafka',
       args: [style],
-      modes: ['raw', 'headers-floor', 'otel-contrib', 'hoptrace'],
+      modes: ['raw', 'headers-floor', 'headers-contract', 'otel-contrib', 'hoptrace'],
       baseline: 'raw',
-      metrics: [THROUGHPUT],
+      pairs: [['hoptrace', 'headers-contract']],
+      metrics: [THROUGHPUT, CPU_PER_MESSAGE],
       scale: { full: 1, quick: 0.3 },
       needs: 'kafka',
       targets: [

@@ -4,7 +4,8 @@
  * time, from the first publish to the last ack. Latency: one message at a time, publish to handler.
  *
  * Modes: raw amqplib; the headers-only floor (raw plus a header table holding only a traceparent and a
- * correlation ID: what any header-based tracing must pay amqplib to encode and decode); amqplib with
+ * correlation ID: what any header-based tracing must pay amqplib to encode and decode); the contract's
+ * wire format (raw plus exactly the headers and properties hoptrace writes, fixed values, no spans); amqplib with
  * `@opentelemetry/instrumentation-amqplib`; amqplib wrapped by hoptrace's `instrumentAmqp`. Traced modes
  * sample every span into a batch processor with a counting exporter.
  */
@@ -17,6 +18,7 @@ import { stackEndpoint } from '../../test/helpers/env.js';
 import {
   benchTracing,
   FLOOR_CORRELATION_ID,
+  FLOOR_MESSAGE_ID,
   FLOOR_TRACEPARENT,
   loadClient,
   type ModeResult,
@@ -99,8 +101,10 @@ async function measure(setup: Setup, scale: number): Promise<ModeResult> {
   const count = Math.round(MESSAGES * scale);
   await trip.run(WARMUP, WINDOW);
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   await trip.run(count, WINDOW);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const { user, system } = process.cpuUsage(cpu);
   await connection.close();
 
   // One message at a time on a connection without Nagle's algorithm, which would otherwise hold each
@@ -115,6 +119,7 @@ async function measure(setup: Setup, scale: number): Promise<ModeResult> {
     unit: 'msgs_per_s',
     value: count / seconds,
     extra: {
+      cpu_us_per_msg: (user + system) / count,
       p50_us: quantile(latencies, 0.5),
       p99_us: quantile(latencies, 0.99),
       spans,
@@ -135,6 +140,24 @@ workload({
     const amqplib = loadClient<typeof Amqplib>('amqplib');
     const options = () => ({
       headers: { traceparent: FLOOR_TRACEPARENT, 'x-correlation-id': FLOOR_CORRELATION_ID },
+    });
+    return measure({ connect: (socket) => amqplib.connect(url(), socket), options }, scale);
+  },
+
+  async 'headers-contract'(scale) {
+    if (process.env.BENCH_ALS) benchTracing(true);
+    const amqplib = loadClient<typeof Amqplib>('amqplib');
+    const publishedAt = String(Date.now());
+    const options = () => ({
+      messageId: FLOOR_MESSAGE_ID,
+      timestamp: Math.floor(Date.now() / 1000),
+      headers: {
+        traceparent: FLOOR_TRACEPARENT,
+        baggage: `correlation.id=${FLOOR_CORRELATION_ID}`,
+        'x-correlation-id': FLOOR_CORRELATION_ID,
+        'x-hoptrace-published-at': publishedAt,
+        'x-hoptrace-origin-at': publishedAt,
+      },
     });
     return measure({ connect: (socket) => amqplib.connect(url(), socket), options }, scale);
   },

@@ -5,7 +5,8 @@
  * message handled; the group join and a warm-up batch come before the clock starts.
  *
  * Modes: raw kafkajs; the headers-only floor (raw plus a traceparent and a correlation ID header per
- * message); kafkajs with `@opentelemetry/instrumentation-kafkajs`; kafkajs wrapped by hoptrace's
+ * message); the contract's wire format (raw plus exactly the headers hoptrace writes, fixed values, no
+ * spans); kafkajs with `@opentelemetry/instrumentation-kafkajs`; kafkajs wrapped by hoptrace's
  * `instrumentKafka` (`eachBatch` handlers run each message through `withMessageContext`, so every message
  * gets its own process span, as contrib gives it). Traced modes sample every span.
  */
@@ -17,6 +18,7 @@ import { stackEndpoint } from '../../test/helpers/env.js';
 import {
   benchTracing,
   FLOOR_CORRELATION_ID,
+  FLOOR_MESSAGE_ID,
   FLOOR_TRACEPARENT,
   loadClient,
   type ModeResult,
@@ -108,8 +110,10 @@ async function measure(setup: Setup, style: Style, scale: number): Promise<ModeR
   await produce(WARMUP);
   const count = Math.round(MESSAGES * scale);
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   await produce(count);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const { user, system } = process.cpuUsage(cpu);
 
   await producer.disconnect();
   await consumer.disconnect();
@@ -119,7 +123,7 @@ async function measure(setup: Setup, style: Style, scale: number): Promise<ModeR
   return {
     unit: 'msgs_per_s',
     value: count / seconds,
-    extra: { spans, rss_mb: process.memoryUsage().rss / 2 ** 20 },
+    extra: { cpu_us_per_msg: (user + system) / count, spans, rss_mb: process.memoryUsage().rss / 2 ** 20 },
   };
 }
 
@@ -130,6 +134,19 @@ workload({
 
   async 'headers-floor'(scale, args) {
     const headers = () => ({ traceparent: FLOOR_TRACEPARENT, 'x-correlation-id': FLOOR_CORRELATION_ID });
+    return measure({ kafka: newKafka(loadClient('kafkajs')), headers }, styleOf(args), scale);
+  },
+
+  async 'headers-contract'(scale, args) {
+    const publishedAt = String(Date.now());
+    const headers = () => ({
+      traceparent: FLOOR_TRACEPARENT,
+      baggage: `correlation.id=${FLOOR_CORRELATION_ID}`,
+      'x-correlation-id': FLOOR_CORRELATION_ID,
+      'x-hoptrace-published-at': publishedAt,
+      'x-hoptrace-origin-at': publishedAt,
+      'x-hoptrace-message-id': FLOOR_MESSAGE_ID,
+    });
     return measure({ kafka: newKafka(loadClient('kafkajs')), headers }, styleOf(args), scale);
   },
 

@@ -26,6 +26,7 @@ import {
   EVENT_HOPTRACE_RETURNED,
 } from '../core/semconv.js';
 import { recordError } from '../core/spans.js';
+import { shallowCopy } from '../core/utils.js';
 import { ConfirmFailedError, MessageReturnedError } from './errors.js';
 import type { AnyFunction } from './proxy.js';
 import type { AmqpSettings } from './settings.js';
@@ -115,7 +116,7 @@ export class Publisher {
         : {};
     const destination = exchangeDestination(call.exchange);
 
-    const sentOptions: AmqpPublishOptions = { ...options };
+    const sentOptions: AmqpPublishOptions = shallowCopy(options);
     if (sentOptions.messageId === undefined || sentOptions.messageId === null)
       sentOptions.messageId = randomUUID();
     const message: AmqpPublishMessage = {

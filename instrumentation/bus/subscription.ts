@@ -3,9 +3,10 @@
  * and a hand-off to the dead-letter topic after the last attempt.
  */
 import type { Context, Span } from '@opentelemetry/api';
-import { type Delivery, isPromiseLike, startDelivery } from '../core/delivery.js';
+import { type Delivery, startDelivery } from '../core/delivery.js';
 import type { Instrumentation } from '../core/instrumentation.js';
 import type { IncomingContext } from '../core/propagation.js';
+import { isPromiseLike } from '../core/utils.js';
 import { Deque } from './deque.js';
 import type { TopicMatcher } from './topic.js';
 import type {

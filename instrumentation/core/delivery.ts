@@ -42,6 +42,7 @@ import {
 } from './semconv.js';
 import { recordError, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
+import { isPromiseLike, shallowCopy } from './utils.js';
 
 export const DEFAULT_SETTLE_TIMEOUT_MS = 30_000;
 const MAX_CAPTURED_HEADER_LENGTH = 256;
@@ -241,12 +242,10 @@ class TracedDelivery<TMessage> implements Delivery {
     serviceName: string | undefined,
   ): Attributes {
     const req = this.req;
-    const attributes: Attributes = {
-      ...req.attributes,
-      [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: this.correlationId,
-      [ATTR_HOPTRACE_DELIVERY_ATTEMPT]: this.attempt,
-      [ATTR_HOPTRACE_ORIGIN_AT]: originAt,
-    };
+    const attributes: Attributes = shallowCopy(req.attributes);
+    attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = this.correlationId;
+    attributes[ATTR_HOPTRACE_DELIVERY_ATTEMPT] = this.attempt;
+    attributes[ATTR_HOPTRACE_ORIGIN_AT] = originAt;
     if (this.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = this.messageId;
     if (req.consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = req.consumerGroup;
     if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
@@ -380,15 +379,6 @@ class TracedDelivery<TMessage> implements Delivery {
       this.settleTimer.unref();
     }
   }
-}
-
-/** A promise or any other thenable: what a handler returns when it finishes later. */
-export function isPromiseLike<T>(value: T): value is T & PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 function captureHeaders(attributes: Attributes, headers: HeaderCarrier, names: readonly string[]): void {

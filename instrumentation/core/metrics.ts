@@ -142,6 +142,47 @@ export function getMessagingMetrics(
   return metrics;
 }
 
+/**
+ * Values under two string keys, as nested maps: a lookup builds no key string (no `${a}\0${b}` per
+ * message) and allocates nothing.
+ */
+class Table2<V> {
+  private readonly root = new Map<string, Map<string, V>>();
+
+  get(a: string, b: string): V | undefined {
+    return this.root.get(a)?.get(b);
+  }
+
+  /** Stores `value` and returns it. */
+  set(a: string, b: string, value: V): V {
+    let level = this.root.get(a);
+    if (!level) {
+      level = new Map();
+      this.root.set(a, level);
+    }
+    level.set(b, value);
+    return value;
+  }
+}
+
+/** Table2 with a third key. */
+class Table3<V> {
+  private readonly root = new Map<string, Table2<V>>();
+
+  get(a: string, b: string, c: string): V | undefined {
+    return this.root.get(a)?.get(b, c);
+  }
+
+  set(a: string, b: string, c: string, value: V): V {
+    let level = this.root.get(a);
+    if (!level) {
+      level = new Table2();
+      this.root.set(a, level);
+    }
+    return level.set(b, c, value);
+  }
+}
+
 const CONSUMER_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_CONSUMER_GROUP];
 
 function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: number): MessagingMetrics {
@@ -235,15 +276,15 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
 
   const destinations = new DestinationGuard(maxDestinations);
   const errorTypes = new BoundedValues(MAX_ERROR_TYPES, '_OTHER');
-  // Series handles by system, destination, then operation or group: nested maps, so a lookup on the
-  // message path builds no key string.
-  const producers = new Map<string, Map<string, Map<string, ProducerSeries>>>();
-  const consumers = new Map<string, Map<string, Map<string, ConsumerSeries>>>();
+  // Series handles by system, destination, then operation or group: a lookup on the message path
+  // builds no key string and allocates nothing.
+  const producers = new Table3<ProducerSeries>();
+  const consumers = new Table3<ConsumerSeries>();
 
   const createProducer = (system: MessagingSystem, destination: string, operationName: string) => {
     const base = { [LABEL_MESSAGING_SYSTEM]: system, [LABEL_DESTINATION]: destination };
     const sent = new Map<string, CounterSeries>();
-    const durations = new Map<string, Map<string, HistogramSeries>>();
+    const durations = new Table2<HistogramSeries>();
     const returned = new Map<string, CounterSeries>();
     const series: ProducerSeries = {
       sent(errorType = '') {
@@ -261,16 +302,17 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
       },
       operation(operation, seconds, errorType = '') {
         const error = errorTypes.value(errorType);
-        const byError = getOrCreate(durations, operation, () => new Map<string, HistogramSeries>());
-        let child = byError.get(error);
-        if (!child) {
-          child = set.operationDuration.child({
-            ...base,
-            [LABEL_OPERATION_NAME]: operation,
-            [LABEL_ERROR_TYPE]: error,
-          });
-          byError.set(error, child);
-        }
+        const child =
+          durations.get(operation, error) ??
+          durations.set(
+            operation,
+            error,
+            set.operationDuration.child({
+              ...base,
+              [LABEL_OPERATION_NAME]: operation,
+              [LABEL_ERROR_TYPE]: error,
+            }),
+          );
         child.observe(seconds);
       },
       returned(reason) {
@@ -297,10 +339,7 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
     const flowAge = set.flowAge.child(base);
     const redeliveries = set.redeliveries.child(base);
     const deadLettered = new Map<string, CounterSeries>();
-    const finishedSeries = new Map<
-      string,
-      Map<string, { consumed: CounterSeries; duration: HistogramSeries }>
-    >();
+    const finishedSeries = new Table2<{ consumed: CounterSeries; duration: HistogramSeries }>();
     const series: ConsumerSeries = {
       started(messageAgeSeconds, flowAgeSeconds, span, nowMs) {
         inFlight.inc();
@@ -322,15 +361,13 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
       },
       finished(outcome, seconds, errorType = '', span, nowMs) {
         const error = errorTypes.value(errorType);
-        const byError = getOrCreate(finishedSeries, outcome, () => new Map());
-        let children = byError.get(error);
+        let children = finishedSeries.get(outcome, error);
         if (!children) {
           const duration = { ...base, [LABEL_OPERATION_NAME]: 'process', [LABEL_ERROR_TYPE]: error };
-          children = {
+          children = finishedSeries.set(outcome, error, {
             duration: set.processDuration.child(duration),
             consumed: set.consumed.child({ ...duration, [LABEL_OUTCOME]: outcome }),
-          };
-          byError.set(error, children);
+          });
         }
         const now = nowMs ?? Date.now();
         children.consumed.inc();
@@ -347,26 +384,22 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
 
   const producer = (system: MessagingSystem, rawDestination: string, operationName: string) => {
     const destination = destinations.label(system, rawDestination);
-    const byOperation = getOrCreate(
-      getOrCreate(producers, system, () => new Map()),
-      destination,
-      () => new Map<string, ProducerSeries>(),
+    return (
+      producers.get(system, destination, operationName) ??
+      producers.set(system, destination, operationName, createProducer(system, destination, operationName))
     );
-    return getOrCreate(byOperation, operationName, () => createProducer(system, destination, operationName));
   };
 
   const consumer = (system: MessagingSystem, rawDestination: string, group: string | undefined) => {
     const destination = destinations.label(system, rawDestination);
     const groupLabel = group ?? '';
-    const byGroup = getOrCreate(
-      getOrCreate(consumers, system, () => new Map()),
-      destination,
-      () => new Map<string, ConsumerSeries>(),
+    return (
+      consumers.get(system, destination, groupLabel) ??
+      consumers.set(system, destination, groupLabel, createConsumer(system, destination, groupLabel))
     );
-    return getOrCreate(byGroup, groupLabel, () => createConsumer(system, destination, groupLabel));
   };
 
-  const invalid = new Map<string, Map<string, CounterSeries>>();
+  const invalid = new Table2<CounterSeries>();
   return {
     producer(system, destination, operationName) {
       try {
@@ -386,25 +419,15 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
     },
     invalidContext(system, reason) {
       try {
-        const bySystem = getOrCreate(invalid, system, () => new Map<string, CounterSeries>());
-        getOrCreate(bySystem, reason, () =>
-          set.invalidContext.child({ [LABEL_MESSAGING_SYSTEM]: system, reason }),
-        ).inc();
+        const child =
+          invalid.get(system, reason) ??
+          invalid.set(system, reason, set.invalidContext.child({ [LABEL_MESSAGING_SYSTEM]: system, reason }));
+        child.inc();
       } catch (err) {
         guard.report('metrics', err);
       }
     },
   };
-}
-
-/** `map.get(key)`, created by `create()` on first use. `create` runs only on a miss. */
-function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = create();
-    map.set(key, value);
-  }
-  return value;
 }
 
 const NOOP_PRODUCER: ProducerSeries = { sent() {}, operation() {}, returned() {} };

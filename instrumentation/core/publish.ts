@@ -26,6 +26,7 @@ import {
   HEADER_PUBLISHED_AT,
 } from './semconv.js';
 import { recordError, startProducerSpan } from './spans.js';
+import { shallowCopy } from './utils.js';
 
 export interface PublishRequest<TMessage> {
   /** Exchange (or `amq.default`), topic or bus topic: the span name's and metrics' destination. */
@@ -107,7 +108,7 @@ class TracedPublish<TMessage> implements PublishOperation {
     const publishedAt = Date.now();
     this.publishedAt = publishedAt;
     const parent = LayeredContext.over(req.parent ?? context.active());
-    const headers: Record<string, unknown> = { ...req.headers };
+    const headers: Record<string, unknown> = shallowCopy(req.headers);
     this.headers = headers;
 
     // Header values may be Buffers (a Kafka consumer forwarding the headers it received): read them as text.
@@ -135,10 +136,8 @@ class TracedPublish<TMessage> implements PublishOperation {
     this.span = span;
     // Only a recording span needs its attributes; unsampled publishes skip building them.
     if (span.isRecording()) {
-      const attributes: Attributes = {
-        ...req.attributes,
-        [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: correlationId,
-      };
+      const attributes: Attributes = shallowCopy(req.attributes);
+      attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = correlationId;
       if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
       if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
       span.setAttributes(attributes);
