@@ -1,11 +1,156 @@
-import type { Command } from '../command.js';
+import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import type { CollectorOptions } from '../../collector/config.js';
+import { ConfigError } from '../../collector/errors.js';
+import { startCollector } from '../../collector/start.js';
+import { type Command, UsageError } from '../command.js';
+import { brokersFlag, integerFlag, listFlag, parseFlags } from '../flags.js';
+
+const HELP = `Usage: hoptrace collector [flags]
+
+Receives OTLP/HTTP spans (POST /v1/traces, protobuf or JSON, gzip), links publishes to deliveries,
+serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz and the journeys API
+(/api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches RabbitMQ and forwards
+spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
+
+Flags:
+  --port N                    listen port (default 4318; 0 picks a free one)
+  --host H                    listen address (default 127.0.0.1)
+  --token T                   require "Authorization: Bearer T" on ingest and /api (default $HOPTRACE_COLLECTOR_TOKEN)
+  --forward URL               forward spans over OTLP/HTTP, e.g. http://127.0.0.1:34318 (Jaeger)
+  --rabbitmq URL              RabbitMQ management API, e.g. http://guest:guest@127.0.0.1:15672
+  --rabbitmq-vhost V          vhost to watch (default /)
+  --kafka-brokers HOSTS       watch Kafka consumer lag (comma-separated host:port)
+  --kafka-groups G1,G2        only these consumer groups (default all)
+  --monitor-interval MS       broker poll interval (default 15000)
+  --link-window-ms MS         how long a delivery waits for its publish (default 30000)
+  --unconsumed-deadline-ms MS publish with no delivery after this is unconsumed (default 60000)
+  --message-ttl-ms MS         how long a publish stays linkable (default 600000)
+  --max-tracked-messages N    publishes + waiting deliveries kept (default 100000)
+  --max-body-bytes N          request body limit, also after gunzip (default 4194304)
+  --scale-out-brokers HOSTS   scale out through a Kafka topic (see docs/collector.md)
+  --scale-out-topic T         the topic (default hoptrace.spans)
+  --scale-out-role R          ingest, link or both (default both)
+  --scale-out-group G         consumer group of the linking instances (default hoptrace-collector)
+  -h, --help                  this text
+
+Examples:
+  npx hoptrace collector
+  npx hoptrace collector --forward http://127.0.0.1:34318 --rabbitmq http://guest:guest@127.0.0.1:35673
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node my-service.js`;
+
+export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): CollectorOptions {
+  const { values } = parseFlags({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      token: { type: 'string' },
+      forward: { type: 'string' },
+      rabbitmq: { type: 'string' },
+      'rabbitmq-vhost': { type: 'string' },
+      'kafka-brokers': { type: 'string' },
+      'kafka-groups': { type: 'string' },
+      'monitor-interval': { type: 'string' },
+      'link-window-ms': { type: 'string' },
+      'unconsumed-deadline-ms': { type: 'string' },
+      'message-ttl-ms': { type: 'string' },
+      'max-tracked-messages': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      'scale-out-brokers': { type: 'string' },
+      'scale-out-topic': { type: 'string' },
+      'scale-out-role': { type: 'string' },
+      'scale-out-group': { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  }) as { values: Record<string, string | undefined> };
+  const interval = integerFlag('monitor-interval', values['monitor-interval'], { min: 1 });
+  const options: CollectorOptions = {};
+  const port = integerFlag('port', values.port, { max: 65535 });
+  if (port !== undefined) options.port = port;
+  if (values.host !== undefined) options.host = values.host;
+  const token = values.token ?? env.HOPTRACE_COLLECTOR_TOKEN;
+  if (token) options.token = token;
+  if (values.forward !== undefined) options.forwardOtlpUrl = values.forward;
+  if (values.rabbitmq !== undefined) {
+    options.rabbitmq = { managementUrl: values.rabbitmq };
+    if (values['rabbitmq-vhost'] !== undefined) options.rabbitmq.vhost = values['rabbitmq-vhost'];
+    if (interval !== undefined) options.rabbitmq.intervalMs = interval;
+  } else if (values['rabbitmq-vhost'] !== undefined) {
+    throw new UsageError('--rabbitmq-vhost needs --rabbitmq');
+  }
+  const brokers = brokersFlag('kafka-brokers', values['kafka-brokers']);
+  if (brokers) {
+    options.kafka = { brokers };
+    const groups = listFlag(values['kafka-groups']);
+    if (groups) options.kafka.groups = groups;
+    if (interval !== undefined) options.kafka.intervalMs = interval;
+  } else if (values['kafka-groups'] !== undefined) {
+    throw new UsageError('--kafka-groups needs --kafka-brokers');
+  }
+  const limits: NonNullable<CollectorOptions['limits']> = {};
+  const limitFlags = {
+    'link-window-ms': 'linkWindowMs',
+    'unconsumed-deadline-ms': 'unconsumedDeadlineMs',
+    'message-ttl-ms': 'messageTtlMs',
+    'max-tracked-messages': 'maxTrackedMessages',
+    'max-body-bytes': 'maxBodyBytes',
+  } as const;
+  for (const [flag, key] of Object.entries(limitFlags)) {
+    const value = integerFlag(flag, values[flag], { min: 1 });
+    if (value !== undefined) limits[key] = value;
+  }
+  if (limits.maxBodyBytes !== undefined)
+    limits.maxInFlightBytes = Math.max(limits.maxBodyBytes * 8, 32 * 1024 * 1024);
+  if (Object.keys(limits).length > 0) options.limits = limits;
+  const scaleOutBrokers = brokersFlag('scale-out-brokers', values['scale-out-brokers']);
+  if (scaleOutBrokers) {
+    const role = values['scale-out-role'] ?? 'both';
+    if (role !== 'ingest' && role !== 'link' && role !== 'both') {
+      throw new UsageError(`--scale-out-role must be ingest, link or both, got "${role}"`);
+    }
+    options.scaleOut = {
+      kafka: {
+        brokers: scaleOutBrokers,
+        topic: values['scale-out-topic'] ?? 'hoptrace.spans',
+        ingest: role !== 'link',
+        link: role !== 'ingest',
+      },
+    };
+    if (values['scale-out-group'] !== undefined) options.scaleOut.kafka.groupId = values['scale-out-group'];
+  } else if (values['scale-out-topic'] ?? values['scale-out-role'] ?? values['scale-out-group']) {
+    throw new UsageError(
+      '--scale-out-topic, --scale-out-role and --scale-out-group need --scale-out-brokers',
+    );
+  }
+  return options;
+}
 
 export const command: Command = {
   name: 'collector',
-  summary: 'not yet implemented',
-  help: 'Usage: hoptrace collector',
-  async run() {
-    console.error('hoptrace collector: not yet implemented');
-    return 1;
+  summary: 'receive OTLP spans, link producers to consumers, watch brokers, serve /metrics and journeys',
+  help: HELP,
+  async run(argv) {
+    const options = parseCollectorFlags(argv);
+    diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
+    let collector: Awaited<ReturnType<typeof startCollector>>;
+    try {
+      collector = await startCollector(options);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+    const parts = [`hoptrace collector listening on ${collector.url}`, `OTLP: ${collector.url}/v1/traces`];
+    if (options.forwardOtlpUrl) parts.push(`forwarding to ${options.forwardOtlpUrl}`);
+    if (options.rabbitmq) parts.push('watching RabbitMQ');
+    if (options.kafka) parts.push('watching Kafka lag');
+    console.log(parts.join('; '));
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    console.log('hoptrace collector: shutting down');
+    await collector.close();
+    return 0;
   },
 };

@@ -1,10 +1,13 @@
 import { createServer, type Server } from 'node:http';
-import { parseArgs } from 'node:util';
+import { renderJourney } from '../../collector/journey/render.js';
+import { Linker } from '../../collector/linker/linker.js';
+import { fromReadableSpan } from '../../collector/otlp/readable-span.js';
 import { createOrdersSystem, runOrdersDemo } from '../../examples/inproc/orders.js';
 import { setupTelemetry } from '../../examples/shared/telemetry.js';
 import { metricsRegistry } from '../../instrumentation/core/metrics.js';
 import { renderMetrics } from '../../instrumentation/core/metrics-format.js';
 import { type Command, UsageError } from '../command.js';
+import { brokersFlag, integerFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
 import { metricsSummary } from '../metrics-summary.js';
 
 const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka] [flags]
@@ -37,8 +40,8 @@ interface DemoFlags {
   brokers: string[];
 }
 
-export function parseDemoFlags(argv: string[]): DemoFlags {
-  const { values } = parseArgs({
+export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoFlags {
+  const { values } = parseFlags({
     args: argv,
     options: {
       broker: { type: 'string', default: 'inproc' },
@@ -55,33 +58,17 @@ export function parseDemoFlags(argv: string[]): DemoFlags {
   if (broker !== 'inproc' && broker !== 'rabbitmq' && broker !== 'kafka') {
     throw new UsageError(`--broker must be inproc, rabbitmq or kafka, got "${broker}"`);
   }
-  const orders = Number(values.orders);
-  if (!Number.isInteger(orders) || orders < 1 || orders > 10_000) {
-    throw new UsageError(`--orders must be an integer from 1 to 10000, got "${values.orders}"`);
-  }
-  let metricsPort: number | undefined;
-  if (values['metrics-port'] !== undefined) {
-    metricsPort = Number(values['metrics-port']);
-    if (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535) {
-      throw new UsageError(`--metrics-port must be a port number, got "${values['metrics-port']}"`);
-    }
-  }
-  if (values.otlp !== undefined) {
-    try {
-      new URL(values.otlp);
-    } catch {
-      throw new UsageError(`--otlp must be a URL such as http://127.0.0.1:4318, got "${values.otlp}"`);
-    }
-  }
+  urlFlag('otlp', values.otlp, 'http://127.0.0.1:4318');
   return {
     broker,
-    orders,
+    orders: integerFlag('orders', values.orders, { min: 1, max: 10_000 }) as number,
     otlp: values.otlp,
-    metricsPort,
-    amqpUrl: values['amqp-url'] ?? process.env.HOPTRACE_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:35672',
-    brokers: (values.brokers ?? process.env.HOPTRACE_KAFKA_BROKERS ?? '127.0.0.1:39092')
-      .split(',')
-      .filter(Boolean),
+    metricsPort: integerFlag('metrics-port', values['metrics-port'], { min: 1, max: 65535 }),
+    amqpUrl: values['amqp-url'] ?? env.HOPTRACE_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:35672',
+    brokers: brokersFlag(
+      'brokers',
+      values.brokers ?? env.HOPTRACE_KAFKA_BROKERS ?? '127.0.0.1:39092',
+    ) as string[],
   };
 }
 
@@ -165,17 +152,6 @@ const rabbitScenario =
     };
   };
 
-/** The URL without its password, for messages. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(invalid URL)';
-  }
-}
-
 async function runInproc(flags: DemoFlags): Promise<number> {
   if (flags.metricsPort === undefined) return runScenario(flags, inprocScenario(flags));
   const telemetry = setupTelemetry({ serviceName: 'hoptrace-demo', otlpUrl: flags.otlp });
@@ -199,15 +175,17 @@ async function runInproc(flags: DemoFlags): Promise<number> {
   }
 }
 
-/** Prints each flow's journey tree. */
+/** Prints each flow's journey tree: the spans go through the collector's linker in process, no HTTP. */
 async function printJourneys(
   spans: ReturnType<ReturnType<typeof setupTelemetry>['spans']>,
   correlationIds: string[],
 ) {
-  // Wired to the collector's linker and journey renderer (the same tree `hoptrace journey` prints).
+  const linker = new Linker();
+  linker.ingest(spans.map(fromReadableSpan));
+  linker.finalize();
   for (const id of correlationIds) {
-    const flow = spans.filter((s) => s.attributes['messaging.message.conversation_id'] === id);
-    console.log(`${id}: ${flow.length} spans\n`);
+    const journey = linker.journey(id);
+    console.log(journey ? `${renderJourney(journey)}\n` : `${id}: no spans\n`);
   }
 }
 

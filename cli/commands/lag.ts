@@ -1,7 +1,7 @@
 /** `hoptrace lag`: Kafka consumer lag per group, topic and partition, as a table (once, or `--watch`). */
-import { parseArgs } from 'node:util';
 import type { GroupLag, KafkaLagMonitor, LagSnapshot } from '../../instrumentation/kafka/lag-monitor.js';
 import { type Command, UsageError } from '../command.js';
+import { brokersFlag, integerFlag, parseFlags } from '../flags.js';
 
 const HELP = `Usage: hoptrace lag --brokers HOSTS [--group G]... [--watch] [--interval MS] [--window N]
 
@@ -31,45 +31,26 @@ interface LagArgs {
 }
 
 export function parseLagArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): LagArgs {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        brokers: { type: 'string' },
-        group: { type: 'string', multiple: true },
-        watch: { type: 'boolean', default: false },
-        interval: { type: 'string' },
-        window: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const brokersText = (values.brokers as string | undefined) ?? env.HOPTRACE_KAFKA_BROKERS;
-  if (!brokersText) throw new UsageError('--brokers is required (e.g. --brokers 127.0.0.1:9092)');
-  const brokers = brokersText
-    .split(',')
-    .map((b) => b.trim())
-    .filter((b) => b.length > 0);
-  for (const broker of brokers) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(broker)) throw new UsageError(`--brokers: "${broker}" is not host:port`);
-  }
-  const int = (name: string, fallback: number, min: number) => {
-    const raw = values[name] as string | undefined;
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
-    return n;
-  };
+  const { values } = parseFlags({
+    args: argv,
+    options: {
+      brokers: { type: 'string' },
+      group: { type: 'string', multiple: true },
+      watch: { type: 'boolean', default: false },
+      interval: { type: 'string' },
+      window: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const brokers = brokersFlag('brokers', values.brokers ?? env.HOPTRACE_KAFKA_BROKERS);
+  if (!brokers) throw new UsageError('--brokers is required (e.g. --brokers 127.0.0.1:9092)');
   return {
     brokers,
-    groups: values.group as string[] | undefined,
+    groups: values.group,
     watch: values.watch === true,
-    intervalMs: int('interval', 5000, 100),
-    windowSize: int('window', 10, 1),
+    intervalMs: integerFlag('interval', values.interval, { min: 100 }) ?? 5000,
+    windowSize: integerFlag('window', values.window, { min: 1 }) ?? 10,
   };
 }
 

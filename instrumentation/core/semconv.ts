@@ -195,3 +195,17 @@ export const METRIC_RETURNED = 'hoptrace_returned_messages_total';
 export const HEADER_AMQP_DELIVERY_COUNT = 'x-delivery-count';
 /** RabbitMQ's dead-letter history header: an array of tables, most recent event first. */
 export const HEADER_AMQP_X_DEATH = 'x-death';
+
+// --- collector (span linking, synthetic spans, self-health)
+/** Set on spans the collector makes itself (synthetic `deliver <destination>` spans). */
+export const ATTR_HOPTRACE_SYNTHETIC = 'hoptrace.synthetic';
+/** Publish start -> consumer span start of one delivery, in milliseconds. */
+export const ATTR_HOPTRACE_HOP_LATENCY_MS = 'hoptrace.hop.latency_ms';
+/** How the collector matched a delivery to its publish: `parent|link|message_id|correlation_id`. */
+export const ATTR_HOPTRACE_LINK_MATCH = 'hoptrace.link.match';
+/** The consuming service of a delivery (on synthetic spans, whose resource is that service too). */
+export const ATTR_HOPTRACE_CONSUMER_SERVICE = 'hoptrace.consumer.service.name';
+
+export const METRIC_DEAD_LETTER_HOPS = 'hoptrace_dead_letter_hops_total';
+export const METRIC_COLLECTOR_EVICTIONS = 'hoptrace_collector_evictions_total';
+export const METRIC_COLLECTOR_TRACKED_MESSAGES = 'hoptrace_collector_tracked_messages';

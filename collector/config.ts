@@ -1,0 +1,369 @@
+/**
+ * Collector options, their defaults, and validation. `resolveConfig` never guesses: a bad value
+ * fails startup with a `ConfigError` naming the option.
+ */
+import { ConfigError } from './errors.js';
+
+export interface CollectorLimits {
+  /** Largest accepted request body, checked on the wire and again after gunzip. Default 4 MiB. */
+  maxBodyBytes: number;
+  /** Request bytes being read or decoded at once; beyond it requests get 429. Default 32 MiB. */
+  maxInFlightBytes: number;
+  /** Ingest requests in progress at once; beyond it requests get 503. Default 64. */
+  maxConcurrentRequests: number;
+  /** Publishes and waiting deliveries tracked by the linker; the oldest are evicted. Default 100 000. */
+  maxTrackedMessages: number;
+  /** How long a publish stays linkable after it arrived. Default 10 min. */
+  messageTtlMs: number;
+  /** How long a delivery waits for its publish (out-of-order arrival) before it is an orphan. Default 30 s. */
+  linkWindowMs: number;
+  /** A publish with no delivery this long after it arrived counts as unconsumed. Default 60 s. */
+  unconsumedDeadlineMs: number;
+  /** Journeys (correlation IDs) kept for the API. Default 10 000. */
+  maxJourneys: number;
+  /** A journey is dropped this long after its last span. Default 10 min. */
+  journeyTtlMs: number;
+  /** Publishes + deliveries kept per journey; later ones are counted but not kept. Default 1 000. */
+  maxJourneyEntries: number;
+  /** Distinct destination (and service) label values per metric; the rest become `__other__`. Default 200. */
+  maxLabelValues: number;
+  /** How often deadlines and windows are checked. Default 1 s. */
+  sweepIntervalMs: number;
+}
+
+export interface ForwardOptions {
+  /** Spans waiting to be forwarded; beyond it new spans are dropped and counted. Default 20 000. */
+  maxQueueSpans: number;
+  /** Spans per OTLP request. Default 512. */
+  maxBatchSpans: number;
+  /** A partial batch is sent after this long. Default 1 s. */
+  flushIntervalMs: number;
+  /** Tries per batch, first included. Default 5. */
+  maxAttempts: number;
+  /** First retry delay, doubled per try (with jitter), capped by `maxBackoffMs`. Default 500 ms. */
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  /** Per request. Default 10 s. */
+  timeoutMs: number;
+  /** Extra request headers, e.g. authorization for the target. */
+  headers: Record<string, string>;
+}
+
+export interface RabbitMqMonitorOptions {
+  /** e.g. `http://guest:guest@127.0.0.1:15672` (credentials in the URL or below). */
+  managementUrl: string;
+  /** Only this vhost. Default `/`. */
+  vhost?: string;
+  username?: string;
+  password?: string;
+  /** Default 15 s. */
+  intervalMs?: number;
+  /** Per request. Default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface KafkaMonitorOptions {
+  brokers: string[];
+  /** Consumer groups to watch; default all groups. */
+  groups?: string[];
+  /** Default 15 s. */
+  intervalMs?: number;
+  clientId?: string;
+}
+
+/** Horizontal scale-out through a Kafka topic; see docs/collector.md "Scale-out". */
+export interface KafkaScaleOutOptions {
+  brokers: string[];
+  /** Topic carrying normalized messaging spans, keyed by correlation ID. */
+  topic: string;
+  /** Consumer group shared by the linking instances. Default `hoptrace-collector`. */
+  groupId?: string;
+  /** Publish spans received over OTLP to the topic instead of linking them here. Default true. */
+  ingest?: boolean;
+  /** Consume the topic and link. Default true. */
+  link?: boolean;
+  clientId?: string;
+}
+
+export interface CollectorOptions {
+  /** Default 4318; 0 picks a free port (see `collector.port`). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** When set, `POST /v1/traces` and `/api/*` need `Authorization: Bearer <token>`. */
+  token?: string;
+  /** OTLP/HTTP traces endpoint that receives original and synthetic spans (e.g. Jaeger). */
+  forwardOtlpUrl?: string;
+  forward?: Partial<ForwardOptions>;
+  kafka?: KafkaMonitorOptions;
+  rabbitmq?: RabbitMqMonitorOptions;
+  limits?: Partial<CollectorLimits>;
+  scaleOut?: { kafka: KafkaScaleOutOptions };
+  /** Clock for the linker (tests). Default `Date.now`. */
+  now?: () => number;
+}
+
+export const DEFAULT_PORT = 4318;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export const DEFAULT_LIMITS: Readonly<CollectorLimits> = Object.freeze({
+  maxBodyBytes: 4 * 1024 * 1024,
+  maxInFlightBytes: 32 * 1024 * 1024,
+  maxConcurrentRequests: 64,
+  maxTrackedMessages: 100_000,
+  messageTtlMs: 10 * 60_000,
+  linkWindowMs: 30_000,
+  unconsumedDeadlineMs: 60_000,
+  maxJourneys: 10_000,
+  journeyTtlMs: 10 * 60_000,
+  maxJourneyEntries: 1_000,
+  maxLabelValues: 200,
+  sweepIntervalMs: 1_000,
+});
+
+export const DEFAULT_FORWARD: Readonly<ForwardOptions> = Object.freeze({
+  maxQueueSpans: 20_000,
+  maxBatchSpans: 512,
+  flushIntervalMs: 1_000,
+  maxAttempts: 5,
+  initialBackoffMs: 500,
+  maxBackoffMs: 30_000,
+  timeoutMs: 10_000,
+  headers: {},
+});
+
+export const DEFAULT_MONITOR_INTERVAL_MS = 15_000;
+
+export interface ResolvedConfig {
+  port: number;
+  host: string;
+  token: string | undefined;
+  forwardOtlpUrl: URL | undefined;
+  forward: ForwardOptions;
+  kafka: (Required<Omit<KafkaMonitorOptions, 'groups'>> & { groups: string[] | undefined }) | undefined;
+  rabbitmq:
+    | {
+        managementUrl: URL;
+        vhost: string;
+        username: string;
+        password: string;
+        intervalMs: number;
+        timeoutMs: number;
+      }
+    | undefined;
+  limits: CollectorLimits;
+  scaleOut: Required<KafkaScaleOutOptions> | undefined;
+  now: () => number;
+}
+
+const OPTION_KEYS = new Set([
+  'port',
+  'host',
+  'token',
+  'forwardOtlpUrl',
+  'forward',
+  'kafka',
+  'rabbitmq',
+  'limits',
+  'scaleOut',
+  'now',
+]);
+
+function checkKeys(what: string, value: object, allowed: Iterable<string>): void {
+  const known = new Set(allowed);
+  const unknown = Object.keys(value).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new ConfigError(`${what}: unknown option(s) ${unknown.join(', ')}`);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function positiveInt(name: string, value: unknown, { allowZero = false } = {}): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new ConfigError(
+      `${name} must be ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function httpUrl(name: string, value: unknown): URL {
+  if (typeof value !== 'string' || value === '') throw new ConfigError(`${name} must be an http(s) URL`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: ${value}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must use http or https, got ${url.protocol}`);
+  }
+  return url;
+}
+
+function brokerList(name: string, value: unknown): string[] {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((b) => typeof b === 'string' && /.+:\d+$/.test(b))
+  ) {
+    throw new ConfigError(`${name} must be a non-empty list of host:port strings`);
+  }
+  return value as string[];
+}
+
+/** The OTLP traces URL: a bare origin gets the conventional `/v1/traces` path. */
+export function tracesUrl(url: URL): URL {
+  const out = new URL(url);
+  if (out.pathname === '' || out.pathname === '/') out.pathname = '/v1/traces';
+  return out;
+}
+
+function resolveLimits(value: unknown): CollectorLimits {
+  if (value === undefined) return { ...DEFAULT_LIMITS };
+  if (!isObject(value)) throw new ConfigError('limits must be an object');
+  checkKeys('limits', value, Object.keys(DEFAULT_LIMITS));
+  const limits = { ...DEFAULT_LIMITS } as CollectorLimits;
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof CollectorLimits)[]) {
+    if (value[key] !== undefined) limits[key] = positiveInt(`limits.${key}`, value[key]);
+  }
+  if (limits.unconsumedDeadlineMs > limits.messageTtlMs) {
+    throw new ConfigError('limits.unconsumedDeadlineMs must not exceed limits.messageTtlMs');
+  }
+  if (limits.linkWindowMs > limits.messageTtlMs) {
+    throw new ConfigError('limits.linkWindowMs must not exceed limits.messageTtlMs');
+  }
+  if (limits.maxInFlightBytes < limits.maxBodyBytes) {
+    throw new ConfigError('limits.maxInFlightBytes must be at least limits.maxBodyBytes');
+  }
+  return limits;
+}
+
+function resolveForward(value: unknown): ForwardOptions {
+  if (value === undefined) return { ...DEFAULT_FORWARD, headers: {} };
+  if (!isObject(value)) throw new ConfigError('forward must be an object');
+  checkKeys('forward', value, Object.keys(DEFAULT_FORWARD));
+  const out: ForwardOptions = { ...DEFAULT_FORWARD, headers: {} };
+  for (const key of Object.keys(DEFAULT_FORWARD) as (keyof ForwardOptions)[]) {
+    if (key === 'headers' || value[key] === undefined) continue;
+    (out as unknown as Record<string, number>)[key] = positiveInt(`forward.${key}`, value[key]);
+  }
+  if (value.headers !== undefined) {
+    if (!isObject(value.headers) || !Object.values(value.headers).every((v) => typeof v === 'string')) {
+      throw new ConfigError('forward.headers must map header names to strings');
+    }
+    out.headers = { ...(value.headers as Record<string, string>) };
+  }
+  if (out.maxBatchSpans > out.maxQueueSpans)
+    throw new ConfigError('forward.maxBatchSpans must not exceed forward.maxQueueSpans');
+  return out;
+}
+
+function resolveRabbitMq(value: unknown): ResolvedConfig['rabbitmq'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('rabbitmq must be an object');
+  checkKeys('rabbitmq', value, ['managementUrl', 'vhost', 'username', 'password', 'intervalMs', 'timeoutMs']);
+  const url = httpUrl('rabbitmq.managementUrl', value.managementUrl);
+  const username = value.username ?? (decodeURIComponent(url.username) || 'guest');
+  const password = value.password ?? (decodeURIComponent(url.password) || 'guest');
+  if (typeof username !== 'string' || typeof password !== 'string') {
+    throw new ConfigError('rabbitmq.username and rabbitmq.password must be strings');
+  }
+  const clean = new URL(url);
+  clean.username = '';
+  clean.password = '';
+  const vhost = value.vhost ?? '/';
+  if (typeof vhost !== 'string' || vhost === '')
+    throw new ConfigError('rabbitmq.vhost must be a non-empty string');
+  return {
+    managementUrl: clean,
+    vhost,
+    username,
+    password,
+    intervalMs: positiveInt('rabbitmq.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+    timeoutMs: positiveInt('rabbitmq.timeoutMs', value.timeoutMs ?? 10_000),
+  };
+}
+
+function resolveKafka(value: unknown): ResolvedConfig['kafka'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('kafka must be an object');
+  checkKeys('kafka', value, ['brokers', 'groups', 'intervalMs', 'clientId']);
+  const groups = value.groups;
+  if (
+    groups !== undefined &&
+    (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string' && g !== ''))
+  ) {
+    throw new ConfigError('kafka.groups must be a list of group names');
+  }
+  const clientId = value.clientId ?? 'hoptrace-collector';
+  if (typeof clientId !== 'string') throw new ConfigError('kafka.clientId must be a string');
+  return {
+    brokers: brokerList('kafka.brokers', value.brokers),
+    groups: groups as string[] | undefined,
+    intervalMs: positiveInt('kafka.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+    clientId,
+  };
+}
+
+function resolveScaleOut(value: unknown): ResolvedConfig['scaleOut'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value) || !isObject(value.kafka))
+    throw new ConfigError('scaleOut must be { kafka: { brokers, topic } }');
+  checkKeys('scaleOut', value, ['kafka']);
+  const k = value.kafka;
+  checkKeys('scaleOut.kafka', k, ['brokers', 'topic', 'groupId', 'ingest', 'link', 'clientId']);
+  if (typeof k.topic !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(k.topic)) {
+    throw new ConfigError('scaleOut.kafka.topic must be a valid Kafka topic name');
+  }
+  for (const flag of ['ingest', 'link'] as const) {
+    if (k[flag] !== undefined && typeof k[flag] !== 'boolean')
+      throw new ConfigError(`scaleOut.kafka.${flag} must be a boolean`);
+  }
+  const groupId = k.groupId ?? 'hoptrace-collector';
+  const clientId = k.clientId ?? 'hoptrace-collector';
+  if (typeof groupId !== 'string' || typeof clientId !== 'string') {
+    throw new ConfigError('scaleOut.kafka.groupId and clientId must be strings');
+  }
+  const resolved = {
+    brokers: brokerList('scaleOut.kafka.brokers', k.brokers),
+    topic: k.topic,
+    groupId,
+    ingest: (k.ingest as boolean | undefined) ?? true,
+    link: (k.link as boolean | undefined) ?? true,
+    clientId,
+  };
+  if (!resolved.ingest && !resolved.link)
+    throw new ConfigError('scaleOut.kafka: ingest and link cannot both be false');
+  return resolved;
+}
+
+export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
+  if (!isObject(options)) throw new ConfigError('options must be an object');
+  const o: Record<string, unknown> = options;
+  checkKeys('startCollector', o, OPTION_KEYS);
+  const port = o.port ?? DEFAULT_PORT;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`port must be an integer 0-65535, got ${String(port)}`);
+  }
+  const host = o.host ?? DEFAULT_HOST;
+  if (typeof host !== 'string' || host === '') throw new ConfigError('host must be a non-empty string');
+  if (o.token !== undefined && (typeof o.token !== 'string' || o.token === '')) {
+    throw new ConfigError('token must be a non-empty string');
+  }
+  if (o.now !== undefined && typeof o.now !== 'function') throw new ConfigError('now must be a function');
+  return {
+    port,
+    host,
+    token: o.token as string | undefined,
+    forwardOtlpUrl:
+      o.forwardOtlpUrl === undefined ? undefined : tracesUrl(httpUrl('forwardOtlpUrl', o.forwardOtlpUrl)),
+    forward: resolveForward(o.forward),
+    kafka: resolveKafka(o.kafka),
+    rabbitmq: resolveRabbitMq(o.rabbitmq),
+    limits: resolveLimits(o.limits),
+    scaleOut: resolveScaleOut(o.scaleOut),
+    now: (o.now as (() => number) | undefined) ?? Date.now,
+  };
+}

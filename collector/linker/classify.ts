@@ -1,0 +1,107 @@
+/**
+ * Reads the messaging facts the linker needs from a span: its role (publish or delivery) and the
+ * message fields (system, destination, message and correlation IDs, group, attempt, outcome).
+ */
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HOPTRACE_DEAD_LETTER_REASON,
+  ATTR_HOPTRACE_DEAD_LETTER_SOURCE,
+  ATTR_HOPTRACE_DELIVERY_ATTEMPT,
+  ATTR_HOPTRACE_OUTCOME,
+  ATTR_HOPTRACE_SERVICE_NAME,
+  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
+  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_RABBITMQ_ROUTING_KEY,
+  ATTR_MESSAGING_SYSTEM,
+} from '../../instrumentation/core/semconv.js';
+import { numberAttribute, stringAttribute } from '../otlp/normalize.js';
+import type { SpanRecord } from '../types.js';
+
+export type MessagingRole = 'publish' | 'delivery';
+
+/**
+ * - publish: `messaging.operation.type` send (or the older `publish`, or `create` for per-message
+ *   creation contexts of batch sends), or no operation type and kind PRODUCER.
+ * - delivery: operation type `process` or `receive` (hoptrace's wrappers make one consumer span per
+ *   delivery: `receive` for a pull such as AMQP `get`, `process` otherwise), or no operation type
+ *   and kind CONSUMER. `settle` spans are not deliveries.
+ */
+export function roleOf(span: SpanRecord): MessagingRole | undefined {
+  const op = span.attributes[ATTR_MESSAGING_OPERATION_TYPE];
+  if (typeof op === 'string' && op !== '') {
+    if (op === 'send' || op === 'publish' || op === 'create') return 'publish';
+    if (op === 'process' || op === 'receive') return 'delivery';
+    return undefined;
+  }
+  if (span.kind === 'producer') return 'publish';
+  if (span.kind === 'consumer') return 'delivery';
+  return undefined;
+}
+
+/**
+ * The logical service of a span: `hoptrace.service.name` when set (one process hosting several
+ * services, e.g. the in-process bus), else the resource's `service.name`.
+ */
+export function serviceOf(span: SpanRecord): string {
+  return stringAttribute(span.attributes, ATTR_HOPTRACE_SERVICE_NAME) ?? span.serviceName;
+}
+
+export interface MessageFields {
+  system: string;
+  destination: string;
+  messageId: string | undefined;
+  correlationId: string | undefined;
+  routingKey: string | undefined;
+}
+
+export interface DeliveryFields extends MessageFields {
+  /** Consumer group; else the destination (a RabbitMQ queue is its consumers' group); else the service. */
+  group: string;
+  attempt: number | undefined;
+  outcome: string | undefined;
+  deadLetterReason: string | undefined;
+  deadLetterSource: string | undefined;
+  errorType: string | undefined;
+  /** More than one message in this span (Kafka eachBatch): match by links only. */
+  batch: boolean;
+}
+
+const UNKNOWN = 'unknown';
+
+export function messageFields(span: SpanRecord): MessageFields {
+  const a = span.attributes;
+  return {
+    system: stringAttribute(a, ATTR_MESSAGING_SYSTEM) ?? UNKNOWN,
+    destination: stringAttribute(a, ATTR_MESSAGING_DESTINATION_NAME) ?? UNKNOWN,
+    messageId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_ID),
+    correlationId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID),
+    routingKey: stringAttribute(a, ATTR_MESSAGING_RABBITMQ_ROUTING_KEY),
+  };
+}
+
+export function deliveryFields(span: SpanRecord): DeliveryFields {
+  const a = span.attributes;
+  const destination = stringAttribute(a, ATTR_MESSAGING_DESTINATION_NAME) ?? UNKNOWN;
+  const batchCount = numberAttribute(a, ATTR_MESSAGING_BATCH_MESSAGE_COUNT);
+  const attempt = numberAttribute(a, ATTR_HOPTRACE_DELIVERY_ATTEMPT);
+  return {
+    system: stringAttribute(a, ATTR_MESSAGING_SYSTEM) ?? UNKNOWN,
+    destination,
+    messageId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_ID),
+    correlationId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID),
+    routingKey: stringAttribute(a, ATTR_MESSAGING_RABBITMQ_ROUTING_KEY),
+    group:
+      stringAttribute(a, ATTR_MESSAGING_CONSUMER_GROUP_NAME) ??
+      (destination !== UNKNOWN ? destination : serviceOf(span)),
+    attempt: attempt !== undefined && attempt >= 1 ? Math.trunc(attempt) : undefined,
+    outcome: stringAttribute(a, ATTR_HOPTRACE_OUTCOME),
+    deadLetterReason: stringAttribute(a, ATTR_HOPTRACE_DEAD_LETTER_REASON),
+    deadLetterSource: stringAttribute(a, ATTR_HOPTRACE_DEAD_LETTER_SOURCE),
+    errorType: stringAttribute(a, ATTR_ERROR_TYPE),
+    batch: (batchCount !== undefined && batchCount > 1) || span.links.length > 1,
+  };
+}

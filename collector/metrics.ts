@@ -1,0 +1,320 @@
+/**
+ * The collector's own metrics (prom-client), in one private registry.
+ *
+ * prom-client only keeps exemplars on metrics registered in an OpenMetrics registry, and renders a
+ * registry in its own content type; rendering OpenMetrics also renames counters in place (drops
+ * `_total` from `metric.name`). So the registry is OpenMetrics, and the Prometheus text format is
+ * rendered through a separate, never-mutated Prometheus-typed view that restores the counter suffix
+ * per scrape. Nothing is switched per request, so concurrent scrapes in both formats are safe.
+ */
+import client from 'prom-client';
+import {
+  LABEL_COLLECTOR_SOURCE,
+  LABEL_CONSUMER_GROUP,
+  LABEL_CONSUMER_SERVICE,
+  LABEL_DEAD_LETTER_SOURCE,
+  LABEL_DESTINATION,
+  LABEL_MESSAGING_SYSTEM,
+  LABEL_PARTITION,
+  LABEL_PRODUCER_SERVICE,
+  LABEL_QUEUE_STATE,
+  LABEL_REASON,
+  METRIC_COLLECTOR_EVICTIONS,
+  METRIC_COLLECTOR_LAST_SUCCESS,
+  METRIC_COLLECTOR_SPANS_DROPPED,
+  METRIC_COLLECTOR_SPANS_RECEIVED,
+  METRIC_COLLECTOR_TRACKED_MESSAGES,
+  METRIC_COLLECTOR_UP,
+  METRIC_CONSUMER_LAG_MESSAGES,
+  METRIC_CONSUMER_LAG_SECONDS,
+  METRIC_CONSUMER_LAG_STATUS,
+  METRIC_DEAD_LETTER_HOPS,
+  METRIC_DLQ_MESSAGES,
+  METRIC_DUPLICATE_DELIVERIES,
+  METRIC_FANOUT_DELIVERIES,
+  METRIC_HOP_LATENCY,
+  METRIC_ORPHAN_DELIVERIES,
+  METRIC_QUEUE_CONSUMERS,
+  METRIC_QUEUE_MESSAGES,
+  METRIC_QUEUE_OLDEST_AGE,
+  METRIC_UNCONSUMED,
+  OTHER_DESTINATION,
+} from '../instrumentation/core/semconv.js';
+
+const { Counter, Gauge, Histogram, Registry } = client;
+
+export const HOP_LATENCY_BUCKETS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+];
+export const FANOUT_BUCKETS = [0, 1, 2, 3, 4, 5, 8, 10, 16, 32, 64];
+
+/** Why spans were dropped (`hoptrace_collector_spans_dropped_total{reason}`). */
+export type DropReason =
+  | 'invalid'
+  | 'forward_queue_full'
+  | 'forward_failed'
+  | 'forward_rejected'
+  | 'scaleout_failed'
+  | 'scaleout_invalid';
+
+export type EvictionKind = 'publish' | 'pending_delivery' | 'journey';
+
+const DELIVERY_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_CONSUMER_GROUP] as const;
+const HOP_LABELS = [LABEL_PRODUCER_SERVICE, LABEL_CONSUMER_SERVICE, ...DELIVERY_LABELS] as const;
+const PUBLISH_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_PRODUCER_SERVICE] as const;
+const QUEUE_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION] as const;
+const LAG_LABELS = [
+  LABEL_MESSAGING_SYSTEM,
+  LABEL_DESTINATION,
+  LABEL_CONSUMER_GROUP,
+  LABEL_PARTITION,
+] as const;
+
+type Labels<T extends readonly string[]> = Record<T[number], string>;
+
+/**
+ * Keeps label values from spans bounded: the first `limit` distinct values of a label per metric
+ * pass, later ones become `__other__`.
+ */
+export class LabelLimiter {
+  private readonly seen = new Map<string, Set<string>>();
+  constructor(private readonly limit: number) {}
+
+  bound(metric: string, label: string, value: string): string {
+    const key = `${metric}\u0000${label}`;
+    let values = this.seen.get(key);
+    if (!values) {
+      values = new Set();
+      this.seen.set(key, values);
+    }
+    if (values.has(value)) return value;
+    if (values.size >= this.limit) return OTHER_DESTINATION;
+    values.add(value);
+    return value;
+  }
+}
+
+export interface RenderedMetrics {
+  contentType: string;
+  body: string;
+}
+
+/** Picks OpenMetrics when the client prefers it (by q-value) over Prometheus text. */
+export function prefersOpenMetrics(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let openMetricsQ = -1;
+  let textQ = -1;
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.trim().split(';');
+    const mediaType = type.trim().toLowerCase();
+    let q = 1;
+    for (const param of params) {
+      const [name, value] = param.trim().split('=');
+      if (name?.trim() === 'q') q = Number(value) || 0;
+    }
+    if (mediaType === 'application/openmetrics-text') openMetricsQ = Math.max(openMetricsQ, q);
+    else if (mediaType === 'text/plain' || mediaType === '*/*' || mediaType === 'text/*')
+      textQ = Math.max(textQ, q);
+  }
+  return openMetricsQ > 0 && openMetricsQ >= textQ;
+}
+
+export class CollectorMetrics {
+  readonly registry = new Registry<client.OpenMetricsContentType>();
+  /** Renders metrics of `registry` in Prometheus text; holds no metrics itself. */
+  private readonly prometheusView = new Registry() as unknown as PrometheusTextRenderer;
+  readonly labels: LabelLimiter;
+
+  readonly spansReceived: client.Counter<'source'>;
+  readonly spansDropped: client.Counter<'reason'>;
+  readonly up: client.Gauge<'source'>;
+  readonly lastSuccess: client.Gauge<'source'>;
+  readonly evictions: client.Counter<'kind'>;
+  readonly trackedMessages: client.Gauge<'kind'>;
+
+  readonly hopLatency: client.Histogram<(typeof HOP_LABELS)[number]>;
+  readonly fanout: client.Histogram<(typeof PUBLISH_LABELS)[number]>;
+  readonly unconsumed: client.Counter<(typeof PUBLISH_LABELS)[number]>;
+  readonly orphans: client.Counter<(typeof DELIVERY_LABELS)[number] | 'consumer_service'>;
+  readonly duplicates: client.Counter<(typeof DELIVERY_LABELS)[number] | 'consumer_service'>;
+  readonly deadLetterHops: client.Counter<(typeof DELIVERY_LABELS)[number] | 'reason'>;
+
+  readonly queueMessages: client.Gauge<(typeof QUEUE_LABELS)[number] | 'state'>;
+  readonly queueConsumers: client.Gauge<(typeof QUEUE_LABELS)[number]>;
+  readonly queueOldestAge: client.Gauge<(typeof QUEUE_LABELS)[number]>;
+  readonly dlqMessages: client.Gauge<(typeof QUEUE_LABELS)[number] | 'dead_letter_source'>;
+  readonly lagMessages: client.Gauge<(typeof LAG_LABELS)[number]>;
+  readonly lagSeconds: client.Gauge<(typeof LAG_LABELS)[number]>;
+  readonly lagStatus: client.Gauge<'messaging_system' | 'messaging_consumer_group_name'>;
+
+  constructor(options: { maxLabelValues: number; trackedMessages?: () => Record<EvictionKind, number> }) {
+    // Set once, before any metric is registered (exemplar metrics require it at registration).
+    this.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    this.labels = new LabelLimiter(options.maxLabelValues);
+    const registers = [this.registry];
+    this.spansReceived = new Counter({
+      name: METRIC_COLLECTOR_SPANS_RECEIVED,
+      help: 'Spans received, by source (otlp, kafka, sdk).',
+      labelNames: [LABEL_COLLECTOR_SOURCE],
+      registers,
+    });
+    this.spansDropped = new Counter({
+      name: METRIC_COLLECTOR_SPANS_DROPPED,
+      help: 'Spans dropped by the collector, by reason.',
+      labelNames: [LABEL_REASON],
+      registers,
+    });
+    this.up = new Gauge({
+      name: METRIC_COLLECTOR_UP,
+      help: '1 when the collector and each of its sources (broker monitors, forwarder) work, 0 when a source fails.',
+      labelNames: [LABEL_COLLECTOR_SOURCE],
+      registers,
+    });
+    this.lastSuccess = new Gauge({
+      name: METRIC_COLLECTOR_LAST_SUCCESS,
+      help: 'Unix time of the last successful ingest, poll or forward, by source.',
+      labelNames: [LABEL_COLLECTOR_SOURCE],
+      registers,
+    });
+    this.evictions = new Counter({
+      name: METRIC_COLLECTOR_EVICTIONS,
+      help: 'Tracked entries evicted before their time because a memory bound was reached.',
+      labelNames: ['kind'],
+      registers,
+    });
+    const tracked = options.trackedMessages;
+    this.trackedMessages = new Gauge({
+      name: METRIC_COLLECTOR_TRACKED_MESSAGES,
+      help: 'Entries the linker currently tracks, by kind.',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        if (!tracked) return;
+        for (const [kind, value] of Object.entries(tracked())) this.set({ kind }, value);
+      },
+    });
+    this.hopLatency = new Histogram({
+      name: METRIC_HOP_LATENCY,
+      help: 'Publish start to consumer span start of each first delivery, from linked spans.',
+      labelNames: [...HOP_LABELS],
+      buckets: HOP_LATENCY_BUCKETS,
+      enableExemplars: true,
+      registers,
+    });
+    this.fanout = new Histogram({
+      name: METRIC_FANOUT_DELIVERIES,
+      help: 'Consumer groups that received each published message, observed at the unconsumed deadline.',
+      labelNames: [...PUBLISH_LABELS],
+      buckets: FANOUT_BUCKETS,
+      registers,
+    });
+    this.unconsumed = new Counter({
+      name: METRIC_UNCONSUMED,
+      help: 'Published messages with no delivery before the unconsumed deadline.',
+      labelNames: [...PUBLISH_LABELS],
+      registers,
+    });
+    this.orphans = new Counter({
+      name: METRIC_ORPHAN_DELIVERIES,
+      help: 'Deliveries whose publish was not seen within the link window.',
+      labelNames: [...DELIVERY_LABELS, LABEL_CONSUMER_SERVICE],
+      registers,
+    });
+    this.duplicates = new Counter({
+      name: METRIC_DUPLICATE_DELIVERIES,
+      help: 'Second and later deliveries of one message to one consumer group that are not redeliveries.',
+      labelNames: [...DELIVERY_LABELS, LABEL_CONSUMER_SERVICE],
+      registers,
+    });
+    this.deadLetterHops = new Counter({
+      name: METRIC_DEAD_LETTER_HOPS,
+      help: 'Messages dead-lettered, seen in consumer spans (outcome dead_letter or a dead-letter reason).',
+      labelNames: [...DELIVERY_LABELS, LABEL_REASON],
+      registers,
+    });
+    this.queueMessages = new Gauge({
+      name: METRIC_QUEUE_MESSAGES,
+      help: 'Messages in a queue, by state (ready, unacked), from the broker.',
+      labelNames: [...QUEUE_LABELS, LABEL_QUEUE_STATE],
+      registers,
+    });
+    this.queueConsumers = new Gauge({
+      name: METRIC_QUEUE_CONSUMERS,
+      help: 'Consumers attached to a queue, from the broker.',
+      labelNames: [...QUEUE_LABELS],
+      registers,
+    });
+    this.queueOldestAge = new Gauge({
+      name: METRIC_QUEUE_OLDEST_AGE,
+      help: "Age of the queue's head message (from its timestamp property), seconds.",
+      labelNames: [...QUEUE_LABELS],
+      registers,
+    });
+    this.dlqMessages = new Gauge({
+      name: METRIC_DLQ_MESSAGES,
+      help: 'Messages in queues that are the dead-letter target of other queues.',
+      labelNames: [...QUEUE_LABELS, LABEL_DEAD_LETTER_SOURCE],
+      registers,
+    });
+    this.lagMessages = new Gauge({
+      name: METRIC_CONSUMER_LAG_MESSAGES,
+      help: 'Messages not yet processed by a consumer group (Kafka: high watermark - committed; RabbitMQ: ready).',
+      labelNames: [...LAG_LABELS],
+      registers,
+    });
+    this.lagSeconds = new Gauge({
+      name: METRIC_CONSUMER_LAG_SECONDS,
+      help: 'Age of the oldest unprocessed message of a consumer group, seconds.',
+      labelNames: [...LAG_LABELS],
+      registers,
+    });
+    this.lagStatus = new Gauge({
+      name: METRIC_CONSUMER_LAG_STATUS,
+      help: 'Consumer group lag status from a sliding window: 0 OK, 1 WARN, 2 STALL, 3 STOP.',
+      labelNames: [LABEL_MESSAGING_SYSTEM, LABEL_CONSUMER_GROUP],
+      registers,
+    });
+    this.up.set({ source: 'collector' }, 1);
+  }
+
+  /** A label value from span data, bounded per metric. */
+  bounded(metric: string, label: string, value: string): string {
+    return this.labels.bound(metric, label, value);
+  }
+
+  async render(accept: string | undefined): Promise<RenderedMetrics> {
+    if (prefersOpenMetrics(accept)) {
+      return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    }
+    const parts = await Promise.all(
+      this.registry.getMetricsAsArray().map((metric) =>
+        this.prometheusView.getMetricsAsString({
+          async get() {
+            const data = await (metric as unknown as MetricSource).get();
+            return String(data.type) === 'counter' && !data.name.endsWith('_total')
+              ? { ...data, name: `${data.name}_total` }
+              : data;
+          },
+        }),
+      ),
+    );
+    return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: `${parts.join('\n\n')}\n` };
+  }
+}
+
+interface MetricSource {
+  get(): Promise<client.MetricObjectWithValues<client.MetricValue<string>>>;
+}
+
+/**
+ * `Registry#getMetricsAsString(metric)` is the per-metric serializer `Registry#metrics()` uses
+ * (prom-client 15 `lib/registry.js`); it is not in the typings, so it is declared here. The unit
+ * tests render both formats, so a prom-client change that breaks this fails there.
+ */
+interface PrometheusTextRenderer {
+  getMetricsAsString(metric: MetricSource): Promise<string>;
+}
+
+export type HopLabels = Labels<typeof HOP_LABELS>;
+export type PublishLabels = Labels<typeof PUBLISH_LABELS>;
+export type LagLabels = Labels<typeof LAG_LABELS>;

@@ -1,0 +1,169 @@
+/**
+ * `startCollector`: wires config, metrics, linker, forwarder, monitors, scale-out and the HTTP
+ * routes together, and `close()` takes them down in order (stop taking spans, stop timers and
+ * monitors, flush the forwarder).
+ */
+
+import { createKafkaLagMonitor } from '../instrumentation/kafka/lag-monitor.js';
+import { type CollectorOptions, type ResolvedConfig, resolveConfig } from './config.js';
+import { HoptraceError } from './errors.js';
+import { Forwarder } from './forwarder.js';
+import { Linker, pickLinkerLimits } from './linker/linker.js';
+import { CollectorMetrics } from './metrics.js';
+import { KafkaLagCollectorMonitor } from './monitors/kafka.js';
+import { RabbitMqMonitor } from './monitors/rabbitmq.js';
+import { MonitorRunner } from './monitors/runner.js';
+import type { Monitor } from './monitors/types.js';
+import { recordsToResourceSpans } from './otlp/records.js';
+import { healthRoutes } from './routes/health.js';
+import { journeyRoutes } from './routes/journeys.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { otlpRoutes, type SpanSink } from './routes/otlp.js';
+import { type KafkaTopicScaleOut, startKafkaTopicScaleOut } from './scaleout/kafka-topic.js';
+import { HttpServer, logger } from './server.js';
+import type { SpanRecord } from './types.js';
+
+export interface Collector {
+  /** The port actually bound (useful with `port: 0`). */
+  readonly port: number;
+  readonly host: string;
+  /** Base URL, e.g. `http://127.0.0.1:4318`. */
+  readonly url: string;
+  readonly linker: Linker;
+  readonly metrics: CollectorMetrics;
+  /** Feeds spans in process (no HTTP), e.g. from an OTel SDK span processor via `fromReadableSpan`. */
+  ingestSpans(spans: SpanRecord[]): Promise<void>;
+  /** Polls every broker monitor once now. */
+  pollMonitors(): Promise<void>;
+  /** Stops everything: server, timers, monitors, scale-out clients; flushes the forwarder. Idempotent. */
+  close(): Promise<void>;
+}
+
+function createMonitors(config: ResolvedConfig, metrics: CollectorMetrics): Monitor[] {
+  const monitors: Monitor[] = [];
+  if (config.rabbitmq) monitors.push(new RabbitMqMonitor(config.rabbitmq, metrics));
+  if (config.kafka) {
+    const { brokers, groups, intervalMs, clientId } = config.kafka;
+    // The Kafka instrumentation's lag monitor (shared with `hoptrace lag`); kafkajs loads on first poll.
+    const lag = createKafkaLagMonitor({ brokers, groups, clientId, intervalMs });
+    monitors.push(new KafkaLagCollectorMonitor(lag, intervalMs, metrics));
+  }
+  return monitors;
+}
+
+export async function startCollector(options: CollectorOptions = {}): Promise<Collector> {
+  const config = resolveConfig(options);
+  let linker: Linker | undefined;
+  const metrics = new CollectorMetrics({
+    maxLabelValues: config.limits.maxLabelValues,
+    trackedMessages: () => linker?.stats() ?? { publish: 0, pending_delivery: 0, journey: 0 },
+  });
+  const forwarder = config.forwardOtlpUrl
+    ? new Forwarder(config.forwardOtlpUrl, config.forward, metrics)
+    : undefined;
+  const localLinker = new Linker({
+    limits: pickLinkerLimits(config.limits),
+    metrics,
+    now: config.now,
+    onSyntheticSpans: forwarder ? (spans) => forwarder.enqueue(recordsToResourceSpans(spans)) : undefined,
+  });
+  linker = localLinker;
+
+  const monitors = new MonitorRunner(createMonitors(config, metrics), metrics);
+  const localSink: SpanSink = {
+    messagingOnly: true,
+    accept: (spans) => localLinker.ingest(spans),
+  };
+  let scaleOut: KafkaTopicScaleOut | undefined;
+  if (config.scaleOut) {
+    try {
+      scaleOut = await startKafkaTopicScaleOut(config.scaleOut, metrics, (spans) =>
+        localLinker.ingest(spans),
+      );
+    } catch (err) {
+      if (err instanceof HoptraceError) throw err;
+      throw new HoptraceError(
+        'HOPTRACE_COLLECTOR_SCALEOUT_FAILED',
+        `cannot start the Kafka scale-out: ${(err as Error).message}`,
+        {
+          cause: err,
+          retriable: true,
+        },
+      );
+    }
+  }
+  // Ingesting instances of a scale-out publish to the topic; every other span goes to the local linker.
+  const sink = scaleOut?.sink ?? localSink;
+  // Holder so routes can ask the server whether it is closing.
+  const state = { closing: false };
+  const server = new HttpServer({
+    token: config.token,
+    routes: [
+      ...otlpRoutes({
+        limits: config.limits,
+        metrics,
+        sink,
+        forward: forwarder ? (request) => forwarder.enqueue(request.resourceSpans ?? []) : undefined,
+        isClosing: () => state.closing,
+      }),
+      ...metricsRoutes(metrics),
+      ...healthRoutes({
+        isClosing: () => state.closing,
+        readiness: () => ({ http: true, ...scaleOut?.readiness() }),
+        sources: () => monitors.sources(),
+      }),
+      ...journeyRoutes(localLinker),
+    ],
+  });
+
+  let address: { port: number; address: string };
+  try {
+    address = await server.listen(config.port, config.host);
+  } catch (err) {
+    await monitors.stop();
+    throw new HoptraceError(
+      'HOPTRACE_COLLECTOR_LISTEN_FAILED',
+      `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const sweep = setInterval(() => {
+    try {
+      localLinker.sweep();
+    } catch (err) {
+      // A bug here must not take the process down with it; the next sweep tries again.
+      logger.error('linker sweep failed', err);
+    }
+  }, config.limits.sweepIntervalMs);
+  sweep.unref();
+  monitors.start();
+
+  const host = address.address;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    port: address.port,
+    host,
+    url: `http://${urlHost}:${address.port}`,
+    linker: localLinker,
+    metrics,
+    async ingestSpans(spans) {
+      metrics.spansReceived.inc({ source: 'sdk' }, spans.length);
+      await sink.accept(spans);
+    },
+    pollMonitors: () => monitors.pollAll(),
+    close() {
+      closing ??= (async () => {
+        state.closing = true;
+        clearInterval(sweep);
+        await server.close();
+        await scaleOut?.close();
+        await monitors.stop();
+        await forwarder?.close();
+      })();
+      return closing;
+    },
+  };
+}
