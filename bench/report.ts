@@ -81,12 +81,15 @@ function workloadSection(spec: WorkloadSpec, result: WorkloadResult | undefined)
   }
   lines.push('', 'Median over rounds (min to max).', '');
 
-  lines.push('| paired ratio | median (min to max, rounds) |', '|---|---|');
-  for (const r of ratiosOf(spec, samples)) {
-    const label = spec.metrics.find((m) => m.metric === r.metric)?.label ?? r.metric;
-    lines.push(`| ${label}: ${r.mode} / ${r.versus} | ${ratioText(r)} |`);
+  const ratios = ratiosOf(spec, samples);
+  if (ratios.length > 0) {
+    lines.push('| paired ratio | median (min to max, rounds) |', '|---|---|');
+    for (const r of ratios) {
+      const label = spec.metrics.find((m) => m.metric === r.metric)?.label ?? r.metric;
+      lines.push(`| ${label}: ${r.mode} / ${r.versus} | ${ratioText(r)} |`);
+    }
+    lines.push('');
   }
-  lines.push('');
 
   lines.push('| target | measured | verdict |', '|---|---|---|');
   for (const v of verdicts(spec, samples)) {

@@ -80,8 +80,10 @@ export function pairedRatio(
 /** The ratios a workload reports: every mode against the baseline, plus those its targets name. */
 export function ratiosOf(spec: WorkloadSpec, samples: Sample[]): PairedRatio[] {
   const pairs: [string, string, Metric][] = [];
-  for (const { metric } of spec.metrics) {
-    for (const mode of spec.modes) if (mode !== spec.baseline) pairs.push([mode, spec.baseline, metric]);
+  if (spec.baselineRatios !== false) {
+    for (const { metric } of spec.metrics) {
+      for (const mode of spec.modes) if (mode !== spec.baseline) pairs.push([mode, spec.baseline, metric]);
+    }
   }
   const add = (mode: string, versus: string, metric: Metric) => {
     if (!pairs.some(([m, v, k]) => m === mode && v === versus && k === metric))

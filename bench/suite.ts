@@ -31,9 +31,13 @@ export interface WorkloadSpec {
   script: string;
   /** Passed after `<mode> <scale>`. */
   args: string[];
+  /** Node.js options for the workload process (e.g. `--expose-gc`). */
+  nodeArgs?: string[];
   modes: string[];
   /** The mode every other mode is compared with in the ratio table. */
   baseline: string;
+  /** False: no ratios against the baseline (its modes measure different things). */
+  baselineRatios?: false;
   /** More `[mode, versus]` ratios worth reporting (targets' ratios are always reported). */
   pairs?: [mode: string, versus: string][];
   /** Metrics reported besides `value`, with their display names and whether higher is better. */
@@ -168,4 +172,101 @@ export const SUITE: WorkloadSpec[] = [
       ],
     }),
   ),
+  {
+    name: 'collector-ingest',
+    title: 'Collector: OTLP protobuf ingest with linking, one core',
+    script: 'collector',
+    args: [],
+    modes: ['ingest', 'http'],
+    baseline: 'ingest',
+    baselineRatios: false,
+    metrics: [{ metric: 'value', label: 'spans linked', unit: 'spans/s', higherIsBetter: true }],
+    scale: { full: 1, quick: 0.3 },
+    targets: [
+      {
+        kind: 'absolute',
+        label: 'decode + normalize + link >= 50 000 spans/s on one core',
+        metric: 'value',
+        mode: 'ingest',
+        atLeast: 50_000,
+      },
+      {
+        kind: 'absolute',
+        label: 'the same through POST /v1/traces >= 50 000 spans/s',
+        metric: 'value',
+        mode: 'http',
+        atLeast: 50_000,
+      },
+    ],
+  },
+  {
+    name: 'collector-memory',
+    title: 'Collector: heap per tracked message',
+    script: 'collector',
+    args: [],
+    nodeArgs: ['--expose-gc'],
+    modes: ['memory'],
+    baseline: 'memory',
+    metrics: [
+      { metric: 'value', label: 'in-flight message (publish)', unit: 'B', higherIsBetter: false },
+      {
+        metric: 'with_delivery_bytes',
+        label: 'with one linked delivery kept',
+        unit: 'B',
+        higherIsBetter: false,
+      },
+    ],
+    scale: { full: 1, quick: 0.3 },
+    targets: [
+      {
+        kind: 'absolute',
+        label: '<= 1 KiB per tracked in-flight message',
+        metric: 'value',
+        mode: 'memory',
+        atMost: 1024,
+      },
+    ],
+  },
+  {
+    name: 'collector-overload',
+    title: 'Collector: ten times the sustainable load',
+    script: 'collector',
+    args: [],
+    nodeArgs: ['--expose-gc'],
+    modes: ['overload'],
+    baseline: 'overload',
+    metrics: [
+      { metric: 'sustained_spans_per_s', label: 'sustained', unit: 'spans/s', higherIsBetter: true },
+      { metric: 'offered_factor', label: 'offered / sustained', unit: 'x', higherIsBetter: true },
+      {
+        metric: 'accepted_spans_per_s',
+        label: 'accepted in overload',
+        unit: 'spans/s',
+        higherIsBetter: true,
+      },
+      { metric: 'rejected_share', label: 'answers 429/503', unit: 'share', higherIsBetter: true },
+      { metric: 'live_heap_sustained_mb', label: 'live heap, sustained', unit: 'MB', higherIsBetter: false },
+      { metric: 'live_heap_overload_mb', label: 'live heap, overload', unit: 'MB', higherIsBetter: false },
+      { metric: 'sustained_rss_mb', label: 'peak RSS, sustained', unit: 'MB', higherIsBetter: false },
+      { metric: 'value', label: 'peak RSS, overload', unit: 'MB', higherIsBetter: false },
+      { metric: 'overload_p99_ms', label: 'p99 answer time, overload', unit: 'ms', higherIsBetter: false },
+    ],
+    scale: { full: 1, quick: 0.5 },
+    targets: [
+      {
+        kind: 'absolute',
+        label: 'live heap under overload stays bounded (<= 128 MB with 20 000 tracked messages)',
+        metric: 'live_heap_overload_mb',
+        mode: 'overload',
+        atMost: 128,
+      },
+      {
+        kind: 'absolute',
+        label: 'excess answered 429/503, not queued: p99 answer <= 10 s (the OTLP exporter timeout)',
+        metric: 'overload_p99_ms',
+        mode: 'overload',
+        atMost: 10_000,
+      },
+    ],
+  },
 ];

@@ -4,7 +4,8 @@
  * Not part of `npm test`; needs the real brokers for the broker workloads.
  *
  *   node dist/scripts/bench.js [workload...] [--rounds N] [--quick] [--modes a,b] [--no-docs]
- *   workload      substring of a workload name (fanout, amqp, kafka-each-message, kafka-each-batch)
+ *   workload      substring of a workload name (fanout, amqp, kafka-each-message, kafka-each-batch,
+ *                 collector-ingest, collector-memory, collector-overload)
  *   --rounds N    rounds per workload (default 5; 3 with --quick)
  *   --quick       smaller message counts and fewer rounds, for a fast look
  *   --modes a,b   only these modes (ratios need both of their modes)
@@ -72,7 +73,8 @@ interface ModeOutput {
 function runMode(spec: WorkloadSpec, mode: string, scale: number): Promise<ModeOutput> {
   const script = join(DIST, 'bench', 'workloads', `${spec.script}.js`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, mode, String(scale), ...spec.args], {
+    const args = [...(spec.nodeArgs ?? []), script, mode, String(scale), ...spec.args];
+    const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
