@@ -3,7 +3,7 @@
  * process per mode (`node dist/bench/workloads/<name>.js <mode> <scale>`) and prints one JSON line.
  */
 import { createRequire } from 'node:module';
-import { context, propagation } from '@opentelemetry/api';
+import { context, propagation, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
@@ -121,3 +121,57 @@ export class Progress {
 export const FLOOR_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 export const FLOOR_CORRELATION_ID = 'e0f6c2a4-7b1d-4a8e-9c3f-5d2b1a0e8f7c';
 export const FLOOR_MESSAGE_ID = '6c1b7f0e-2d4a-4c8b-9e3f-a1b2c3d4e5f6';
+
+/**
+ * The spans of hoptrace's span contract made with the OTel SDK directly, and nothing else: a producer
+ * span per message and a consumer span per delivery (linked to a producer span context), each with as
+ * many attributes as hoptrace records. No propagation, no handler context, no metrics: what the SDK and
+ * its batch processor alone charge for the contract's spans, the floor under hoptrace's own cost.
+ */
+export function contractSpans(system: string, destination: string) {
+  const { provider, exporter } = benchTracing(true);
+  const tracer = provider.getTracer('contract-spans');
+  const common = {
+    'messaging.system': system,
+    'messaging.destination.name': destination,
+    'messaging.message.conversation_id': FLOOR_CORRELATION_ID,
+    'messaging.message.id': FLOOR_MESSAGE_ID,
+    'messaging.message.body.size': 256,
+  };
+  const producerAttributes = {
+    ...common,
+    'messaging.operation.type': 'send',
+    'messaging.operation.name': 'send',
+    'messaging.destination.partition.id': '0',
+  };
+  const consumerAttributes = {
+    ...common,
+    'messaging.operation.type': 'process',
+    'messaging.operation.name': 'process',
+    'messaging.consumer.group.name': 'bench',
+    'messaging.destination.partition.id': '0',
+    'hoptrace.delivery.attempt': 1,
+    'hoptrace.origin_at': 1_700_000_000_000,
+    'hoptrace.published_at': 1_700_000_000_000,
+  };
+  const link = {
+    context: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 },
+  };
+  return {
+    startSend: () =>
+      tracer.startSpan(`send ${destination}`, { kind: SpanKind.PRODUCER, attributes: producerAttributes }),
+    startProcess: () => {
+      const span = tracer.startSpan(`process ${destination}`, {
+        kind: SpanKind.CONSUMER,
+        attributes: consumerAttributes,
+        links: [link],
+      });
+      span.setAttribute('hoptrace.outcome', 'ack');
+      return span;
+    },
+    spans: async () => {
+      await provider.forceFlush();
+      return exporter.exported;
+    },
+  };
+}

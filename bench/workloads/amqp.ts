@@ -5,7 +5,8 @@
  *
  * Modes: raw amqplib; the headers-only floor (raw plus a header table holding only a traceparent and a
  * correlation ID: what any header-based tracing must pay amqplib to encode and decode); the contract's
- * wire format (raw plus exactly the headers and properties hoptrace writes, fixed values, no spans); amqplib with
+ * wire format (raw plus exactly the headers and properties hoptrace writes, fixed values, no spans); the
+ * same plus the contract's spans made with the SDK directly (`contractSpans`); amqplib with
  * `@opentelemetry/instrumentation-amqplib`; amqplib wrapped by hoptrace's `instrumentAmqp`. Traced modes
  * sample every span into a batch processor with a counting exporter.
  */
@@ -17,6 +18,7 @@ import { createOpenMetricsRegistry } from '../../instrumentation/core/metrics.js
 import { stackEndpoint } from '../../test/helpers/env.js';
 import {
   benchTracing,
+  contractSpans,
   FLOOR_CORRELATION_ID,
   FLOOR_MESSAGE_ID,
   FLOOR_TRACEPARENT,
@@ -43,6 +45,8 @@ interface Setup {
   options: PublishOptions;
   /** Spans exported so far (traced modes). */
   spans?: () => Promise<number>;
+  /** Spans made around each publish and each delivery (the contract-spans mode). */
+  around?: { send<T>(fn: () => T): T; process<T>(fn: () => T): T };
 }
 
 class RoundTrip {
@@ -53,20 +57,25 @@ class RoundTrip {
     private readonly publisher: Amqplib.Channel,
     private readonly queue: string,
     private readonly options: PublishOptions,
+    private readonly around: Setup['around'],
   ) {}
 
-  static async open(connection: Connection, options: PublishOptions): Promise<RoundTrip> {
+  static async open(connection: Connection, setup: Setup): Promise<RoundTrip> {
     const publisher = await connection.createChannel();
     const consumer = await connection.createChannel();
     const queue = `bench-${randomUUID()}`;
     await consumer.assertQueue(queue, { exclusive: true, autoDelete: true, durable: false });
     await consumer.prefetch(PREFETCH);
-    const trip = new RoundTrip(publisher, queue, options);
-    await consumer.consume(queue, (message) => {
-      if (!message) return;
+    const trip = new RoundTrip(publisher, queue, setup.options, setup.around);
+    const handle = (message: Amqplib.ConsumeMessage) => {
       consumer.ack(message);
       trip.consumed++;
       trip.progress.notify();
+    };
+    await consumer.consume(queue, (message) => {
+      if (!message) return;
+      if (setup.around) setup.around.process(() => handle(message));
+      else handle(message);
     });
     return trip;
   }
@@ -77,7 +86,8 @@ class RoundTrip {
     let sent = this.consumed;
     while (sent < target) {
       if (sent - this.consumed >= window) await this.progress.until(() => sent - this.consumed < window / 2);
-      if (!this.publisher.sendToQueue(this.queue, BODY, this.options())) await once(this.publisher, 'drain');
+      const send = () => this.publisher.sendToQueue(this.queue, BODY, this.options());
+      if (!(this.around ? this.around.send(send) : send())) await once(this.publisher, 'drain');
       sent++;
     }
     await this.progress.until(() => this.consumed >= target);
@@ -97,7 +107,7 @@ class RoundTrip {
 
 async function measure(setup: Setup, scale: number): Promise<ModeResult> {
   const connection = await setup.connect();
-  const trip = await RoundTrip.open(connection, setup.options);
+  const trip = await RoundTrip.open(connection, setup);
   const count = Math.round(MESSAGES * scale);
   await trip.run(WARMUP, WINDOW);
   const started = process.hrtime.bigint();
@@ -110,7 +120,7 @@ async function measure(setup: Setup, scale: number): Promise<ModeResult> {
   // One message at a time on a connection without Nagle's algorithm, which would otherwise hold each
   // small frame back ~40 ms waiting for the peer's delayed ACK and hide every other cost.
   const unbuffered = await setup.connect({ noDelay: true });
-  const single = await RoundTrip.open(unbuffered, setup.options);
+  const single = await RoundTrip.open(unbuffered, setup);
   await single.latencies(200);
   const latencies = await single.latencies(Math.max(200, Math.round(LATENCY_SAMPLES * scale)));
   await unbuffered.close();
@@ -130,6 +140,42 @@ async function measure(setup: Setup, scale: number): Promise<ModeResult> {
 
 const url = () => stackEndpoint('HOPTRACE_AMQP_URL');
 
+/** Raw amqplib writing exactly the headers and properties hoptrace writes; with `spans`, the contract's spans too. */
+async function contract(scale: number, spans: boolean): Promise<ModeResult> {
+  const made = spans ? contractSpans('rabbitmq', 'amq.default') : undefined;
+  const amqplib = loadClient<typeof Amqplib>('amqplib');
+  const publishedAt = String(Date.now());
+  const options = () => ({
+    messageId: FLOOR_MESSAGE_ID,
+    timestamp: Math.floor(Date.now() / 1000),
+    headers: {
+      traceparent: FLOOR_TRACEPARENT,
+      baggage: `correlation.id=${FLOOR_CORRELATION_ID}`,
+      'x-correlation-id': FLOOR_CORRELATION_ID,
+      'x-hoptrace-published-at': publishedAt,
+      'x-hoptrace-origin-at': publishedAt,
+    },
+  });
+  const around = made && {
+    send<T>(fn: () => T): T {
+      const span = made.startSend();
+      const result = fn();
+      span.end();
+      return result;
+    },
+    process<T>(fn: () => T): T {
+      const span = made.startProcess();
+      const result = fn();
+      span.end();
+      return result;
+    },
+  };
+  return measure(
+    { connect: (socket) => amqplib.connect(url(), socket), options, around, spans: made?.spans },
+    scale,
+  );
+}
+
 workload({
   async raw(scale) {
     const amqplib = loadClient<typeof Amqplib>('amqplib');
@@ -144,23 +190,8 @@ workload({
     return measure({ connect: (socket) => amqplib.connect(url(), socket), options }, scale);
   },
 
-  async 'headers-contract'(scale) {
-    if (process.env.BENCH_ALS) benchTracing(true);
-    const amqplib = loadClient<typeof Amqplib>('amqplib');
-    const publishedAt = String(Date.now());
-    const options = () => ({
-      messageId: FLOOR_MESSAGE_ID,
-      timestamp: Math.floor(Date.now() / 1000),
-      headers: {
-        traceparent: FLOOR_TRACEPARENT,
-        baggage: `correlation.id=${FLOOR_CORRELATION_ID}`,
-        'x-correlation-id': FLOOR_CORRELATION_ID,
-        'x-hoptrace-published-at': publishedAt,
-        'x-hoptrace-origin-at': publishedAt,
-      },
-    });
-    return measure({ connect: (socket) => amqplib.connect(url(), socket), options }, scale);
-  },
+  'headers-contract': (scale) => contract(scale, false),
+  'contract-spans': (scale) => contract(scale, true),
 
   async 'otel-contrib'(scale) {
     const { provider, exporter } = benchTracing(true);

@@ -6,7 +6,7 @@
  *
  * Modes: raw kafkajs; the headers-only floor (raw plus a traceparent and a correlation ID header per
  * message); the contract's wire format (raw plus exactly the headers hoptrace writes, fixed values, no
- * spans); kafkajs with `@opentelemetry/instrumentation-kafkajs`; kafkajs wrapped by hoptrace's
+ * spans); the same plus the contract's spans made with the SDK directly (`contractSpans`); kafkajs with `@opentelemetry/instrumentation-kafkajs`; kafkajs wrapped by hoptrace's
  * `instrumentKafka` (`eachBatch` handlers run each message through `withMessageContext`, so every message
  * gets its own process span, as contrib gives it). Traced modes sample every span.
  */
@@ -17,6 +17,7 @@ import { instrumentKafka, withMessageContext } from '../../instrumentation/kafka
 import { stackEndpoint } from '../../test/helpers/env.js';
 import {
   benchTracing,
+  contractSpans,
   FLOOR_CORRELATION_ID,
   FLOOR_MESSAGE_ID,
   FLOOR_TRACEPARENT,
@@ -43,6 +44,8 @@ interface Setup {
   /** How an `eachBatch` handler runs one message (hoptrace: in the message's own delivery). */
   runMessage?: RunMessage;
   spans?: () => Promise<number>;
+  /** The contract's spans made with the SDK directly (the contract-spans mode). */
+  made?: ReturnType<typeof contractSpans>;
 }
 
 function styleOf(args: string[]): Style {
@@ -79,14 +82,18 @@ async function measure(setup: Setup, style: Style, scale: number): Promise<ModeR
     style === 'each-message'
       ? {
           eachMessage: async () => {
+            const span = setup.made?.startProcess();
             consumed++;
             progress.notify();
+            span?.end();
           },
         }
       : {
           eachBatch: async ({ batch }) => {
+            const batchSpan = setup.made?.startProcess();
             for (const message of batch.messages) runMessage(message, handle);
             progress.notify();
+            batchSpan?.end();
           },
         },
   );
@@ -101,7 +108,9 @@ async function measure(setup: Setup, style: Style, scale: number): Promise<ModeR
       const size = Math.min(SEND_BATCH, target - sent);
       const messages: KafkaJs.Message[] = [];
       for (let i = 0; i < size; i++) messages.push({ value: BODY, headers: setup.headers?.() });
+      const spans = setup.made ? messages.map(() => setup.made?.startSend()) : [];
       await producer.send({ topic, messages });
+      for (const span of spans) span?.end();
       sent += size;
     }
     await progress.until(() => consumed >= target);
@@ -127,6 +136,33 @@ async function measure(setup: Setup, style: Style, scale: number): Promise<ModeR
   };
 }
 
+/** Raw kafkajs writing exactly the headers hoptrace writes; with `spans`, the contract's spans too. */
+function contract(scale: number, args: string[], spans: boolean): Promise<ModeResult> {
+  const made = spans ? contractSpans('kafka', 'bench') : undefined;
+  const publishedAt = String(Date.now());
+  const headers = () => ({
+    traceparent: FLOOR_TRACEPARENT,
+    baggage: `correlation.id=${FLOOR_CORRELATION_ID}`,
+    'x-correlation-id': FLOOR_CORRELATION_ID,
+    'x-hoptrace-published-at': publishedAt,
+    'x-hoptrace-origin-at': publishedAt,
+    'x-hoptrace-message-id': FLOOR_MESSAGE_ID,
+  });
+  // eachBatch: a batch span plus one span per message, as hoptrace's withMessageContext gives.
+  const runMessage: RunMessage | undefined = made
+    ? (_message, handle) => {
+        const span = made.startProcess();
+        handle();
+        span.end();
+      }
+    : undefined;
+  return measure(
+    { kafka: newKafka(loadClient('kafkajs')), headers, made, runMessage, spans: made?.spans },
+    styleOf(args),
+    scale,
+  );
+}
+
 workload({
   async raw(scale, args) {
     return measure({ kafka: newKafka(loadClient('kafkajs')) }, styleOf(args), scale);
@@ -137,18 +173,8 @@ workload({
     return measure({ kafka: newKafka(loadClient('kafkajs')), headers }, styleOf(args), scale);
   },
 
-  async 'headers-contract'(scale, args) {
-    const publishedAt = String(Date.now());
-    const headers = () => ({
-      traceparent: FLOOR_TRACEPARENT,
-      baggage: `correlation.id=${FLOOR_CORRELATION_ID}`,
-      'x-correlation-id': FLOOR_CORRELATION_ID,
-      'x-hoptrace-published-at': publishedAt,
-      'x-hoptrace-origin-at': publishedAt,
-      'x-hoptrace-message-id': FLOOR_MESSAGE_ID,
-    });
-    return measure({ kafka: newKafka(loadClient('kafkajs')), headers }, styleOf(args), scale);
-  },
+  'headers-contract': (scale, args) => contract(scale, args, false),
+  'contract-spans': (scale, args) => contract(scale, args, true),
 
   async 'otel-contrib'(scale, args) {
     const { provider, exporter } = benchTracing(true);
