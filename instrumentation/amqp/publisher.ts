@@ -11,8 +11,8 @@
  *   producer span while that is open (confirm channels: the broker sends the return before the
  *   confirm); otherwise as a short `return <exchange>` span under the producer span.
  */
-import { randomUUID } from 'node:crypto';
 import { type Attributes, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { randomId } from '../core/ids.js';
 import { extractIncoming } from '../core/propagation.js';
 import { type PublishOperation, startPublish } from '../core/publish.js';
 import {
@@ -118,7 +118,7 @@ export class Publisher {
 
     const sentOptions: AmqpPublishOptions = shallowCopy(options);
     if (sentOptions.messageId === undefined || sentOptions.messageId === null)
-      sentOptions.messageId = randomUUID();
+      sentOptions.messageId = randomId();
     const message: AmqpPublishMessage = {
       exchange: typeof call.exchange === 'string' ? call.exchange : '',
       routingKey: typeof call.routingKey === 'string' ? call.routingKey : '',

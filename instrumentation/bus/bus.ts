@@ -3,9 +3,9 @@
  * retries, dead letters and a graceful close, traced and measured like the brokers
  * (`messaging.system = hoptrace.bus`). The publisher's OTel Context object travels with the message.
  */
-import { randomUUID } from 'node:crypto';
 import { type Context, context, createContextKey } from '@opentelemetry/api';
 import { currentOriginAt } from '../core/flow.js';
+import { randomId } from '../core/ids.js';
 import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
 import { type PublishOperation, startPublish } from '../core/publish.js';
 import {
@@ -254,7 +254,7 @@ export class Bus {
     force: boolean,
   ): PublishResult | Promise<PublishResult> {
     const targets = this.targetsOf(topic);
-    const messageId = randomUUID();
+    const messageId = randomId();
     const operation = startPublish(this.instr, {
       destination: topic,
       operationName: 'send',

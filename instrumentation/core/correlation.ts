@@ -4,9 +4,9 @@
  * It lives in the active OTel context twice: under a private key (fast to read) and as the baggage
  * entry `correlation.id`, so HTTP calls made while handling a message carry it too.
  */
-import { randomUUID } from 'node:crypto';
 import { type Baggage, type BaggageEntry, type Context, context, propagation } from '@opentelemetry/api';
 import { flowOf, withFlow } from './flow.js';
+import { randomId } from './ids.js';
 import { BAGGAGE_CORRELATION_ID } from './semconv.js';
 
 /** Longest accepted correlation ID; longer incoming values are ignored and counted. */
@@ -24,7 +24,7 @@ export function isValidCorrelationId(value: unknown): value is string {
 }
 
 export function newCorrelationId(): string {
-  return randomUUID();
+  return randomId();
 }
 
 /** The correlation ID of the flow the caller is in, if any: set by `withCorrelationId`, a handled message or baggage. */

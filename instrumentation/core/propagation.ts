@@ -362,13 +362,23 @@ function extractWith(
 const ROOT_LAYER = LayeredContext.over(ROOT_CONTEXT);
 const ZERO_TRACE_ID = '0'.repeat(32);
 const ZERO_SPAN_ID = '0'.repeat(16);
+const CORRELATION_BAGGAGE_PREFIX = `${BAGGAGE_CORRELATION_ID}=`;
+
 /**
- * The baggage hoptrace itself writes: only the correlation ID, and nothing in it the W3C parser would
- * decode or split (no space, `%`, `,`, `;`).
+ * The correlation ID when `baggage` is exactly what hoptrace writes (`correlation.id=<id>`) with nothing
+ * the W3C parser would decode, trim or split (only printable ASCII other than space, `%`, `,`, `;`);
+ * else undefined, and the W3C propagator parses it.
  */
-const CORRELATION_BAGGAGE = new RegExp(
-  `^${BAGGAGE_CORRELATION_ID.replace('.', '\\.')}=([\\x21-\\x24\\x26-\\x2b\\x2d-\\x3a\\x3c-\\x7e]{1,256})$`,
-);
+function ownCorrelationBaggage(baggage: string): string | undefined {
+  const prefix = CORRELATION_BAGGAGE_PREFIX;
+  const length = baggage.length - prefix.length;
+  if (length < 1 || length > 256 || !baggage.startsWith(prefix)) return undefined;
+  for (let i = prefix.length; i < baggage.length; i++) {
+    const code = baggage.charCodeAt(i);
+    if (code <= 0x20 || code > 0x7e || code === 0x25 || code === 0x2c || code === 0x3b) return undefined;
+  }
+  return baggage.slice(prefix.length);
+}
 
 /** W3C trace context and baggage read directly: the same validation and result as `extractWith`. */
 function extractW3C(headers: HeaderCarrier, invalid: InvalidContextReason[]): Extracted {
@@ -404,11 +414,11 @@ function extractW3C(headers: HeaderCarrier, invalid: InvalidContextReason[]): Ex
     }
   }
   if (baggage !== undefined) {
-    const own = CORRELATION_BAGGAGE.exec(baggage);
-    if (own) {
+    const own = ownCorrelationBaggage(baggage);
+    if (own !== undefined) {
       context = propagation.setBaggage(
         context === ROOT_CONTEXT ? ROOT_LAYER : context,
-        new CorrelationBaggage(own[1] as string),
+        new CorrelationBaggage(own),
       );
     } else {
       context = w3cBaggage.extract(context, { [HEADER_BAGGAGE]: baggage }, defaultTextMapGetter);

@@ -3,7 +3,6 @@
  * If any hoptrace step fails, the message goes out exactly as the caller gave it.
  */
 
-import { randomUUID } from 'node:crypto';
 import {
   type Attributes,
   type Context,
@@ -15,6 +14,7 @@ import {
 import { LayeredContext } from './context.js';
 import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlation.js';
 import { flowOf, withFlow } from './flow.js';
+import { randomId } from './ids.js';
 import type { Instrumentation } from './instrumentation.js';
 import { headerString, injectContext } from './propagation.js';
 import {
@@ -122,7 +122,7 @@ class TracedPublish<TMessage> implements PublishOperation {
     let messageId = req.messageId;
     if (req.messageIdHeader) {
       const existing = headerString(headers[HEADER_MESSAGE_ID]);
-      messageId = existing !== undefined && existing.length > 0 ? existing : randomUUID();
+      messageId = existing !== undefined && existing.length > 0 ? existing : randomId();
     }
     this.messageId = messageId;
 
