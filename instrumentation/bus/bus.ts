@@ -278,14 +278,15 @@ export class Bus {
         mustWait = true;
       }
     }
-    const message: Omit<BusMessage, 'attempt'> = Object.freeze({
+    // Internal: each delivery hands its handler a copy. The headers object is shared by them, so frozen.
+    const message: Omit<BusMessage, 'attempt'> = {
       id: messageId,
       topic,
       payload,
       headers: Object.freeze(operation.headers),
       correlationId,
       publishedAt: operation.publishedAt,
-    });
+    };
     const envelope: Envelope = {
       message,
       context: operation.context.setValue(HANDLER_OF, this),
