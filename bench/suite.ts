@@ -103,7 +103,15 @@ export const SUITE: WorkloadSpec[] = [
     title: 'amqplib round trip, 256 B, prefetch 500, ack each',
     script: 'amqp',
     args: [],
-    modes: ['raw', 'headers-floor', 'headers-contract', 'contract-spans', 'otel-contrib', 'hoptrace'],
+    modes: [
+      'raw',
+      'headers-floor',
+      'headers-lean',
+      'headers-contract',
+      'contract-spans',
+      'otel-contrib',
+      'hoptrace',
+    ],
     baseline: 'raw',
     pairs: [
       ['hoptrace', 'headers-contract'],
@@ -149,7 +157,15 @@ export const SUITE: WorkloadSpec[] = [
       title: `kafkajs produce + consume (${style === 'each-message' ? 'eachMessage' : 'eachBatch'}), 256 B`,
       script: 'kafka',
       args: [style],
-      modes: ['raw', 'headers-floor', 'headers-contract', 'contract-spans', 'otel-contrib', 'hoptrace'],
+      modes: [
+        'raw',
+        'headers-floor',
+        'headers-lean',
+        'headers-contract',
+        'contract-spans',
+        'otel-contrib',
+        'hoptrace',
+      ],
       baseline: 'raw',
       pairs: [
         ['hoptrace', 'headers-contract'],

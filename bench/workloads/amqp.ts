@@ -6,7 +6,9 @@
  * Modes: raw amqplib; the headers-only floor (raw plus a header table holding only a traceparent and a
  * correlation ID: what any header-based tracing must pay amqplib to encode and decode); the contract's
  * wire format (raw plus exactly the headers and properties hoptrace writes, fixed values, no spans); the
- * same plus the contract's spans made with the SDK directly (`contractSpans`); amqplib with
+ * same plus the contract's spans made with the SDK directly (`contractSpans`); a what-if lean wire format
+ * (the contract's headers without `baggage` and `x-hoptrace-origin-at`, which repeat the correlation ID
+ * and, on a first hop, the publish time); amqplib with
  * `@opentelemetry/instrumentation-amqplib`; amqplib wrapped by hoptrace's `instrumentAmqp`. Traced modes
  * sample every span into a batch processor with a counting exporter.
  */
@@ -140,21 +142,35 @@ async function measure(setup: Setup, scale: number): Promise<ModeResult> {
 
 const url = () => stackEndpoint('HOPTRACE_AMQP_URL');
 
-/** Raw amqplib writing exactly the headers and properties hoptrace writes; with `spans`, the contract's spans too. */
-async function contract(scale: number, spans: boolean): Promise<ModeResult> {
+/** The headers hoptrace writes on a flow's first message; `lean` leaves out the two that repeat others. */
+function contractHeaders(lean: boolean): Record<string, string> {
+  const publishedAt = String(Date.now());
+  const headers: Record<string, string> = {
+    traceparent: FLOOR_TRACEPARENT,
+    'x-correlation-id': FLOOR_CORRELATION_ID,
+    'x-hoptrace-published-at': publishedAt,
+  };
+  if (lean) return headers;
+  // `baggage` repeats the correlation ID; on a first hop `origin-at` equals `published-at`.
+  return {
+    ...headers,
+    baggage: `correlation.id=${FLOOR_CORRELATION_ID}`,
+    'x-hoptrace-origin-at': publishedAt,
+  };
+}
+
+/**
+ * Raw amqplib writing exactly the headers and properties hoptrace writes (`lean`: without the two
+ * repeating ones); with `spans`, the contract's spans too.
+ */
+async function contract(scale: number, spans: boolean, lean = false): Promise<ModeResult> {
   const made = spans ? contractSpans('rabbitmq', 'amq.default') : undefined;
   const amqplib = loadClient<typeof Amqplib>('amqplib');
-  const publishedAt = String(Date.now());
+  const headers = contractHeaders(lean);
   const options = () => ({
     messageId: FLOOR_MESSAGE_ID,
     timestamp: Math.floor(Date.now() / 1000),
-    headers: {
-      traceparent: FLOOR_TRACEPARENT,
-      baggage: `correlation.id=${FLOOR_CORRELATION_ID}`,
-      'x-correlation-id': FLOOR_CORRELATION_ID,
-      'x-hoptrace-published-at': publishedAt,
-      'x-hoptrace-origin-at': publishedAt,
-    },
+    headers,
   });
   const around = made && {
     send<T>(fn: () => T): T {
@@ -191,6 +207,7 @@ workload({
   },
 
   'headers-contract': (scale) => contract(scale, false),
+  'headers-lean': (scale) => contract(scale, false, true),
   'contract-spans': (scale) => contract(scale, true),
 
   async 'otel-contrib'(scale) {
