@@ -27,7 +27,7 @@ const METHOD = `Each workload runs each mode in its own Node.js process (\`node 
 up itself before its clock starts. A run has several rounds; every round runs every mode once, and the
 mode order shifts by one each round, so no mode always runs first or last (or right after the same
 neighbour). Reported: per mode the median over the rounds (with min and max); per pair of modes the
-**paired ratio**: the ratio of the two modes *within* each round, then the median (min, max) of those
+**paired ratio**: the ratio of the two modes _within_ each round, then the median (min, max) of those
 ratios. Pairing cancels most of the drift of a shared machine (other processes, broker state) between
 rounds; a ratio is only ever computed within one run. Targets are checked on those medians.
 

@@ -11,7 +11,7 @@
  *   --modes a,b   only these modes (ratios need both of their modes)
  *   --no-docs     leave docs/benchmarks.md alone
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -160,6 +160,13 @@ function handWrittenPart(): string {
   return at === -1 ? '' : text.slice(at + HAND_WRITTEN_MARKER.length);
 }
 
+/** Formats a written Markdown file as `npm run lint` expects (aligned tables); skipped without biome. */
+function formatMarkdown(file: string): void {
+  const biome = join(REPO_ROOT, 'node_modules', '.bin', 'biome');
+  const result = spawnSync(biome, ['format', '--write', file], { stdio: 'ignore' });
+  if (result.status !== 0) log(`could not format ${file} with biome; run npm run format`);
+}
+
 /** The report's section of one workload: from its heading to the next heading or the marker. */
 function sectionOf(report: string, title: string): string {
   const start = report.indexOf(`## ${title}`);
@@ -208,6 +215,7 @@ async function main(): Promise<void> {
   const report = renderReport(SUITE, [...latest.values()], handWrittenPart());
   if (!values['no-docs']) {
     writeFileSync(DOCS, report);
+    formatMarkdown(DOCS);
     log(`wrote ${DOCS}`);
   }
   for (const spec of selected) process.stdout.write(`${sectionOf(report, spec.title)}\n`);

@@ -31,7 +31,9 @@ describe('shallowCopy', () => {
 describe('isPromiseLike', () => {
   it('accepts promises and thenables, nothing else', () => {
     assert.equal(isPromiseLike(Promise.resolve()), true);
-    assert.equal(isPromiseLike({ then() {} }), true);
+    // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a Promise is the case under test.
+    const thenable = { then() {} };
+    assert.equal(isPromiseLike(thenable), true);
     for (const value of [undefined, null, 1, 'then', {}, () => undefined])
       assert.equal(isPromiseLike(value), false);
   });
