@@ -1,17 +1,11 @@
 /**
  * In-process fan-out to 3 subscribers, per emit: raw EventEmitter, hand-written OTel tracing around an
- * EventEmitter (producer span, W3C inject/extract, consumer span per listener), and the hoptrace Bus with
- * tracing and metrics, sampled and not sampled. Handlers do nothing, so the numbers are pure overhead.
+ * EventEmitter (producer span, W3C inject/extract, consumer span per listener), the bare OTel spans of the
+ * Bus's span contract (the SDK's floor), and the hoptrace Bus with tracing and metrics, sampled and not
+ * sampled. Handlers do nothing, so the numbers are pure overhead.
  */
 import { EventEmitter } from 'node:events';
-import {
-  context,
-  defaultTextMapGetter,
-  defaultTextMapSetter,
-  propagation,
-  SpanKind,
-  trace,
-} from '@opentelemetry/api';
+import { context, defaultTextMapGetter, defaultTextMapSetter, SpanKind, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Bus } from '../../instrumentation/bus/bus.js';
 import { createOpenMetricsRegistry } from '../../instrumentation/core/metrics.js';
@@ -48,7 +42,6 @@ async function otelEventEmitter(scale: number): Promise<ModeResult> {
   const { provider, exporter } = benchTracing(true);
   const tracer = provider.getTracer('hand-written');
   const propagator = new W3CTraceContextPropagator();
-  void propagation;
   const emitter = new EventEmitter();
   for (let i = 0; i < LISTENERS; i++) {
     emitter.on('order.placed', (message: { headers: Record<string, string> }) => {
@@ -71,6 +64,58 @@ async function otelEventEmitter(scale: number): Promise<ModeResult> {
   );
   await provider.forceFlush();
   return { unit: 'us_per_emit', value: us, extra: { spans: exporter.exported } };
+}
+
+/**
+ * The spans the hoptrace Bus records for one emit (a producer span, and per listener a consumer span that
+ * is its child and links to it, each with the four messaging attributes), and nothing else: no context
+ * propagation, no handler context, no metrics. What the OTel SDK alone charges for the span contract,
+ * the floor under the Bus's numbers.
+ */
+function otelSpansOnly(sampled: boolean) {
+  return async (scale: number): Promise<ModeResult> => {
+    const { provider, exporter } = benchTracing(sampled);
+    const tracer = provider.getTracer('spans-only');
+    const attributes = (operation: string) => ({
+      'messaging.system': 'hoptrace.bus',
+      'messaging.destination.name': 'order.placed',
+      'messaging.operation.type': operation === 'send' ? 'send' : 'process',
+      'messaging.operation.name': operation,
+    });
+    let delivered = 0;
+    const us = await timeEmits(
+      50_000 * scale,
+      () => {
+        const producer = tracer.startSpan('send order.placed', {
+          kind: SpanKind.PRODUCER,
+          attributes: attributes('send'),
+        });
+        const parent = trace.setSpan(context.active(), producer);
+        for (let i = 0; i < LISTENERS; i++) {
+          tracer
+            .startSpan(
+              'process order.placed',
+              {
+                kind: SpanKind.CONSUMER,
+                links: [{ context: producer.spanContext() }],
+                attributes: attributes('process'),
+              },
+              parent,
+            )
+            .end();
+          delivered++;
+        }
+        producer.end();
+      },
+      async () => {},
+    );
+    await provider.forceFlush();
+    return {
+      unit: 'us_per_emit',
+      value: us,
+      extra: { us_per_delivery: us / LISTENERS, delivered, spans: exporter.exported },
+    };
+  };
 }
 
 function hoptraceBus(sampled: boolean) {
@@ -99,6 +144,8 @@ function hoptraceBus(sampled: boolean) {
 workload({
   'event-emitter': eventEmitter,
   'otel-event-emitter': otelEventEmitter,
+  'otel-spans-only-sampled': otelSpansOnly(true),
+  'otel-spans-only-unsampled': otelSpansOnly(false),
   'hoptrace-bus-sampled': hoptraceBus(true),
   'hoptrace-bus-unsampled': hoptraceBus(false),
 });

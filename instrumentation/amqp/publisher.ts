@@ -11,8 +11,8 @@
  *   producer span while that is open (confirm channels: the broker sends the return before the
  *   confirm); otherwise as a short `return <exchange>` span under the producer span.
  */
-import { randomUUID } from 'node:crypto';
 import { type Attributes, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { randomId } from '../core/ids.js';
 import { extractIncoming } from '../core/propagation.js';
 import { type PublishOperation, startPublish } from '../core/publish.js';
 import {
@@ -26,6 +26,7 @@ import {
   EVENT_HOPTRACE_RETURNED,
 } from '../core/semconv.js';
 import { recordError } from '../core/spans.js';
+import { shallowCopy } from '../core/utils.js';
 import { ConfirmFailedError, MessageReturnedError } from './errors.js';
 import type { AnyFunction } from './proxy.js';
 import type { AmqpSettings } from './settings.js';
@@ -115,9 +116,9 @@ export class Publisher {
         : {};
     const destination = exchangeDestination(call.exchange);
 
-    const sentOptions: AmqpPublishOptions = { ...options };
+    const sentOptions: AmqpPublishOptions = shallowCopy(options);
     if (sentOptions.messageId === undefined || sentOptions.messageId === null)
-      sentOptions.messageId = randomUUID();
+      sentOptions.messageId = randomId();
     const message: AmqpPublishMessage = {
       exchange: typeof call.exchange === 'string' ? call.exchange : '',
       routingKey: typeof call.routingKey === 'string' ? call.routingKey : '',

@@ -3,11 +3,11 @@
  * retries, dead letters and a graceful close, traced and measured like the brokers
  * (`messaging.system = hoptrace.bus`). The publisher's OTel Context object travels with the message.
  */
-import { randomUUID } from 'node:crypto';
 import { type Context, context, createContextKey } from '@opentelemetry/api';
 import { currentOriginAt } from '../core/flow.js';
+import { randomId } from '../core/ids.js';
 import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
-import { startPublish } from '../core/publish.js';
+import { type PublishOperation, startPublish } from '../core/publish.js';
 import {
   HEADER_DEAD_LETTER_ATTEMPTS,
   HEADER_DEAD_LETTER_ERROR,
@@ -39,8 +39,16 @@ import type {
 } from './types.js';
 
 const MAX_ERROR_HEADER_LENGTH = 512;
+/** Topics whose routes are remembered; beyond this the cache starts over (topics may be unbounded, e.g. ids). */
+const MAX_CACHED_ROUTES = 1_000;
 /** Marks contexts of this bus's handlers: while closing, their follow-on publishes are part of the drain. */
 const HANDLER_OF = createContextKey('hoptrace.bus.handler');
+
+/** The subscriptions a topic reaches: every ungrouped match, and the matching members of each group. */
+interface Route {
+  solo: Subscription[];
+  groups: [group: string, members: Subscription[]][];
+}
 
 /** What `subscribe` returns: stats and a way to leave. */
 export interface SubscriptionHandle {
@@ -58,6 +66,8 @@ export class Bus {
   readonly instr: Instrumentation<BusPublication, BusMessage>;
   private readonly subscriptions: Subscription[] = [];
   private readonly groupCursor = new Map<string, number>();
+  /** Routes by topic, valid until the subscriptions change. */
+  private readonly routes = new Map<string, Route>();
   private readonly defaults: SubscribeOptions;
   private readonly onErrorCallback: BusOptions['onError'];
   private readonly idleWaiters: Array<() => void> = [];
@@ -96,6 +106,7 @@ export class Bus {
     const resolved = resolveSubscribeOptions(pattern, options, this.defaults, this.instr.serviceName);
     const subscription = new Subscription(pattern, matches, handler as BusHandler, resolved, this.host);
     this.subscriptions.push(subscription);
+    this.routes.clear();
     return {
       pattern,
       name: resolved.name,
@@ -105,6 +116,7 @@ export class Bus {
         subscription.close();
         const index = this.subscriptions.indexOf(subscription);
         if (index !== -1) this.subscriptions.splice(index, 1);
+        this.routes.clear();
         await this.waitUntil(() => subscription.isIdle);
       },
     };
@@ -123,7 +135,6 @@ export class Bus {
     const active = context.active();
     // While closing, only handlers finishing their work may still publish (their messages are part of the drain).
     if (this.closing && active.getValue(HANDLER_OF) !== this) throw new BusClosedError(this.name);
-    assertTopic(topic);
     return this.deliver(topic, payload, options, active, false);
   }
 
@@ -156,6 +167,7 @@ export class Bus {
     this.closing = true;
     await this.drain();
     for (const subscription of this.subscriptions) subscription.close();
+    this.routes.clear();
     unregisterBusLag(this);
   }
 
@@ -179,30 +191,44 @@ export class Bus {
   }
 
   private notifyIfIdle(): void {
+    if (this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters.splice(0);
     for (const waiter of waiters) waiter();
   }
 
-  /** The subscriptions a message to `topic` goes to: every ungrouped match, one member per matching group. */
-  private route(topic: string): Subscription[] {
-    const targets: Subscription[] = [];
-    let groups: Map<string, Subscription[]> | undefined;
+  /**
+   * The subscriptions a message to `topic` goes to: every ungrouped match, one member per matching group.
+   * Throws InvalidTopicError for a topic that is not publishable (checked once per cached topic).
+   */
+  private targetsOf(topic: string): Subscription[] {
+    let route = this.routes.get(topic);
+    if (!route) {
+      assertTopic(topic);
+      route = this.routeOf(topic);
+      if (this.routes.size >= MAX_CACHED_ROUTES) this.routes.clear();
+      this.routes.set(topic, route);
+    }
+    if (route.groups.length === 0) return route.solo;
+    const targets = route.solo.slice();
+    for (const [group, members] of route.groups) targets.push(this.pickMember(group, members));
+    return targets;
+  }
+
+  private routeOf(topic: string): Route {
+    const solo: Subscription[] = [];
+    const groups = new Map<string, Subscription[]>();
     for (const subscription of this.subscriptions) {
       if (subscription.isClosed || !subscription.matches(topic)) continue;
       const group = subscription.options.group;
       if (group === undefined) {
-        targets.push(subscription);
+        solo.push(subscription);
         continue;
       }
-      groups ??= new Map();
       const members = groups.get(group);
       if (members) members.push(subscription);
       else groups.set(group, [subscription]);
     }
-    if (groups) {
-      for (const [group, members] of groups) targets.push(this.pickMember(group, members));
-    }
-    return targets;
+    return { solo, groups: [...groups] };
   }
 
   /** Round-robin over the group's matching members, skipping full queues while another has room. */
@@ -216,14 +242,19 @@ export class Bus {
     return members[cursor % members.length] as Subscription;
   }
 
-  private async deliver(
+  /**
+   * Queues the message at every target. Synchronous unless a `'wait'` queue is full: then it waits for
+   * room (one promise per such publish, none otherwise).
+   */
+  private deliver(
     topic: string,
     payload: unknown,
     options: PublishOptions,
     parent: Context,
     force: boolean,
-  ): Promise<PublishResult> {
-    const messageId = randomUUID();
+  ): PublishResult | Promise<PublishResult> {
+    const targets = this.targetsOf(topic);
+    const messageId = randomId();
     const operation = startPublish(this.instr, {
       destination: topic,
       operationName: 'send',
@@ -234,24 +265,28 @@ export class Bus {
       message: { topic, payload },
       parent,
     });
-    const targets = this.route(topic);
     const correlationId = operation.correlationId ?? '';
+    let mustWait = false;
     if (!force) {
-      const full = targets.find((t) => t.isFull && t.options.overflow === 'reject');
-      if (full) {
-        const error = new BusOverflowError(topic, full.options.name, full.options.maxQueueSize);
-        operation.end(error);
-        throw error;
+      for (const target of targets) {
+        if (!target.isFull) continue;
+        if (target.options.overflow === 'reject') {
+          const error = new BusOverflowError(topic, target.options.name, target.options.maxQueueSize);
+          operation.end(error);
+          throw error;
+        }
+        mustWait = true;
       }
     }
-    const message: Omit<BusMessage, 'attempt'> = Object.freeze({
+    // Internal: each delivery hands its handler a copy. The headers object is shared by them, so frozen.
+    const message: Omit<BusMessage, 'attempt'> = {
       id: messageId,
       topic,
       payload,
       headers: Object.freeze(operation.headers),
       correlationId,
       publishedAt: operation.publishedAt,
-    });
+    };
     const envelope: Envelope = {
       message,
       context: operation.context.setValue(HANDLER_OF, this),
@@ -265,12 +300,30 @@ export class Bus {
         messageId,
         invalid: [],
       },
-      enqueuedAt: Date.now(),
     };
+    const result: PublishResult = { messageId, correlationId, deliveries: targets.length };
+    if (mustWait) return this.enqueueWhenRoom(targets, envelope, operation).then(() => result);
+    this.publishing++;
+    try {
+      for (const target of targets) target.enqueue(envelope);
+    } finally {
+      this.publishing--;
+      operation.end();
+      this.notifyIfIdle();
+    }
+    return result;
+  }
+
+  /** The slow path of `deliver`: waits for room at each full target in turn. */
+  private async enqueueWhenRoom(
+    targets: Subscription[],
+    envelope: Envelope,
+    operation: PublishOperation,
+  ): Promise<void> {
     this.publishing++;
     try {
       for (const target of targets) {
-        if (!force && target.isFull) await target.waitForRoom();
+        if (target.isFull) await target.waitForRoom();
         target.enqueue(envelope);
       }
     } finally {
@@ -278,7 +331,6 @@ export class Bus {
       operation.end();
       this.notifyIfIdle();
     }
-    return { messageId, correlationId, deliveries: targets.length };
   }
 
   private reportHandlerError(error: unknown, info: HandlerErrorInfo): void {
@@ -310,7 +362,6 @@ export class Bus {
     };
     if (from.options.group !== undefined) headers[HEADER_DEAD_LETTER_GROUP] = from.options.group;
     try {
-      assertTopic(topic);
       // Not rejected for a full queue nor a closing bus: a dead letter must not be lost on the way.
       await this.deliver(
         topic,

@@ -3,9 +3,10 @@
  * and a hand-off to the dead-letter topic after the last attempt.
  */
 import type { Context, Span } from '@opentelemetry/api';
-import { startDelivery } from '../core/delivery.js';
+import { type Delivery, startDelivery } from '../core/delivery.js';
 import type { Instrumentation } from '../core/instrumentation.js';
 import type { IncomingContext } from '../core/propagation.js';
+import { isPromiseLike } from '../core/utils.js';
 import { Deque } from './deque.js';
 import type { TopicMatcher } from './topic.js';
 import type {
@@ -24,7 +25,6 @@ export interface Envelope {
   context: Context;
   producerSpan: Span;
   incoming: IncomingContext;
-  enqueuedAt: number;
 }
 
 export interface SubscriptionStats {
@@ -83,6 +83,8 @@ export class Subscription {
   private active = 0;
   private readonly roomWaiters: Array<() => void> = [];
   private closed = false;
+  /** True while `pump` runs its loop. */
+  private pumping = false;
   private stats = { processed: 0, failedAttempts: 0, deadLettered: 0 };
 
   constructor(
@@ -144,16 +146,25 @@ export class Subscription {
     this.releaseRoomWaiters();
   }
 
+  /**
+   * Starts queued messages while there is capacity. Synchronous handlers run to completion right here, one
+   * after another, without a promise or microtask per message; only a handler that returns a promise
+   * makes its message finish later. Re-entrant calls (a handler publishing to this subscription, a
+   * synchronous completion) return at once: the loop that is already running picks the work up, so a
+   * long queue never deepens the stack.
+   */
   private pump(): void {
-    while (this.active < this.options.concurrency && this.queue.length > 0) {
-      const envelope = this.queue.shift() as Envelope;
-      this.active++;
-      this.releaseRoomWaiters();
-      this.process(envelope).finally(() => {
-        this.active--;
-        this.pump();
-        this.host.settled();
-      });
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.active < this.options.concurrency && this.queue.length > 0) {
+        const envelope = this.queue.shift() as Envelope;
+        this.active++;
+        this.releaseRoomWaiters();
+        this.attempt(envelope, 1);
+      }
+    } finally {
+      this.pumping = false;
     }
   }
 
@@ -161,54 +172,84 @@ export class Subscription {
     while (this.roomWaiters.length > 0 && (!this.isFull || this.closed)) this.roomWaiters.shift()?.();
   }
 
-  private async process(envelope: Envelope): Promise<void> {
-    const { instr } = this.host;
-    for (let attempt = 1; ; attempt++) {
-      const message: BusMessage = { ...envelope.message, attempt };
-      const delivery = startDelivery(instr, {
-        destination: message.topic,
-        consumerGroup: this.groupLabel,
-        incoming: envelope.incoming,
-        // Trace context comes from `incoming`; the headers are read only for `captureHeaders`.
-        headers: message.headers,
-        producerSpan: envelope.producerSpan,
-        base: envelope.context,
-        messageId: message.id,
-        attempt,
-        serviceName: this.options.serviceName,
-        settleTimeoutMs: false,
-        message,
-      });
-      try {
-        await delivery.run(() => this.handler(message));
-        delivery.settle('ack');
-        this.stats.processed++;
-        return;
-      } catch (error) {
-        this.stats.failedAttempts++;
-        const willRetry = attempt < this.options.maxAttempts;
-        this.host.onError(error, {
-          message,
-          subscription: this.options.name,
-          group: this.options.group,
-          attempt,
-          willRetry,
-        });
-        if (willRetry) {
-          delivery.settle('retry', { error });
-          await sleep(this.backoffMs(attempt));
-          continue;
-        }
-        delivery.settle('dead_letter', { error, deadLetterReason: 'max_attempts' });
-        instr.guard.do('dead-letter metric', () =>
-          instr.metrics.consumer(instr.system, message.topic, this.groupLabel).deadLettered('max_attempts'),
-        );
-        this.stats.deadLettered++;
-        const dlq = this.options.deadLetterTopic;
-        if (dlq) await this.host.deadLetter(dlq(message.topic), message, error, delivery.context, this);
-        return;
-      }
+  /** One delivery attempt of `envelope`; the message is done (see `finished`) after success or its last failure. */
+  private attempt(envelope: Envelope, attempt: number): void {
+    const { id, topic, payload, headers, correlationId, publishedAt } = envelope.message;
+    const message: BusMessage = { id, topic, payload, headers, correlationId, publishedAt, attempt };
+    const delivery = startDelivery(this.host.instr, {
+      destination: message.topic,
+      consumerGroup: this.groupLabel,
+      incoming: envelope.incoming,
+      // Trace context comes from `incoming`; the headers are read only for `captureHeaders`.
+      headers: message.headers,
+      producerSpan: envelope.producerSpan,
+      base: envelope.context,
+      messageId: message.id,
+      attempt,
+      serviceName: this.options.serviceName,
+      settleTimeoutMs: false,
+      message,
+    });
+    let result: unknown;
+    try {
+      result = delivery.run(() => this.handler(message));
+    } catch (error) {
+      this.failed(envelope, message, delivery, error);
+      return;
     }
+    if (isPromiseLike(result)) {
+      result.then(
+        () => this.succeeded(delivery),
+        (error: unknown) => this.failed(envelope, message, delivery, error),
+      );
+    } else {
+      this.succeeded(delivery);
+    }
+  }
+
+  private succeeded(delivery: Delivery): void {
+    delivery.settle('ack');
+    this.stats.processed++;
+    this.finished();
+  }
+
+  /** A failed attempt: retried after its backoff, or dead-lettered after the last one. */
+  private failed(envelope: Envelope, message: BusMessage, delivery: Delivery, error: unknown): void {
+    const { instr } = this.host;
+    const attempt = message.attempt;
+    this.stats.failedAttempts++;
+    const willRetry = attempt < this.options.maxAttempts;
+    this.host.onError(error, {
+      message,
+      subscription: this.options.name,
+      group: this.options.group,
+      attempt,
+      willRetry,
+    });
+    if (willRetry) {
+      delivery.settle('retry', { error });
+      setTimeout(() => this.attempt(envelope, attempt + 1), this.backoffMs(attempt));
+      return;
+    }
+    delivery.settle('dead_letter', { error, deadLetterReason: 'max_attempts' });
+    instr.guard.do('dead-letter metric', () =>
+      instr.metrics.consumer(instr.system, message.topic, this.groupLabel).deadLettered('max_attempts'),
+    );
+    this.stats.deadLettered++;
+    const dlq = this.options.deadLetterTopic;
+    if (!dlq) {
+      this.finished();
+      return;
+    }
+    const done = () => this.finished();
+    this.host.deadLetter(dlq(message.topic), message, error, delivery.context, this).then(done, done);
+  }
+
+  /** A message is done: its slot frees up for the next one. */
+  private finished(): void {
+    this.active--;
+    this.pump();
+    this.host.settled();
   }
 
   /** Exponential backoff before retry number `attempt` (1-based). */
@@ -217,10 +258,6 @@ export class Subscription {
     const delay = Math.min(maxMs, initialMs * factor ** (attempt - 1));
     return jitter ? delay / 2 + Math.random() * (delay / 2) : delay;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Fills in defaults and rejects nonsense with a clear TypeError (this is the caller's code, not input). */

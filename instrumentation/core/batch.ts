@@ -27,6 +27,7 @@ import {
   type Outcome,
 } from './semconv.js';
 import { recordError, startConsumerSpan } from './spans.js';
+import { shallowCopy } from './utils.js';
 
 export interface BatchMessage {
   headers?: HeaderCarrier | null;
@@ -133,10 +134,8 @@ function startBatchUnguarded<TPublish, TConsume>(
 
   const links: Link[] = [];
   for (const m of messages) if (m.incoming.remote) links.push({ context: m.incoming.remote });
-  const attributes: Attributes = {
-    ...req.attributes,
-    [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: messages.length,
-  };
+  const attributes: Attributes = shallowCopy(req.attributes);
+  attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = messages.length;
   if (req.consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = req.consumerGroup;
   if (instr.serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = instr.serviceName;
   // The batch belongs to no single producer: a new trace, linked to each of them.
@@ -177,16 +176,18 @@ function startBatchUnguarded<TPublish, TConsume>(
       }
       state.delivered = true;
       const batchLink: Link = { context: span.spanContext() };
-      return startDelivery(instr, {
-        ...message,
-        destination: req.destination,
-        consumerGroup: req.consumerGroup,
-        incoming: state.incoming,
-        // No producer context on the message: hang its delivery under the batch span instead of a new root.
-        producerSpan: state.incoming.remote ? undefined : span,
-        publishedAtFallback: state.publishedAtFallback,
-        links: state.incoming.remote ? [batchLink, ...(message.links ?? [])] : message.links,
-      });
+      return startDelivery(
+        instr,
+        Object.assign(shallowCopy(message), {
+          destination: req.destination,
+          consumerGroup: req.consumerGroup,
+          incoming: state.incoming,
+          // No producer context on the message: hang its delivery under the batch span, not a new root.
+          producerSpan: state.incoming.remote ? undefined : span,
+          publishedAtFallback: state.publishedAtFallback,
+          links: state.incoming.remote ? [batchLink, ...(message.links ?? [])] : message.links,
+        }),
+      );
     },
     settle(outcome, detail) {
       if (settled) return;

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { context, defaultTextMapSetter, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { W3CBaggagePropagator } from '@opentelemetry/core';
 import { installContextManager } from '../../test/helpers/tracing.js';
 import {
+  CorrelationBaggage,
   currentCorrelationId,
   isValidCorrelationId,
   MAX_CORRELATION_ID_LENGTH,
@@ -73,5 +75,46 @@ describe('correlation ID', () => {
   it('withCorrelationId rejects an invalid ID with a TypeError', () => {
     assert.throws(() => withCorrelationId('', () => 1), TypeError);
     assert.throws(() => withCorrelationId('a\nb', () => 1), TypeError);
+  });
+});
+
+describe('CorrelationBaggage', () => {
+  const w3c = new W3CBaggagePropagator();
+
+  it('behaves as the API baggage holding the same entry', () => {
+    const own = new CorrelationBaggage('order-1');
+    const api = propagation.createBaggage({ 'correlation.id': { value: 'order-1' } });
+    assert.deepEqual(own.getAllEntries(), api.getAllEntries());
+    assert.deepEqual(own.getEntry('correlation.id'), api.getEntry('correlation.id'));
+    assert.equal(own.getEntry('tenant'), undefined);
+    const more = own.setEntry('tenant', { value: 'acme' });
+    assert.deepEqual(more.getAllEntries(), api.setEntry('tenant', { value: 'acme' }).getAllEntries());
+    assert.deepEqual(own.removeEntry('correlation.id').getAllEntries(), []);
+    assert.deepEqual(own.clear().getAllEntries(), []);
+    assert.deepEqual(own.getAllEntries(), api.getAllEntries(), 'changes return new baggage');
+  });
+
+  it('writes the header the W3C propagator writes, also for values that need encoding', () => {
+    for (const id of ['e0f6c2a4-7b1d-4a8e-9c3f-5d2b1a0e8f7c', 'order 1, eu;x=%']) {
+      const carrier: Record<string, string> = {};
+      w3c.inject(
+        propagation.setBaggage(ROOT_CONTEXT, new CorrelationBaggage(id)),
+        carrier,
+        defaultTextMapSetter,
+      );
+      assert.equal(new CorrelationBaggage(id).header(), carrier.baggage);
+    }
+  });
+
+  it('is what a new flow starts with, and a flow with other baggage keeps it', () => {
+    const fresh = propagation.getBaggage(setCorrelationId(ROOT_CONTEXT, 'order-2'));
+    assert.ok(fresh instanceof CorrelationBaggage);
+    const tenant = propagation.setBaggage(
+      ROOT_CONTEXT,
+      propagation.createBaggage({ tenant: { value: 'acme' } }),
+    );
+    const merged = propagation.getBaggage(setCorrelationId(tenant, 'order-2'));
+    assert.equal(merged?.getEntry('tenant')?.value, 'acme');
+    assert.equal(merged?.getEntry('correlation.id')?.value, 'order-2');
   });
 });

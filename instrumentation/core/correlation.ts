@@ -4,9 +4,9 @@
  * It lives in the active OTel context twice: under a private key (fast to read) and as the baggage
  * entry `correlation.id`, so HTTP calls made while handling a message carry it too.
  */
-import { randomUUID } from 'node:crypto';
-import { type Context, context, propagation } from '@opentelemetry/api';
+import { type Baggage, type BaggageEntry, type Context, context, propagation } from '@opentelemetry/api';
 import { flowOf, withFlow } from './flow.js';
+import { randomId } from './ids.js';
 import { BAGGAGE_CORRELATION_ID } from './semconv.js';
 
 /** Longest accepted correlation ID; longer incoming values are ignored and counted. */
@@ -24,7 +24,7 @@ export function isValidCorrelationId(value: unknown): value is string {
 }
 
 export function newCorrelationId(): string {
-  return randomUUID();
+  return randomId();
 }
 
 /** The correlation ID of the flow the caller is in, if any: set by `withCorrelationId`, a handled message or baggage. */
@@ -36,19 +36,62 @@ export function currentCorrelationId(ctx: Context = context.active()): string | 
 }
 
 /**
+ * The baggage a new flow starts with: the correlation ID and nothing else. The API's own baggage copies
+ * a Map on creation and on every `getEntry`; every new flow makes one, so this one-field implementation
+ * of the Baggage interface saves about 0.4 us per publish, and knowing its content spares serializing it
+ * through the W3C propagator (0.6 us). Immutable like the API's; any change returns the API's baggage.
+ */
+export class CorrelationBaggage implements Baggage {
+  constructor(readonly correlationId: string) {}
+
+  getEntry(key: string): BaggageEntry | undefined {
+    return key === BAGGAGE_CORRELATION_ID ? { value: this.correlationId } : undefined;
+  }
+
+  getAllEntries(): [string, BaggageEntry][] {
+    return [[BAGGAGE_CORRELATION_ID, { value: this.correlationId }]];
+  }
+
+  setEntry(key: string, entry: BaggageEntry): Baggage {
+    return this.toApiBaggage().setEntry(key, entry);
+  }
+
+  removeEntry(key: string): Baggage {
+    return this.toApiBaggage().removeEntry(key);
+  }
+
+  removeEntries(...keys: string[]): Baggage {
+    return this.toApiBaggage().removeEntries(...keys);
+  }
+
+  clear(): Baggage {
+    return propagation.createBaggage();
+  }
+
+  /** Its W3C `baggage` header value, as W3CBaggagePropagator writes it. */
+  header(): string {
+    return `${BAGGAGE_CORRELATION_ID}=${encodeURIComponent(this.correlationId)}`;
+  }
+
+  private toApiBaggage(): Baggage {
+    return propagation.createBaggage({ [BAGGAGE_CORRELATION_ID]: { value: this.correlationId } });
+  }
+}
+
+/**
  * The baggage half of carrying a correlation ID: `ctx` with baggage `correlation.id` = `id`, reusing `ctx`
  * when its baggage already says so (the common case inside a flow).
  */
 export function setCorrelationBaggage(ctx: Context, id: string): Context {
   const baggage = propagation.getBaggage(ctx);
-  if (baggage?.getEntry(BAGGAGE_CORRELATION_ID)?.value === id) return ctx;
-  const next = (baggage ?? propagation.createBaggage()).setEntry(BAGGAGE_CORRELATION_ID, { value: id });
-  return propagation.setBaggage(ctx, next);
+  if (!baggage) return propagation.setBaggage(ctx, new CorrelationBaggage(id));
+  if (baggage.getEntry(BAGGAGE_CORRELATION_ID)?.value === id) return ctx;
+  return propagation.setBaggage(ctx, baggage.setEntry(BAGGAGE_CORRELATION_ID, { value: id }));
 }
 
 /** Returns `ctx` carrying `id` as the correlation ID (flow entry and baggage). */
 export function setCorrelationId(ctx: Context, id: string): Context {
-  return withFlow(setCorrelationBaggage(ctx, id), { correlationId: id });
+  return withFlow(setCorrelationBaggage(ctx, id), { ...flowOf(ctx), correlationId: id });
 }
 
 /**

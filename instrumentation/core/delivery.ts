@@ -18,6 +18,7 @@ import {
   type Span,
   trace,
 } from '@opentelemetry/api';
+import { LayeredContext } from './context.js';
 import { setCorrelationBaggage } from './correlation.js';
 import { withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
@@ -41,6 +42,7 @@ import {
 } from './semconv.js';
 import { recordError, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
+import { isPromiseLike, shallowCopy } from './utils.js';
 
 export const DEFAULT_SETTLE_TIMEOUT_MS = 30_000;
 const MAX_CAPTURED_HEADER_LENGTH = 256;
@@ -114,11 +116,12 @@ export function startDelivery<TMessage>(
   instr: Instrumentation<never, TMessage>,
   req: DeliveryRequest<TMessage>,
 ): Delivery {
-  return instr.guard.run<Delivery>(
-    'delivery',
-    () => new TracedDelivery(instr, req),
-    () => new UntracedDelivery(req),
-  );
+  try {
+    return new TracedDelivery(instr, req);
+  } catch (err) {
+    instr.guard.report('delivery', err);
+    return new UntracedDelivery(req);
+  }
 }
 
 /** What a delivery becomes when hoptrace itself failed: the handler still runs, nothing is recorded. */
@@ -167,19 +170,21 @@ class TracedDelivery<TMessage> implements Delivery {
   private readonly req: DeliveryRequest<TMessage>;
   private readonly series: ConsumerSeries;
   private readonly startedAt = performance.now();
+  /** Wall-clock time at `startedAt`; later wall times derive from the monotonic clock (one `Date.now()`). */
+  private readonly startedAtWall = Date.now();
   private readonly settleTimeoutMs: number | false;
   private handlerState = HandlerState.None;
   private handlerEndedAt: number | undefined;
   private spanEnded = false;
   private settleTimer: NodeJS.Timeout | undefined;
-  /** Bound once: the handler's promise settles into it. */
-  private readonly onHandlerSettled = () => this.handlerFinished();
+  /** Created on first use: only a handler that returns a promise needs it. */
+  private onHandlerSettled: (() => void) | undefined;
 
   constructor(instr: Instrumentation<never, TMessage>, req: DeliveryRequest<TMessage>) {
     this.instr = instr;
     this.req = req;
     this.settleTimeoutMs = req.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
-    const now = Date.now();
+    const now = this.startedAtWall;
     const incoming = req.incoming ?? extractIncoming(req.headers, instr.correlationHeader);
     this.incoming = incoming;
     for (const reason of incoming.invalid) instr.metrics.invalidContext(instr.system, reason);
@@ -193,7 +198,7 @@ class TracedDelivery<TMessage> implements Delivery {
     const serviceName = req.serviceName ?? instr.serviceName;
 
     // The handler's context carries the producer's baggage, plus our correlation ID and flow origin.
-    let base = req.base ?? context.active();
+    let base: Context = LayeredContext.over(req.base ?? context.active());
     const messageBaggage = propagation.getBaggage(incoming.context);
     if (messageBaggage && messageBaggage !== propagation.getBaggage(base))
       base = propagation.setBaggage(base, messageBaggage);
@@ -222,6 +227,7 @@ class TracedDelivery<TMessage> implements Delivery {
       publishedAt !== undefined ? (now - publishedAt) / 1000 : undefined,
       (now - originAt) / 1000,
       spanContext,
+      now,
     );
     if (req.redelivered || this.attempt > 1) this.series.redelivered();
     if (req.deadLetter?.count) this.series.deadLettered(req.deadLetter.reason);
@@ -236,12 +242,10 @@ class TracedDelivery<TMessage> implements Delivery {
     serviceName: string | undefined,
   ): Attributes {
     const req = this.req;
-    const attributes: Attributes = {
-      ...req.attributes,
-      [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: this.correlationId,
-      [ATTR_HOPTRACE_DELIVERY_ATTEMPT]: this.attempt,
-      [ATTR_HOPTRACE_ORIGIN_AT]: originAt,
-    };
+    const attributes: Attributes = shallowCopy(req.attributes);
+    attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = this.correlationId;
+    attributes[ATTR_HOPTRACE_DELIVERY_ATTEMPT] = this.attempt;
+    attributes[ATTR_HOPTRACE_ORIGIN_AT] = originAt;
     if (this.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = this.messageId;
     if (req.consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = req.consumerGroup;
     if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
@@ -279,6 +283,7 @@ class TracedDelivery<TMessage> implements Delivery {
     }
     if (isPromiseLike(result)) {
       // Observe the promise without changing what the caller awaits: same value, same rejection.
+      this.onHandlerSettled ??= () => this.handlerFinished();
       result.then(this.onHandlerSettled, this.onHandlerSettled);
     } else {
       this.handlerFinished();
@@ -289,21 +294,31 @@ class TracedDelivery<TMessage> implements Delivery {
   awaitSettle(): void {
     if (this.handlerState !== HandlerState.None) return;
     this.handlerState = HandlerState.Done;
-    this.instr.guard.do('delivery end', () => this.maybeEnd());
+    try {
+      this.maybeEnd();
+    } catch (err) {
+      this.instr.guard.report('delivery end', err);
+    }
   }
 
   settle(outcome: Outcome, detail?: { error?: unknown; deadLetterReason?: DeadLetterReason }): void {
     if (this.settled) return;
     this.settled = true;
-    this.instr.guard.do('settle', () => {
+    try {
       const span = this.span;
       const error = detail?.error;
       const errorType = error !== undefined ? recordError(span, error) : '';
       span.setAttribute(ATTR_HOPTRACE_OUTCOME, outcome);
       if (detail?.deadLetterReason)
         span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_REASON, detail.deadLetterReason);
-      const processedMs = (this.handlerEndedAt ?? performance.now()) - this.startedAt;
-      this.series.finished(outcome, processedMs / 1000, errorType, span.spanContext());
+      const settledAt = performance.now();
+      this.series.finished(
+        outcome,
+        ((this.handlerEndedAt ?? settledAt) - this.startedAt) / 1000,
+        errorType,
+        span.spanContext(),
+        this.startedAtWall + (settledAt - this.startedAt),
+      );
       const settleHook = this.instr.hooks.settleHook;
       if (settleHook) {
         this.instr.guard.do('settleHook', () =>
@@ -311,7 +326,9 @@ class TracedDelivery<TMessage> implements Delivery {
         );
       }
       this.maybeEnd();
-    });
+    } catch (err) {
+      this.instr.guard.report('settle', err);
+    }
   }
 
   abandon(reason: string): void {
@@ -328,7 +345,11 @@ class TracedDelivery<TMessage> implements Delivery {
   private handlerFinished(): void {
     this.handlerState = HandlerState.Done;
     this.handlerEndedAt = performance.now();
-    this.instr.guard.do('delivery end', () => this.maybeEnd());
+    try {
+      this.maybeEnd();
+    } catch (err) {
+      this.instr.guard.report('delivery end', err);
+    }
   }
 
   private endSpan(): void {
@@ -358,14 +379,6 @@ class TracedDelivery<TMessage> implements Delivery {
       this.settleTimer.unref();
     }
   }
-}
-
-function isPromiseLike<T>(value: T): value is T & PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 function captureHeaders(attributes: Attributes, headers: HeaderCarrier, names: readonly string[]): void {

@@ -19,10 +19,9 @@ export function flowOf(ctx: Context = context.active()): Flow | undefined {
   return ctx.getValue(FLOW_KEY) as Flow | undefined;
 }
 
-/** `ctx` with `patch` merged over its current flow. */
-export function withFlow(ctx: Context, patch: Flow): Context {
-  const current = flowOf(ctx);
-  return ctx.setValue(FLOW_KEY, current ? { ...current, ...patch } : patch);
+/** `ctx` with `flow` as its flow (replacing the current one: pass every field that should stay). */
+export function withFlow(ctx: Context, flow: Flow): Context {
+  return ctx.setValue(FLOW_KEY, flow);
 }
 
 export function currentOriginAt(ctx: Context = context.active()): number | undefined {

@@ -108,7 +108,7 @@ export function createInstrumentation<TPublish, TConsume>(
   let generateCorrelationId = newCorrelationId;
   if (opts.generateCorrelationId !== undefined) {
     if (typeof opts.generateCorrelationId === 'function') generateCorrelationId = opts.generateCorrelationId;
-    else warn('generateCorrelationId', 'crypto.randomUUID');
+    else warn('generateCorrelationId', 'random UUIDs');
   }
 
   return {

@@ -5,6 +5,7 @@
  * each metric implements the `get()` shape its registry serializes, so Prometheus text, OpenMetrics
  * (with exemplars), `getMetricsAsJSON` and `Registry.merge` work unchanged.
  */
+import { type SpanContext, TraceFlags } from '@opentelemetry/api';
 import type { MetricsRegistry } from './metrics.js';
 
 export type LabelValues = Readonly<Record<string, string>>;
@@ -144,14 +145,27 @@ export class FastGauge extends StoredMetric<GaugeSeries & { value: number }> {
 
 export interface HistogramSeries {
   readonly labels: LabelValues;
-  /** Records `value`; with `exemplar` labels (trace_id, span_id) the bucket keeps it as its exemplar. */
-  observe(value: number, exemplar?: Record<string, string>): void;
+  /**
+   * Records `value`. With the span context of a sampled span the bucket keeps it as its exemplar
+   * (`trace_id`, `span_id`), timestamped `timestampMs` (epoch ms, default now).
+   */
+  observe(value: number, exemplar?: SpanContext, timestampMs?: number): void;
+}
+
+/**
+ * The last exemplar of each bucket, kept as the span context and numbers it was given: the label set and
+ * record prom-client renders are built at scrape time, not on every observation.
+ */
+interface BucketExemplars {
+  spans: (SpanContext | undefined)[];
+  values: Float64Array;
+  timestamps: Float64Array;
 }
 
 interface HistogramState extends HistogramSeries {
   /** Per-bucket counts (not cumulative); the last slot is +Inf. */
   counts: Float64Array;
-  exemplars: (ExemplarRecord | undefined)[] | undefined;
+  exemplars: BucketExemplars | undefined;
   sum: number;
   count: number;
 }
@@ -173,21 +187,32 @@ export class FastHistogram extends StoredMetric<HistogramState> {
 
   protected createSeries(labels: LabelValues): HistogramState {
     const bounds = this.bounds;
+    const slots = bounds.length + 1;
     const series: HistogramState = {
       labels,
-      counts: new Float64Array(bounds.length + 1),
-      exemplars: this.withExemplars ? new Array(bounds.length + 1) : undefined,
+      counts: new Float64Array(slots),
+      exemplars: this.withExemplars
+        ? {
+            spans: new Array(slots).fill(undefined),
+            values: new Float64Array(slots),
+            timestamps: new Float64Array(slots),
+          }
+        : undefined,
       sum: 0,
       count: 0,
-      observe(value: number, exemplar?: Record<string, string>) {
+      observe(value: number, exemplar?: SpanContext, timestampMs?: number) {
         if (!Number.isFinite(value)) return;
         let i = 0;
         while (i < bounds.length && value > (bounds[i] as number)) i++;
         series.counts[i] = (series.counts[i] as number) + 1;
         series.sum += value;
         series.count++;
-        if (exemplar && series.exemplars)
-          series.exemplars[i] = { labelSet: exemplar, value, timestamp: Date.now() / 1000 };
+        const exemplars = series.exemplars;
+        if (exemplars && exemplar && (exemplar.traceFlags & TraceFlags.SAMPLED) !== 0) {
+          exemplars.spans[i] = exemplar;
+          exemplars.values[i] = value;
+          exemplars.timestamps[i] = timestampMs ?? Date.now();
+        }
       },
     };
     return series;
@@ -204,8 +229,14 @@ export class FastHistogram extends StoredMetric<HistogramState> {
           value: cumulative,
           metricName: `${this.name}_bucket`,
         };
-        const exemplar = s.exemplars?.[i];
-        if (exemplar) value.exemplar = exemplar;
+        const span = s.exemplars?.spans[i];
+        if (span && s.exemplars) {
+          value.exemplar = {
+            labelSet: { trace_id: span.traceId, span_id: span.spanId },
+            value: s.exemplars.values[i] as number,
+            timestamp: (s.exemplars.timestamps[i] as number) / 1000,
+          };
+        }
         out.push(value);
       }
       out.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });

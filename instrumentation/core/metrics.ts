@@ -3,7 +3,7 @@
  * registry; wrappers ask for a cached series handle per (system, destination, group) so the message
  * path does no label bookkeeping of its own.
  */
-import { type SpanContext, TraceFlags } from '@opentelemetry/api';
+import type { SpanContext } from '@opentelemetry/api';
 import { type OpenMetricsContentType, Registry, type RegistryContentType } from 'prom-client';
 import {
   type CounterSeries,
@@ -65,13 +65,6 @@ export const BUCKETS = {
 } as const;
 
 type Labels = Record<string, string>;
-type ExemplarLabels = Record<string, string> | undefined;
-
-/** Trace and span ID of a sampled span, for a histogram exemplar; nothing for unsampled spans. */
-export function exemplarOf(spanContext: SpanContext | undefined): ExemplarLabels {
-  if (!spanContext || (spanContext.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
-  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
-}
 
 /** Publish-side series for one (system, destination, operation). */
 export interface ProducerSeries {
@@ -83,13 +76,17 @@ export interface ProducerSeries {
   returned(reason: string): void;
 }
 
-/** Consume-side series for one (system, destination, consumer group). */
+/**
+ * Consume-side series for one (system, destination, consumer group). `span` (when sampled) becomes the
+ * histograms' exemplar; `nowMs` is the caller's wall-clock time of the event (default `Date.now()`).
+ */
 export interface ConsumerSeries {
   /** A delivery began: in-flight +1, message and flow age observed. */
   started(
     messageAgeSeconds: number | undefined,
     flowAgeSeconds: number | undefined,
     span?: SpanContext,
+    nowMs?: number,
   ): void;
   redelivered(): void;
   deadLettered(reason: DeadLetterReason): void;
@@ -103,6 +100,7 @@ export interface ConsumerSeries {
     processSeconds: number | undefined,
     errorType?: string,
     span?: SpanContext,
+    nowMs?: number,
   ): void;
   /** A delivery that ended without an outcome (channel closed): in-flight -1 only. */
   abandoned(): void;
@@ -142,6 +140,47 @@ export function getMessagingMetrics(
     perRegistry.set(registry, metrics);
   }
   return metrics;
+}
+
+/**
+ * Values under two string keys, as nested maps: a lookup builds no key string (no `${a}\0${b}` per
+ * message) and allocates nothing.
+ */
+class Table2<V> {
+  private readonly root = new Map<string, Map<string, V>>();
+
+  get(a: string, b: string): V | undefined {
+    return this.root.get(a)?.get(b);
+  }
+
+  /** Stores `value` and returns it. */
+  set(a: string, b: string, value: V): V {
+    let level = this.root.get(a);
+    if (!level) {
+      level = new Map();
+      this.root.set(a, level);
+    }
+    level.set(b, value);
+    return value;
+  }
+}
+
+/** Table2 with a third key. */
+class Table3<V> {
+  private readonly root = new Map<string, Table2<V>>();
+
+  get(a: string, b: string, c: string): V | undefined {
+    return this.root.get(a)?.get(b, c);
+  }
+
+  set(a: string, b: string, c: string, value: V): V {
+    let level = this.root.get(a);
+    if (!level) {
+      level = new Table2();
+      this.root.set(a, level);
+    }
+    return level.set(b, c, value);
+  }
 }
 
 const CONSUMER_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_CONSUMER_GROUP];
@@ -237,23 +276,17 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
 
   const destinations = new DestinationGuard(maxDestinations);
   const errorTypes = new BoundedValues(MAX_ERROR_TYPES, '_OTHER');
-  const producers = new Map<string, ProducerSeries>();
-  const consumers = new Map<string, ConsumerSeries>();
+  // Series handles by system, destination, then operation or group: a lookup on the message path
+  // builds no key string and allocates nothing.
+  const producers = new Table3<ProducerSeries>();
+  const consumers = new Table3<ConsumerSeries>();
 
-  const producer = (
-    system: MessagingSystem,
-    rawDestination: string,
-    operationName: string,
-  ): ProducerSeries => {
-    const destination = destinations.label(system, rawDestination);
-    const key = `${system}\0${destination}\0${operationName}`;
-    let series = producers.get(key);
-    if (series) return series;
+  const createProducer = (system: MessagingSystem, destination: string, operationName: string) => {
     const base = { [LABEL_MESSAGING_SYSTEM]: system, [LABEL_DESTINATION]: destination };
     const sent = new Map<string, CounterSeries>();
-    const durations = new Map<string, HistogramSeries>();
+    const durations = new Table2<HistogramSeries>();
     const returned = new Map<string, CounterSeries>();
-    series = {
+    const series: ProducerSeries = {
       sent(errorType = '') {
         const error = errorTypes.value(errorType);
         let child = sent.get(error);
@@ -269,16 +302,17 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
       },
       operation(operation, seconds, errorType = '') {
         const error = errorTypes.value(errorType);
-        const cacheKey = `${operation}\0${error}`;
-        let child = durations.get(cacheKey);
-        if (!child) {
-          child = set.operationDuration.child({
-            ...base,
-            [LABEL_OPERATION_NAME]: operation,
-            [LABEL_ERROR_TYPE]: error,
-          });
-          durations.set(cacheKey, child);
-        }
+        const child =
+          durations.get(operation, error) ??
+          durations.set(
+            operation,
+            error,
+            set.operationDuration.child({
+              ...base,
+              [LABEL_OPERATION_NAME]: operation,
+              [LABEL_ERROR_TYPE]: error,
+            }),
+          );
         child.observe(seconds);
       },
       returned(reason) {
@@ -290,20 +324,10 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
         child.inc();
       },
     };
-    producers.set(key, series);
     return series;
   };
 
-  const consumer = (
-    system: MessagingSystem,
-    rawDestination: string,
-    group: string | undefined,
-  ): ConsumerSeries => {
-    const destination = destinations.label(system, rawDestination);
-    const groupLabel = group ?? '';
-    const key = `${system}\0${destination}\0${groupLabel}`;
-    let series = consumers.get(key);
-    if (series) return series;
+  const createConsumer = (system: MessagingSystem, destination: string, groupLabel: string) => {
     const base: Labels = {
       [LABEL_MESSAGING_SYSTEM]: system,
       [LABEL_DESTINATION]: destination,
@@ -315,13 +339,14 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
     const flowAge = set.flowAge.child(base);
     const redeliveries = set.redeliveries.child(base);
     const deadLettered = new Map<string, CounterSeries>();
-    const finishedSeries = new Map<string, { consumed: CounterSeries; duration: HistogramSeries }>();
-    series = {
-      started(messageAgeSeconds, flowAgeSeconds, span) {
+    const finishedSeries = new Table2<{ consumed: CounterSeries; duration: HistogramSeries }>();
+    const series: ConsumerSeries = {
+      started(messageAgeSeconds, flowAgeSeconds, span, nowMs) {
         inFlight.inc();
-        const exemplar = exemplars ? exemplarOf(span) : undefined;
-        if (messageAgeSeconds !== undefined) messageAge.observe(Math.max(0, messageAgeSeconds), exemplar);
-        if (flowAgeSeconds !== undefined) flowAge.observe(Math.max(0, flowAgeSeconds), exemplar);
+        const exemplar = exemplars ? span : undefined;
+        if (messageAgeSeconds !== undefined)
+          messageAge.observe(Math.max(0, messageAgeSeconds), exemplar, nowMs);
+        if (flowAgeSeconds !== undefined) flowAge.observe(Math.max(0, flowAgeSeconds), exemplar, nowMs);
       },
       redelivered() {
         redeliveries.inc();
@@ -334,56 +359,73 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
         }
         child.inc();
       },
-      finished(outcome, seconds, errorType = '', span) {
+      finished(outcome, seconds, errorType = '', span, nowMs) {
         const error = errorTypes.value(errorType);
-        const cacheKey = `${outcome}\0${error}`;
-        let children = finishedSeries.get(cacheKey);
+        let children = finishedSeries.get(outcome, error);
         if (!children) {
           const duration = { ...base, [LABEL_OPERATION_NAME]: 'process', [LABEL_ERROR_TYPE]: error };
-          children = {
+          children = finishedSeries.set(outcome, error, {
             duration: set.processDuration.child(duration),
             consumed: set.consumed.child({ ...duration, [LABEL_OUTCOME]: outcome }),
-          };
-          finishedSeries.set(cacheKey, children);
+          });
         }
+        const now = nowMs ?? Date.now();
         children.consumed.inc();
-        if (seconds !== undefined)
-          children.duration.observe(seconds, exemplars ? exemplarOf(span) : undefined);
+        if (seconds !== undefined) children.duration.observe(seconds, exemplars ? span : undefined, now);
         inFlight.dec();
-        lastProcessed.set(Date.now() / 1000);
+        lastProcessed.set(now / 1000);
       },
       abandoned() {
         inFlight.dec();
       },
     };
-    consumers.set(key, series);
     return series;
   };
 
-  const invalid = new Map<string, CounterSeries>();
+  const producer = (system: MessagingSystem, rawDestination: string, operationName: string) => {
+    const destination = destinations.label(system, rawDestination);
+    return (
+      producers.get(system, destination, operationName) ??
+      producers.set(system, destination, operationName, createProducer(system, destination, operationName))
+    );
+  };
+
+  const consumer = (system: MessagingSystem, rawDestination: string, group: string | undefined) => {
+    const destination = destinations.label(system, rawDestination);
+    const groupLabel = group ?? '';
+    return (
+      consumers.get(system, destination, groupLabel) ??
+      consumers.set(system, destination, groupLabel, createConsumer(system, destination, groupLabel))
+    );
+  };
+
+  const invalid = new Table2<CounterSeries>();
   return {
-    producer: (system, destination, operationName) =>
-      guard.run(
-        'metrics',
-        () => producer(system, destination, operationName),
-        () => NOOP_PRODUCER,
-      ),
-    consumer: (system, destination, group) =>
-      guard.run(
-        'metrics',
-        () => consumer(system, destination, group),
-        () => NOOP_CONSUMER,
-      ),
+    producer(system, destination, operationName) {
+      try {
+        return producer(system, destination, operationName);
+      } catch (err) {
+        guard.report('metrics', err);
+        return NOOP_PRODUCER;
+      }
+    },
+    consumer(system, destination, group) {
+      try {
+        return consumer(system, destination, group);
+      } catch (err) {
+        guard.report('metrics', err);
+        return NOOP_CONSUMER;
+      }
+    },
     invalidContext(system, reason) {
-      guard.do('metrics', () => {
-        const key = `${system}\0${reason}`;
-        let child = invalid.get(key);
-        if (!child) {
-          child = set.invalidContext.child({ [LABEL_MESSAGING_SYSTEM]: system, reason });
-          invalid.set(key, child);
-        }
+      try {
+        const child =
+          invalid.get(system, reason) ??
+          invalid.set(system, reason, set.invalidContext.child({ [LABEL_MESSAGING_SYSTEM]: system, reason }));
         child.inc();
-      });
+      } catch (err) {
+        guard.report('metrics', err);
+      }
     },
   };
 }

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { context, propagation, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import {
+  context,
+  defaultTextMapGetter,
+  propagation,
+  ROOT_CONTEXT,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
+import { W3CBaggagePropagator } from '@opentelemetry/core';
 import { extractIncoming, injectContext, LIMITS } from './propagation.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -50,6 +58,27 @@ describe('carrier round trip with the W3C propagators', () => {
       assert.equal(propagation.getBaggage(incoming.context)?.getEntry('tenant')?.value, 'acme');
     });
   }
+
+  it('reads baggage exactly as the W3C propagator does, also where hoptrace reads it itself', () => {
+    const w3c = new W3CBaggagePropagator();
+    for (const baggage of [
+      'correlation.id=e0f6c2a4-7b1d-4a8e-9c3f-5d2b1a0e8f7c',
+      'correlation.id=a=b',
+      'correlation.id=order%201',
+      'correlation.id= padded ',
+      'correlation.id=x;meta=1',
+      'correlation.id=x,tenant=acme',
+      'tenant=acme',
+    ]) {
+      const expected = propagation.getBaggage(w3c.extract(ROOT_CONTEXT, { baggage }, defaultTextMapGetter));
+      const actual = propagation.getBaggage(extractIncoming({ traceparent: TRACEPARENT, baggage }).context);
+      assert.deepEqual(
+        actual?.getAllEntries().map(([k, v]) => [k, v.value, v.metadata?.toString()]),
+        expected?.getAllEntries().map(([k, v]) => [k, v.value, v.metadata?.toString()]),
+        baggage,
+      );
+    }
+  });
 
   it("never overwrites the caller's traceparent or its tracestate", () => {
     const mine = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;

@@ -2,6 +2,7 @@
  * The producer side of every transport: one span, the outgoing headers, the sent metrics.
  * If any hoptrace step fails, the message goes out exactly as the caller gave it.
  */
+
 import {
   type Attributes,
   type Context,
@@ -10,8 +11,10 @@ import {
   type Span,
   trace,
 } from '@opentelemetry/api';
+import { LayeredContext } from './context.js';
 import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlation.js';
 import { flowOf, withFlow } from './flow.js';
+import { randomId } from './ids.js';
 import type { Instrumentation } from './instrumentation.js';
 import { headerString, injectContext } from './propagation.js';
 import {
@@ -23,6 +26,7 @@ import {
   HEADER_PUBLISHED_AT,
 } from './semconv.js';
 import { recordError, startProducerSpan } from './spans.js';
+import { shallowCopy } from './utils.js';
 
 export interface PublishRequest<TMessage> {
   /** Exchange (or `amq.default`), topic or bus topic: the span name's and metrics' destination. */
@@ -66,11 +70,12 @@ export function startPublish<TMessage>(
   instr: Instrumentation<TMessage, never>,
   req: PublishRequest<TMessage>,
 ): PublishOperation {
-  return instr.guard.run(
-    'publish',
-    () => startPublishUnguarded(instr, req),
-    () => untracedPublish(req),
-  );
+  try {
+    return new TracedPublish(instr, req);
+  } catch (err) {
+    instr.guard.report('publish', err);
+    return untracedPublish(req);
+  }
 }
 
 function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
@@ -86,88 +91,102 @@ function untracedPublish(req: PublishRequest<unknown>): PublishOperation {
   };
 }
 
-function startPublishUnguarded<TMessage>(
-  instr: Instrumentation<TMessage, never>,
-  req: PublishRequest<TMessage>,
-): PublishOperation {
-  const started = performance.now();
-  const publishedAt = Date.now();
-  const parent = req.parent ?? context.active();
-  const headers: Record<string, unknown> = { ...(req.headers ?? {}) };
+class TracedPublish<TMessage> implements PublishOperation {
+  readonly span: Span;
+  readonly context: Context;
+  readonly headers: Record<string, unknown>;
+  readonly correlationId: string;
+  readonly messageId: string | undefined;
+  readonly publishedAt: number;
+  private readonly startedAt = performance.now();
+  private ended = false;
 
-  // Header values may be Buffers (a Kafka consumer forwarding the headers it received): read them as text.
-  const correlationId = resolveOutgoingCorrelationId(
-    req.correlationId,
-    headerString(headers[instr.correlationHeader]),
-    parent,
-    instr.generateCorrelationId,
-  );
-  let messageId = req.messageId;
-  if (req.messageIdHeader) {
-    const existing = headerString(headers[HEADER_MESSAGE_ID]);
-    messageId = existing !== undefined && existing.length > 0 ? existing : crypto.randomUUID();
-  }
+  constructor(
+    private readonly instr: Instrumentation<TMessage, never>,
+    private readonly req: PublishRequest<TMessage>,
+  ) {
+    const publishedAt = Date.now();
+    this.publishedAt = publishedAt;
+    const parent = LayeredContext.over(req.parent ?? context.active());
+    const headers: Record<string, unknown> = shallowCopy(req.headers);
+    this.headers = headers;
 
-  const attributes: Attributes = {
-    ...req.attributes,
-    [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: correlationId,
-  };
-  if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
-  const parentFlow = flowOf(parent);
-  const serviceName = parentFlow?.serviceName ?? instr.serviceName;
-  if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
-  const span = startProducerSpan(
-    instr.tracer,
-    { system: instr.system, destination: req.destination, operationName: req.operationName, attributes },
-    parent,
-  );
-
-  const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
-  const spanContext = withFlow(setCorrelationBaggage(trace.setSpan(parent, span), correlationId), {
-    correlationId,
-    originAt,
-  });
-
-  if (req.inject !== false) injectContext(spanContext, headers);
-  headers[instr.correlationHeader] = correlationId;
-  headers[HEADER_PUBLISHED_AT] = String(publishedAt);
-  headers[HEADER_ORIGIN_AT] = String(originAt);
-  if (req.messageIdHeader && messageId !== undefined) headers[HEADER_MESSAGE_ID] = messageId;
-
-  const publishHook = instr.hooks.publishHook;
-  if (publishHook) {
-    instr.guard.do('publishHook', () =>
-      publishHook(span, {
-        system: instr.system,
-        destination: req.destination,
-        correlationId,
-        messageId,
-        headers: { ...headers },
-        message: req.message,
-      }),
+    // Header values may be Buffers (a Kafka consumer forwarding the headers it received): read them as text.
+    const correlationId = resolveOutgoingCorrelationId(
+      req.correlationId,
+      headerString(headers[instr.correlationHeader]),
+      parent,
+      instr.generateCorrelationId,
     );
+    this.correlationId = correlationId;
+    let messageId = req.messageId;
+    if (req.messageIdHeader) {
+      const existing = headerString(headers[HEADER_MESSAGE_ID]);
+      messageId = existing !== undefined && existing.length > 0 ? existing : randomId();
+    }
+    this.messageId = messageId;
+
+    const parentFlow = flowOf(parent);
+    const serviceName = parentFlow?.serviceName ?? instr.serviceName;
+    const span = startProducerSpan(
+      instr.tracer,
+      { system: instr.system, destination: req.destination, operationName: req.operationName },
+      parent,
+    );
+    this.span = span;
+    // Only a recording span needs its attributes; unsampled publishes skip building them.
+    if (span.isRecording()) {
+      const attributes: Attributes = shallowCopy(req.attributes);
+      attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = correlationId;
+      if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
+      if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
+      span.setAttributes(attributes);
+    }
+
+    const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
+    const spanContext = withFlow(setCorrelationBaggage(trace.setSpan(parent, span), correlationId), {
+      correlationId,
+      originAt,
+      serviceName: parentFlow?.serviceName,
+    });
+    this.context = spanContext;
+
+    if (req.inject !== false) injectContext(spanContext, headers);
+    headers[instr.correlationHeader] = correlationId;
+    const publishedAtText = String(publishedAt);
+    headers[HEADER_PUBLISHED_AT] = publishedAtText;
+    headers[HEADER_ORIGIN_AT] = originAt === publishedAt ? publishedAtText : String(originAt);
+    if (req.messageIdHeader && messageId !== undefined) headers[HEADER_MESSAGE_ID] = messageId;
+
+    const publishHook = instr.hooks.publishHook;
+    if (publishHook) {
+      instr.guard.do('publishHook', () =>
+        publishHook(span, {
+          system: instr.system,
+          destination: req.destination,
+          correlationId,
+          messageId,
+          headers: { ...headers },
+          message: req.message,
+        }),
+      );
+    }
   }
 
-  let ended = false;
-  return {
-    span,
-    context: spanContext,
-    headers,
-    correlationId,
-    messageId,
-    publishedAt,
-    end(error?: unknown) {
-      if (ended) return;
-      ended = true;
-      instr.guard.do('publish end', () => {
-        const errorType = error === undefined ? '' : recordError(span, error);
-        const series = instr.metrics.producer(instr.system, req.destination, req.operationName);
-        series.sent(errorType);
-        series.operation(req.operationName, (performance.now() - started) / 1000, errorType);
-        span.end();
-      });
-    },
-  };
+  end(error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    const { instr, req, span } = this;
+    try {
+      const errorType = error === undefined ? '' : recordError(span, error);
+      const series = instr.metrics.producer(instr.system, req.destination, req.operationName);
+      series.sent(errorType);
+      series.operation(req.operationName, (performance.now() - this.startedAt) / 1000, errorType);
+      span.end();
+    } catch (err) {
+      instr.guard.report('publish end', err);
+    }
+  }
 }
 
 function readOrigin(value: unknown): number | undefined {

@@ -11,6 +11,11 @@ export interface Guard {
   run<T>(step: string, fn: () => T, fallback: () => T): T;
   /** Runs `fn` for its side effect only. */
   do(step: string, fn: () => void): void;
+  /**
+   * Logs a failure of `step` as `run` and `do` do. For per-message code that catches on its own rather
+   * than passing closures (which would be allocated on every message).
+   */
+  report(step: string, error: unknown): void;
   /** Logs a warning once per key (bad options, metric clashes). */
   warnOnce(key: string, message: string): void;
 }
@@ -61,6 +66,7 @@ function createGuard(area: string): Guard {
         report(step, err);
       }
     },
+    report,
     warnOnce(key: string, message: string): void {
       if (warned.has(key)) return;
       warned.add(key);

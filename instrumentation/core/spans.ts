@@ -67,10 +67,9 @@ export function startConsumerSpan(tracer: Tracer, start: ConsumerSpanStart, base
   if (start.links) links.push(...start.links);
   let parent: Context;
   if (start.linkMode === 'parent' && start.remote) {
-    parent =
-      'spanContext' in start.remote
-        ? trace.setSpan(base, start.remote)
-        : trace.setSpanContext(base, start.remote);
+    if (!('spanContext' in start.remote)) parent = trace.setSpanContext(base, start.remote);
+    // In process (the bus) the base context usually holds the producer span already.
+    else parent = trace.getSpan(base) === start.remote ? base : trace.setSpan(base, start.remote);
   } else {
     parent = trace.deleteSpan(base);
   }

@@ -68,6 +68,6 @@ export interface InstrumentationOptions<TPublish = unknown, TConsume = unknown> 
   hooks?: InstrumentationHooks<TPublish, TConsume>;
   /** Distinct destination label values per metric before the rest become `__other__`; default 200. */
   maxDestinations?: number;
-  /** Generates new correlation IDs; default `crypto.randomUUID`. */
+  /** Generates new correlation IDs; default random (version 4) UUIDs. */
   generateCorrelationId?: () => string;
 }

@@ -33,6 +33,8 @@ class AttemptTracker {
   private readonly failed = new Map<string, { offset: string; failures: number }>();
 
   attemptFor(topic: string, partition: number, offset: string): number {
+    // Nothing failed (the common case): no key string to build.
+    if (this.failed.size === 0) return 1;
     const entry = this.failed.get(`${topic}\0${partition}`);
     return entry && entry.offset === offset ? entry.failures + 1 : 1;
   }
@@ -42,7 +44,7 @@ class AttemptTracker {
   }
 
   done(topic: string, partition: number): void {
-    this.failed.delete(`${topic}\0${partition}`);
+    if (this.failed.size > 0) this.failed.delete(`${topic}\0${partition}`);
   }
 }
 
@@ -110,16 +112,16 @@ export function wrapConsumer(
   const wrapEachMessage =
     (handler: EachMessageHandler): EachMessageHandler =>
     (payload) => {
-      const started = instr.guard.run(
-        'eachMessage',
-        () => {
-          const attempt = attempts.attemptFor(payload.topic, payload.partition, payload.message.offset);
-          return { attempt, delivery: startMessageDelivery(payload, attempt) };
-        },
-        () => undefined,
-      );
-      if (!started) return handler(payload);
-      const { attempt, delivery } = started;
+      // Per message: plain try/catch rather than guard closures.
+      let attempt: number;
+      let delivery: Delivery;
+      try {
+        attempt = attempts.attemptFor(payload.topic, payload.partition, payload.message.offset);
+        delivery = startMessageDelivery(payload, attempt);
+      } catch (err) {
+        instr.guard.report('eachMessage', err);
+        return handler(payload);
+      }
       let result: Promise<void>;
       try {
         result = delivery.run(() => handler(payload));
@@ -128,10 +130,12 @@ export function wrapConsumer(
       }
       return Promise.resolve(result).then(
         () => {
-          instr.guard.do('ack', () => {
+          try {
             attempts.done(payload.topic, payload.partition);
             delivery.settle('ack');
-          });
+          } catch (err) {
+            instr.guard.report('ack', err);
+          }
         },
         (err: unknown) => failed(payload, delivery, attempt, err),
       );

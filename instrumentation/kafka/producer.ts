@@ -6,6 +6,7 @@
 import type { Message, Producer, ProducerBatch, ProducerRecord, RecordMetadata, Transaction } from 'kafkajs';
 import { type PublishOperation, startPublish } from '../core/publish.js';
 import { ATTR_MESSAGING_DESTINATION_PARTITION_ID, ATTR_MESSAGING_KAFKA_OFFSET } from '../core/semconv.js';
+import { shallowCopy } from '../core/utils.js';
 import type { KafkaInstr } from './internal-types.js';
 import { producerAttributes } from './utils.js';
 
@@ -34,7 +35,9 @@ function tracedMessages(
       message: { topic, message },
     });
     operations.push(operation);
-    return { ...message, headers: operation.headers as Message['headers'] };
+    const traced = shallowCopy(message);
+    traced.headers = operation.headers as Message['headers'];
+    return traced;
   });
 }
 

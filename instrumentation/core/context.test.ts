@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { context, createContextKey, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { installContextManager } from '../../test/helpers/tracing.js';
+import { LayeredContext } from './context.js';
+
+installContextManager();
+
+const A = createContextKey('test.a');
+const B = createContextKey('test.b');
+
+describe('LayeredContext', () => {
+  it('reads its own entries first, then the context it was derived from', () => {
+    const base = ROOT_CONTEXT.setValue(A, 'base-a').setValue(B, 'base-b');
+    const layered = LayeredContext.over(base).setValue(A, 'own-a');
+    assert.equal(layered.getValue(A), 'own-a');
+    assert.equal(layered.getValue(B), 'base-b');
+    assert.equal(base.getValue(A), 'base-a', 'the base is not changed');
+  });
+
+  it('is immutable: every setValue and deleteValue returns a new context', () => {
+    const first = LayeredContext.over(ROOT_CONTEXT).setValue(A, 1);
+    const second = first.setValue(A, 2);
+    const third = second.setValue(B, 3);
+    assert.equal(first.getValue(A), 1);
+    assert.equal(second.getValue(A), 2);
+    assert.equal(second.getValue(B), undefined);
+    assert.equal(third.getValue(A), 2);
+    assert.equal(third.getValue(B), 3);
+  });
+
+  it('deleteValue hides the value of the base as well', () => {
+    const base = ROOT_CONTEXT.setValue(A, 'base-a');
+    const deleted = LayeredContext.over(base).setValue(B, 'b').deleteValue(A);
+    assert.equal(deleted.getValue(A), undefined);
+    assert.equal(deleted.getValue(B), 'b');
+    assert.equal(deleted.setValue(A, 'again').getValue(A), 'again');
+  });
+
+  it('merges layers: deriving from a layered context never nests them', () => {
+    const one = LayeredContext.over(ROOT_CONTEXT).setValue(A, 1);
+    assert.equal(LayeredContext.over(one), one, 'over() returns a layered context unchanged');
+    const two = one.setValue(B, 2);
+    assert.ok(two instanceof LayeredContext);
+    assert.equal((two as unknown as { base: unknown }).base, ROOT_CONTEXT);
+  });
+
+  it('works with the OTel API: spans, baggage and context.with', () => {
+    const span = trace.wrapSpanContext({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 1,
+    });
+    const baggage = propagation.createBaggage({ tenant: { value: 'acme' } });
+    const ctx = propagation.setBaggage(trace.setSpan(LayeredContext.over(ROOT_CONTEXT), span), baggage);
+    context.with(ctx, () => {
+      assert.equal(trace.getActiveSpan(), span);
+      assert.equal(propagation.getActiveBaggage()?.getEntry('tenant')?.value, 'acme');
+      assert.equal(trace.getSpan(trace.deleteSpan(context.active())), undefined);
+    });
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * A cheaper OTel Context for the message path.
+ *
+ * The API's own context copies a Map (and creates three closures) on every `setValue`. Each publish and
+ * each delivery sets three or four values (span, baggage, flow) on top of the context it starts from,
+ * and the SDK and API add more; in the bus fan-out those copies were about 15% of the CPU time. A
+ * `LayeredContext` keeps its own entries in one small array over the context it was derived from, so a
+ * `setValue` copies a few array slots. Deriving from a layered context stays layered with the entries
+ * merged (never a chain of layers), so lookups cost at most one short scan plus the base's own lookup,
+ * and an old context is not kept alive by newer ones. Everything that derives from one (the SDK, the
+ * API's `trace.setSpan`, user code) gets the same cheap copies; behaviour is the Context interface's.
+ */
+import type { Context } from '@opentelemetry/api';
+
+export class LayeredContext implements Context {
+  private constructor(
+    private readonly base: Context,
+    /** Keys and values interleaved: `[key0, value0, key1, value1, ...]`. */
+    private readonly entries: readonly unknown[],
+  ) {}
+
+  /** `ctx` as a layered context: itself when it already is one, else an empty layer over it. */
+  static over(ctx: Context): LayeredContext {
+    return ctx instanceof LayeredContext ? ctx : new LayeredContext(ctx, []);
+  }
+
+  getValue(key: symbol): unknown {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i += 2) if (entries[i] === key) return entries[i + 1];
+    return this.base.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return new LayeredContext(this.base, withEntry(this.entries, key, value));
+  }
+
+  /** An own entry holding `undefined` hides the base's value, which is what deleting means here. */
+  deleteValue(key: symbol): Context {
+    return new LayeredContext(this.base, withEntry(this.entries, key, undefined));
+  }
+}
+
+function withEntry(entries: readonly unknown[], key: symbol, value: unknown): unknown[] {
+  const length = entries.length;
+  for (let i = 0; i < length; i += 2) {
+    if (entries[i] === key) {
+      const next = entries.slice();
+      next[i + 1] = value;
+      return next;
+    }
+  }
+  // Sized once: a copy followed by push would grow the backing store.
+  const next = new Array<unknown>(length + 2);
+  for (let i = 0; i < length; i++) next[i] = entries[i];
+  next[length] = key;
+  next[length + 1] = value;
+  return next;
+}
