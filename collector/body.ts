@@ -15,19 +15,56 @@ export interface BodyLimits {
   onBytes?: (n: number) => void;
 }
 
-export async function readRawBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+/**
+ * Past a refusal the rest of the body is read and dropped, so the client can finish sending and read our
+ * answer (destroying the socket would give it EPIPE instead of the 413/429); beyond this many bytes
+ * of a refused body the connection is cut.
+ */
+const DISCARD_FACTOR = 4;
+
+export function readRawBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limits.maxBytes)
-    throw new PayloadTooLargeError(limits.maxBytes, 'body');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limits.maxBytes) throw new PayloadTooLargeError(limits.maxBytes, 'body');
-    limits.onBytes?.(chunk.length);
-    chunks.push(chunk);
+  if (declared !== undefined && Number(declared) > limits.maxBytes) {
+    return Promise.reject(new PayloadTooLargeError(limits.maxBytes, 'body'));
   }
-  return Buffer.concat(chunks, size);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    let discarded = 0;
+    const refuse = (err: unknown) => {
+      refused = true;
+      chunks.length = 0;
+      reject(err);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (refused) {
+        discarded += chunk.length;
+        if (discarded > DISCARD_FACTOR * limits.maxBytes) req.destroy();
+        return;
+      }
+      size += chunk.length;
+      try {
+        if (size > limits.maxBytes) throw new PayloadTooLargeError(limits.maxBytes, 'body');
+        limits.onBytes?.(chunk.length);
+        chunks.push(chunk);
+      } catch (err) {
+        refuse(err);
+      }
+    });
+    let ended = false;
+    req.on('end', () => {
+      ended = true;
+      if (!refused) resolve(Buffer.concat(chunks, size));
+    });
+    req.on('close', () => {
+      if (!ended && !refused)
+        refuse(new MalformedRequestError('the client closed the request before its body ended'));
+    });
+    req.on('error', (err) => {
+      if (!refused) refuse(new MalformedRequestError(`request body: ${err.message}`));
+    });
+  });
 }
 
 /** Applies Content-Encoding: identity or gzip; anything else is unsupported. */
