@@ -99,8 +99,16 @@ describe('collector config', () => {
       token: 't0ken',
       forwardOtlpUrl: 'http://j:4318',
       rabbitmq: { managementUrl: 'http://g:g@r:15672' },
-      limits: { linkWindowMs: 5000 },
+      limits: { linkWindowMs: 5000, shedAboveBusyPercent: 90 },
     });
+    assert.equal(
+      parseCollectorFlags(['--shed-above-busy-percent', '100'], {}).limits?.shedAboveBusyPercent,
+      100,
+    );
+    assert.throws(
+      () => parseCollectorFlags(['--shed-above-busy-percent', '0'], {}),
+      /shed-above-busy-percent/,
+    );
     assert.throws(() => parseCollectorFlags(['--port', 'x'], {}), /--port/);
     assert.throws(() => parseCollectorFlags(['--scale-out-role', 'both'], {}), /need --scale-out-brokers/);
   });

@@ -11,6 +11,13 @@ export interface CollectorLimits {
   maxInFlightBytes: number;
   /** Ingest requests in progress at once; beyond it requests get 503. Default 64. */
   maxConcurrentRequests: number;
+  /**
+   * Event-loop utilization (percent) above which a growing share of ingest requests is answered 429 before
+   * its body is decoded, so a flood gets fast answers instead of timeouts. 100 turns it off. Default 100
+   * (off) for `startCollector`, because an embedded collector shares its event loop with the host
+   * application; `hoptrace collector`, which runs alone in its process, defaults to 90.
+   */
+  shedAboveBusyPercent: number;
   /** Publishes and waiting deliveries tracked by the linker; the oldest are evicted. Default 100 000. */
   maxTrackedMessages: number;
   /** How long a publish stays linkable after it arrived. Default 10 min. */
@@ -116,6 +123,7 @@ export const DEFAULT_LIMITS: Readonly<CollectorLimits> = Object.freeze({
   maxBodyBytes: 4 * 1024 * 1024,
   maxInFlightBytes: 32 * 1024 * 1024,
   maxConcurrentRequests: 64,
+  shedAboveBusyPercent: 100,
   maxTrackedMessages: 100_000,
   messageTtlMs: 10 * 60_000,
   linkWindowMs: 30_000,
@@ -241,6 +249,9 @@ function resolveLimits(value: unknown): CollectorLimits {
   }
   if (limits.linkWindowMs > limits.messageTtlMs) {
     throw new ConfigError('limits.linkWindowMs must not exceed limits.messageTtlMs');
+  }
+  if (limits.shedAboveBusyPercent > 100) {
+    throw new ConfigError('limits.shedAboveBusyPercent must be from 1 to 100 (100 turns shedding off)');
   }
   if (limits.maxInFlightBytes < limits.maxBodyBytes) {
     throw new ConfigError('limits.maxInFlightBytes must be at least limits.maxBodyBytes');

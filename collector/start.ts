@@ -9,6 +9,7 @@ import { type CollectorOptions, type ResolvedConfig, resolveConfig } from './con
 import { HoptraceError } from './errors.js';
 import { Forwarder } from './forwarder.js';
 import { Linker, pickLinkerLimits } from './linker/linker.js';
+import { LoadShedder } from './load-shedder.js';
 import { CollectorMetrics } from './metrics.js';
 import { KafkaLagCollectorMonitor } from './monitors/kafka.js';
 import { RabbitMqMonitor } from './monitors/rabbitmq.js';
@@ -96,6 +97,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const sink = scaleOut?.sink ?? localSink;
   // Holder so routes can ask the server whether it is closing.
   const state = { closing: false };
+  const shedder = new LoadShedder({ busyPercent: config.limits.shedAboveBusyPercent });
   const server = new HttpServer({
     token: config.token,
     routes: [
@@ -107,6 +109,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
           ? (request, bytes) => forwarder.enqueue(request.resourceSpans ?? [], bytes)
           : undefined,
         isClosing: () => state.closing,
+        shedder,
       }),
       ...metricsRoutes(metrics),
       ...healthRoutes({
@@ -160,6 +163,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       closing ??= (async () => {
         state.closing = true;
         clearInterval(sweep);
+        shedder.close();
         await server.close();
         await scaleOut?.close();
         await monitors.stop();

@@ -27,6 +27,7 @@ Flags:
   --message-ttl-ms MS         how long a publish stays linkable (default 600000)
   --max-tracked-messages N    publishes + waiting deliveries kept (default 100000)
   --max-body-bytes N          request body limit, also after gunzip (default 4194304)
+  --shed-above-busy-percent P answer a growing share of requests 429 while the event loop is busier (default 90; 100 = off)
   --scale-out-brokers HOSTS   scale out through a Kafka topic (see docs/collector.md)
   --scale-out-topic T         the topic (default hoptrace.spans)
   --scale-out-role R          ingest, link or both (default both)
@@ -56,6 +57,7 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       'message-ttl-ms': { type: 'string' },
       'max-tracked-messages': { type: 'string' },
       'max-body-bytes': { type: 'string' },
+      'shed-above-busy-percent': { type: 'string' },
       'scale-out-brokers': { type: 'string' },
       'scale-out-topic': { type: 'string' },
       'scale-out-role': { type: 'string' },
@@ -100,6 +102,9 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
     const value = integerFlag(flag, values[flag], { min: 1 });
     if (value !== undefined) limits[key] = value;
   }
+  // Alone in its process, the collector's event loop is its own: shed load when it saturates.
+  limits.shedAboveBusyPercent =
+    integerFlag('shed-above-busy-percent', values['shed-above-busy-percent'], { min: 1, max: 100 }) ?? 90;
   if (limits.maxBodyBytes !== undefined)
     limits.maxInFlightBytes = Math.max(limits.maxBodyBytes * 8, 32 * 1024 * 1024);
   if (Object.keys(limits).length > 0) options.limits = limits;

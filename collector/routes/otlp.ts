@@ -7,6 +7,7 @@
 import { decodeContentEncoding, readRawBody } from '../body.js';
 import type { CollectorLimits } from '../config.js';
 import { OverloadedError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+import type { LoadShedder } from '../load-shedder.js';
 import type { CollectorMetrics } from '../metrics.js';
 import {
   CONTENT_TYPE_JSON,
@@ -37,6 +38,8 @@ export interface OtlpRouteDeps {
   /** Receives each accepted request as decoded, with its decoded body size, for forwarding. */
   forward?: (request: OtlpExportRequest, bytes: number) => void;
   isClosing: () => boolean;
+  /** Refuses a share of requests while the event loop is saturated. */
+  shedder?: LoadShedder;
 }
 
 /** Counts requests and bytes in progress; refuses work beyond the limits instead of queueing it. */
@@ -107,6 +110,7 @@ export function otlpRoutes(deps: OtlpRouteDeps): Route[] {
     const declared = Number(ctx.req.headers['content-length'] ?? 0);
     // Checked before admission so an oversized body is a 413, not a 429.
     if (declared > deps.limits.maxBodyBytes) throw new PayloadTooLargeError(deps.limits.maxBodyBytes, 'body');
+    if (deps.shedder?.shouldRefuse()) throw new OverloadedError('collector is saturated', 429, 1);
     const ticket = budget.admit(Number.isFinite(declared) ? declared : 0);
     try {
       let counted = 0;

@@ -97,8 +97,10 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
 function parseOffset(raw: string | undefined): number {
   if (!raw) return 0;
   const offset = Number(raw);
-  if (!Number.isInteger(offset) || offset < 0 || offset > 20000) {
-    throw new Error(`HOPTRACE_STACK_PORT_OFFSET must be an integer between 0 and 20000, got "${raw}"`);
+  // Negative offsets move a second stack below 32768, out of Linux's ephemeral range, where a busy test
+  // run's outgoing connections can hold a port just when a server wants to bind it.
+  if (!Number.isInteger(offset) || offset < -20000 || offset > 20000) {
+    throw new Error(`HOPTRACE_STACK_PORT_OFFSET must be an integer between -20000 and 20000, got "${raw}"`);
   }
   return offset;
 }

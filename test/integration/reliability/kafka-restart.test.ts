@@ -37,7 +37,7 @@ describe('Kafka broker restarted mid-consumption: the group resumes, lag returns
   let stack: PrivateStack;
   let firstStartMs = 0;
   before(async () => {
-    stack = createPrivateStack('kafka-restart', 3000);
+    stack = createPrivateStack('kafka-restart', -14000);
     firstStartMs = await stack.start('kafka');
   });
   after(() => stack?.destroy());

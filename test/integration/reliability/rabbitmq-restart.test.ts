@@ -42,7 +42,7 @@ describe('RabbitMQ node restarted mid-stream: nothing confirmed is lost, nothing
   let stack: PrivateStack;
   let firstStartMs = 0;
   before(async () => {
-    stack = createPrivateStack('rabbitmq-restart', 2000);
+    stack = createPrivateStack('rabbitmq-restart', -13000);
     firstStartMs = await stack.start('rabbitmq');
   });
   after(() => stack?.destroy());

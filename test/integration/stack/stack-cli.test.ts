@@ -37,7 +37,7 @@ test('stack up twice is a no-op the second time, status reports it, down leaves 
   const env = {
     ...process.env,
     HOPTRACE_STACK_DIR: dir,
-    HOPTRACE_STACK_PORT_OFFSET: '1000',
+    HOPTRACE_STACK_PORT_OFFSET: '-12000',
     HOPTRACE_JAEGER: 'off',
   };
   const stack = (...args: string[]) => {
