@@ -39,9 +39,15 @@ test('a port offset moves every port and the RabbitMQ node name', () => {
   assert.equal(stackEndpoints(config).HOPTRACE_KAFKA_BROKERS, '127.0.0.1:40092');
 });
 
-test('an offset that is not a small non-negative integer is refused', () => {
-  for (const bad of ['-1', '1.5', 'abc', '30000']) {
+test('an offset outside -20000..20000 or not an integer is refused; a negative one lowers every port', () => {
+  for (const bad of ['-20001', '1.5', 'abc', '30000']) {
     assert.throws(() => loadStackConfig({ HOPTRACE_STACK_PORT_OFFSET: bad }), /HOPTRACE_STACK_PORT_OFFSET/);
+  }
+  const base = loadStackConfig({}).ports;
+  const lowered = loadStackConfig({ HOPTRACE_STACK_PORT_OFFSET: '-12000' }).ports;
+  for (const [name, port] of Object.entries(lowered)) {
+    assert.equal(port, (base as unknown as Record<string, number>)[name] - 12000, name);
+    assert.ok(port < 32768, `${name} below the ephemeral range`);
   }
 });
 
