@@ -92,9 +92,8 @@ export async function startWorker(
     email: t.email,
     'dlq-audit': t.emailDeadLetters,
   }[worker];
-  await ch.consume(queue, (msg) => {
-    if (msg) void handle(worker, ch, msg, onEvent);
-  });
+  // Return the handler's promise: hoptrace keeps the process span open (and times it) until it settles.
+  await ch.consume(queue, (msg) => (msg ? handle(worker, ch, msg, onEvent) : undefined));
   return { name: worker, close: () => conn.close() };
 }
 
