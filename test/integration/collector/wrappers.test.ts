@@ -25,9 +25,16 @@ import {
 } from '../../../instrumentation/core/semconv.js';
 import { metricSum } from '../../helpers/collector.js';
 import { requireServer, stackEndpoint } from '../../helpers/env.js';
+import { waitFor } from '../../helpers/stack.js';
 import { installContextManager } from '../../helpers/tracing.js';
 
 const LIMITS = { unconsumedDeadlineMs: 500, linkWindowMs: 500, sweepIntervalMs: 50 };
+/**
+ * Kafka consumers pick records up later than RabbitMQ's pushed deliveries (fetch waits, the dead-letter
+ * reader's group join), so a 500 ms deadline counted a slow but consumed dead letter as unconsumed on a
+ * loaded machine. The test waits for the deadlines instead.
+ */
+const KAFKA_LIMITS = { unconsumedDeadlineMs: 5_000, linkWindowMs: 5_000, sweepIntervalMs: 50 };
 
 function exportingProvider(collector: Collector): TracerProvider {
   installContextManager();
@@ -124,7 +131,7 @@ describe('real wrapper spans through the collector', () => {
     const brokers = stackEndpoint('HOPTRACE_KAFKA_BROKERS').split(',');
     const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
     if (!(await requireServer(t, 'Kafka', () => admin.connect().then(() => admin.disconnect())))) return;
-    const collector = await startCollector({ port: 0, limits: LIMITS });
+    const collector = await startCollector({ port: 0, limits: KAFKA_LIMITS });
     try {
       const provider = exportingProvider(collector);
       const result = await runKafkaDemo({
@@ -134,6 +141,11 @@ describe('real wrapper spans through the collector', () => {
         registry: createOpenMetricsRegistry(),
       });
       await settle(provider);
+      // Every publish's deadline has passed once all 5 fan-outs (4 orders + the dead letter) are observed.
+      await waitFor(async () => (await counts(collector)).fanoutCount === 5, {
+        what: 'the fan-out of all 5 publishes',
+        timeoutMs: 30_000,
+      });
       assert.deepEqual(result.deadLettered, [result.correlationIds[3]]);
 
       for (const id of result.correlationIds.slice(0, 3)) {
