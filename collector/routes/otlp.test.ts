@@ -6,52 +6,25 @@ import {
   METRIC_COLLECTOR_SPANS_DROPPED,
   METRIC_COLLECTOR_SPANS_RECEIVED,
 } from '../../instrumentation/core/semconv.js';
-import { metricSum, otlpJson, otlpProtobuf, processSpan, publishSpan } from '../../test/helpers/collector.js';
+import {
+  type HttpReply,
+  metricSum,
+  OTLP_JSON_HEADERS,
+  OTLP_PROTOBUF_HEADERS,
+  otlpJson,
+  otlpProtobuf,
+  processSpan,
+  publishSpan,
+  sendRaw,
+} from '../../test/helpers/collector.js';
 import type { CollectorOptions } from '../config.js';
 import { decodeErrorStatus, decodeResponse, encodeProtobufRequest } from '../otlp/codec.js';
 import { recordsToResourceSpans } from '../otlp/records.js';
 import { type Collector, startCollector } from '../start.js';
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-/** A raw HTTP request, so tests control Content-Length, chunking and pauses exactly. */
-function send(
-  url: string,
-  options: {
-    method?: string;
-    path?: string;
-    headers?: Record<string, string>;
-    body?: Uint8Array | string;
-    chunked?: boolean;
-  },
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}${options.path ?? '/v1/traces'}`,
-      { method: options.method ?? 'POST', headers: options.headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    if (options.body !== undefined && !options.chunked && !options.headers?.['content-length']) {
-      req.setHeader('content-length', Buffer.byteLength(options.body));
-    }
-    if (options.body !== undefined) req.write(options.body);
-    req.end();
-  });
-}
-
-const PROTO = { 'content-type': 'application/x-protobuf' };
-const JSON_TYPE = { 'content-type': 'application/json' };
+const send = sendRaw;
+const PROTO = OTLP_PROTOBUF_HEADERS;
+const JSON_TYPE = OTLP_JSON_HEADERS;
 
 function flow(correlationId: string) {
   const pub = publishSpan({
@@ -267,9 +240,9 @@ describe('bearer token', () => {
 
 describe('overload', () => {
   /** Starts a request that declares `length` bytes, sends a few and holds the rest back. */
-  function hold(url: string, length: number): { done: Promise<Reply>; release: () => void } {
+  function hold(url: string, length: number): { done: Promise<HttpReply>; release: () => void } {
     let release = () => {};
-    const done = new Promise<Reply>((resolve, reject) => {
+    const done = new Promise<HttpReply>((resolve, reject) => {
       const req = request(
         `${url}/v1/traces`,
         { method: 'POST', headers: { ...PROTO, 'content-length': length } },

@@ -4,6 +4,7 @@
  * metric readers for assertions.
  */
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import type { CollectorMetrics } from '../../collector/metrics.js';
 import { encodeJsonRequest, encodeProtobufRequest } from '../../collector/otlp/codec.js';
 import { recordsToResourceSpans } from '../../collector/otlp/records.js';
@@ -192,4 +193,48 @@ export function manualClock(start = 1_000_000): { now: () => number; advance: (m
       t += ms;
     },
   };
+}
+
+export const OTLP_PROTOBUF_HEADERS = { 'content-type': 'application/x-protobuf' };
+export const OTLP_JSON_HEADERS = { 'content-type': 'application/json' };
+
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/**
+ * A raw HTTP request, so tests control Content-Length, chunking and the exact bytes (fetch would fix
+ * them up). Content-Length is set from the body unless given or `chunked`.
+ */
+export function sendRaw(
+  url: string,
+  options: {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: Uint8Array | string;
+    chunked?: boolean;
+  },
+): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}${options.path ?? '/v1/traces'}`,
+      { method: options.method ?? 'POST', headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    if (options.body !== undefined && !options.chunked && !options.headers?.['content-length']) {
+      req.setHeader('content-length', Buffer.byteLength(options.body));
+    }
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
 }

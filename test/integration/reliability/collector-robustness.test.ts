@@ -17,7 +17,16 @@ import { encodeProtobufRequest } from '../../../collector/otlp/codec.js';
 import { recordsToResourceSpans } from '../../../collector/otlp/records.js';
 import { type Collector, startCollector } from '../../../collector/start.js';
 import type { SpanRecord } from '../../../collector/types.js';
-import { otlpJson, otlpProtobuf, processSpan, publishSpan } from '../../helpers/collector.js';
+import {
+  type HttpReply,
+  OTLP_JSON_HEADERS,
+  OTLP_PROTOBUF_HEADERS,
+  otlpJson,
+  otlpProtobuf,
+  processSpan,
+  publishSpan,
+  sendRaw,
+} from '../../helpers/collector.js';
 import {
   type CollectorProcess,
   freePort,
@@ -25,37 +34,17 @@ import {
   startCollectorWithOptions,
 } from './collector-process.js';
 
-const PROTO = { 'content-type': 'application/x-protobuf' };
-const JSON_TYPE = { 'content-type': 'application/json' };
+const PROTO = OTLP_PROTOBUF_HEADERS;
+const JSON_TYPE = OTLP_JSON_HEADERS;
 const MiB = 1024 * 1024;
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
 
 function post(
   url: string,
   body: Uint8Array | string,
   headers: Record<string, string>,
   path = '/v1/traces',
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${url}${path}`,
-      { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+): Promise<HttpReply> {
+  return sendRaw(url, { path, headers, body });
 }
 
 async function healthy(url: string): Promise<boolean> {
@@ -629,7 +618,7 @@ describe('collector child process: sustained 10x overload', { timeout: 900_000 }
  * client does: it holds an admission slot and in-flight bytes for that long at almost no CPU cost here,
  * so a few dozen of them overload the collector ten times over. Stops sending once answered.
  */
-function slowPost(url: string, body: Buffer): Promise<Reply> {
+function slowPost(url: string, body: Buffer): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${url}/v1/traces`, {
       method: 'POST',
