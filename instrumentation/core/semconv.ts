@@ -41,10 +41,18 @@ export const ATTR_HOPTRACE_HEADER_PREFIX = 'hoptrace.header.';
 export const MESSAGING_SYSTEM_RABBITMQ = 'rabbitmq';
 export const MESSAGING_SYSTEM_KAFKA = 'kafka';
 export const MESSAGING_SYSTEM_BUS = 'hoptrace.bus';
+export const MESSAGING_SYSTEM_BULLMQ = 'bullmq';
+export const MESSAGING_SYSTEM_AWS_SQS = 'aws_sqs';
+export const MESSAGING_SYSTEM_AWS_SNS = 'aws_sns';
+export const MESSAGING_SYSTEM_GCP_PUBSUB = 'gcp_pubsub';
 export type MessagingSystem =
   | typeof MESSAGING_SYSTEM_RABBITMQ
   | typeof MESSAGING_SYSTEM_KAFKA
-  | typeof MESSAGING_SYSTEM_BUS;
+  | typeof MESSAGING_SYSTEM_BUS
+  | typeof MESSAGING_SYSTEM_BULLMQ
+  | typeof MESSAGING_SYSTEM_AWS_SQS
+  | typeof MESSAGING_SYSTEM_AWS_SNS
+  | typeof MESSAGING_SYSTEM_GCP_PUBSUB;
 
 // --- messaging.operation.type values
 export const OPERATION_TYPE_SEND = 'send';
