@@ -9,7 +9,12 @@
  *   delivery.run(() => handler(msg)) ... delivery.settle('ack');
  */
 
-export type { BatchDelivery, BatchDeliveryRequest, BatchMessage, BatchMessageRequest } from '../core/batch.js';
+export type {
+  BatchDelivery,
+  BatchDeliveryRequest,
+  BatchMessage,
+  BatchMessageRequest,
+} from '../core/batch.js';
 export { startBatchDelivery } from '../core/batch.js';
 export type { DeadLetterInfo, Delivery, DeliveryRequest } from '../core/delivery.js';
 export { DEFAULT_SETTLE_TIMEOUT_MS, startDelivery } from '../core/delivery.js';
