@@ -14,6 +14,10 @@ export const STACK_DEFAULTS = {
   HOPTRACE_ALERTMANAGER_URL: 'http://127.0.0.1:39094',
   HOPTRACE_JAEGER_OTLP_URL: 'http://127.0.0.1:34318',
   HOPTRACE_JAEGER_QUERY_URL: 'http://127.0.0.1:36686',
+  HOPTRACE_REDIS_URL: 'redis://127.0.0.1:36379',
+  HOPTRACE_SQS_ENDPOINT: 'http://127.0.0.1:34566',
+  HOPTRACE_PUBSUB_EMULATOR_HOST: '127.0.0.1:38085',
+  HOPTRACE_CHROMIUM: '/usr/bin/chromium',
 } as const;
 
 export type StackVariable = keyof typeof STACK_DEFAULTS;
