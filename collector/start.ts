@@ -4,6 +4,7 @@
  * monitors, flush the forwarder).
  */
 
+import { randomUUID } from 'node:crypto';
 import { createKafkaLagMonitor } from '../instrumentation/kafka/lag-monitor.js';
 import { type CollectorOptions, type ResolvedConfig, resolveConfig } from './config.js';
 import { HoptraceError } from './errors.js';
@@ -18,9 +19,13 @@ import type { Monitor } from './monitors/types.js';
 import { recordsToResourceSpans } from './otlp/records.js';
 import { healthRoutes } from './routes/health.js';
 import { journeyRoutes } from './routes/journeys.js';
+import { mapRoutes } from './routes/map.js';
+import { uiRoutes } from './routes/ui.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { otlpRoutes, type SpanSink } from './routes/otlp.js';
+import { brokerSnapshot } from './monitors/snapshot.js';
 import { type KafkaTopicScaleOut, startKafkaTopicScaleOut } from './scaleout/kafka-topic.js';
+import { INSTANCE_HEADER, Peers } from './scaleout/peers.js';
 import { HttpServer, logger } from './server.js';
 import type { SpanRecord } from './types.js';
 
@@ -98,8 +103,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   // Holder so routes can ask the server whether it is closing.
   const state = { closing: false };
   const shedder = new LoadShedder({ busyPercent: config.limits.shedAboveBusyPercent });
+  const instanceId = randomUUID();
+  const peers = config.scaleOut?.peers.length
+    ? new Peers(config.scaleOut.peers, instanceId, config.token)
+    : undefined;
   const server = new HttpServer({
     token: config.token,
+    headers: { [INSTANCE_HEADER]: instanceId },
     routes: [
       ...otlpRoutes({
         limits: config.limits,
@@ -117,7 +127,18 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
         readiness: () => ({ http: true, ...scaleOut?.readiness() }),
         sources: () => monitors.sources(),
       }),
-      ...journeyRoutes(localLinker),
+      ...journeyRoutes(localLinker, peers),
+      ...mapRoutes({
+        reader: localLinker,
+        now: config.now,
+        broker: () => brokerSnapshot(metrics),
+        peers,
+        settings: {
+          refreshMs: config.ui.refreshMs,
+          ...(config.ui.jaegerUrl ? { jaegerUrl: config.ui.jaegerUrl.href.replace(/\/$/, '') } : {}),
+        },
+      }),
+      ...uiRoutes(),
     ],
   });
 
