@@ -2,11 +2,11 @@
  * Journeys API: `GET /api/journeys` (recent journeys, narrowed by `service`, `destination`, `outcome`
  * and `q`, a correlation ID or message ID), `GET /api/journeys/:id` (the journey of a correlation
  * ID) and `GET /api/messages/:id` (the journey from one message). Reads through the journey reader;
- * in a scale-out with peers, what this instance lacks is asked of the others (see ../scaleout/peers.ts).
+ * in a scale-out with peers, what this instance lacks is asked of the others (see ./peers.ts).
  */
 import { MalformedRequestError, NotFoundError } from '../errors.js';
 import { JOURNEY_OUTCOME_FILTERS, type JourneyFilter, type JourneyReader } from '../journey/reader.js';
-import type { Peers } from '../scaleout/peers.js';
+import type { Peers } from './peers.js';
 import type { Route } from '../server.js';
 import { sendJson } from '../server.js';
 import type { Journey, JourneySummary } from '../types.js';
