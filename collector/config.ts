@@ -349,8 +349,11 @@ function resolveScaleOut(value: unknown): ResolvedConfig['scaleOut'] {
   checkKeys('scaleOut', value, ['kafka']);
   const k = value.kafka;
   checkKeys('scaleOut.kafka', k, ['brokers', 'topic', 'groupId', 'ingest', 'link', 'clientId', 'peers']);
-  if (k.peers !== undefined && !Array.isArray(k.peers)) throw new ConfigError('scaleOut.kafka.peers must be a list of URLs');
-  const peers = ((k.peers as unknown[] | undefined) ?? []).map((p, i) => httpUrl(`scaleOut.kafka.peers[${i}]`, p));
+  if (k.peers !== undefined && !Array.isArray(k.peers))
+    throw new ConfigError('scaleOut.kafka.peers must be a list of URLs');
+  const peers = ((k.peers as unknown[] | undefined) ?? []).map((p, i) =>
+    httpUrl(`scaleOut.kafka.peers[${i}]`, p),
+  );
   if (typeof k.topic !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(k.topic)) {
     throw new ConfigError('scaleOut.kafka.topic must be a valid Kafka topic name');
   }

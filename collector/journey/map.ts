@@ -8,8 +8,9 @@
  * Maps of several collectors (scale-out) merge by adding counts and latency digests; broker
  * figures, which every instance reads from the same broker, merge by maximum.
  */
-import type { DeliveryFlags, DeliveryView, JourneyReader, PublishView } from './reader.js';
+
 import type { FlowMap, MapEdge, MapEdgeKind, MapLag, MapNode } from './map-types.js';
+import type { DeliveryFlags, DeliveryView, JourneyReader, PublishView } from './reader.js';
 
 /** Broker state the monitors reported, per destination and per consumer group. */
 export interface BrokerSnapshot {
@@ -174,7 +175,7 @@ class MapBuilder {
     if (flags.fromDeadLetterQueue || (d.deadLetterReason !== undefined && d.outcome !== 'dead_letter')) {
       source.deadLetter = true;
     }
-    const firstAttempt = !d.duplicate && (d.attempt === undefined || d.attempt === 1);
+    const firstAttempt = this.isFirstAttempt(d);
     if (publish && flags.fromDeadLetterQueue) {
       // The broker moved the message from its source to this dead-letter queue.
       const from = this.destination(d.system, d.deadLetterSource ?? publish.destination);
@@ -204,10 +205,48 @@ class MapBuilder {
       source.orphans++;
       service.orphans++;
     }
-    if (publish && firstAttempt && !flags.fromDeadLetterQueue && d.latencyMs !== undefined) {
-      const bucket = latencyBucket(Math.max(0, d.latencyMs));
-      acc.digest.set(bucket, (acc.digest.get(bucket) ?? 0) + 1);
+    if (publish && !flags.fromDeadLetterQueue && d.latencyMs !== undefined && !d.duplicate) {
+      if (d.attempt === 1) addLatency(acc, d.latencyMs);
+      else if (d.attempt === undefined) {
+        // No attempt numbers (RabbitMQ classic queues): the hop is the group's earliest delivery.
+        const key = this.groupKey(publish, d.group);
+        const known = this.earliest.get(key);
+        if (!known || d.latencyMs < known.latencyMs) this.earliest.set(key, { acc, latencyMs: d.latencyMs });
+      }
     }
+  }
+
+  /** Groups seen per publish, to tell a first delivery from a redelivery when spans carry no attempt. */
+  private readonly groupsSeen = new Map<PublishView, Set<string>>();
+  private readonly earliest = new Map<string, { acc: EdgeAcc; latencyMs: number }>();
+  private readonly publishIds = new Map<PublishView, number>();
+
+  private groupKey(publish: PublishView, group: string): string {
+    let id = this.publishIds.get(publish);
+    if (id === undefined) {
+      id = this.publishIds.size;
+      this.publishIds.set(publish, id);
+    }
+    return `${id}\u0000${group}`;
+  }
+
+  private isFirstAttempt(d: DeliveryView): boolean {
+    if (d.duplicate) return false;
+    if (d.attempt !== undefined) return d.attempt === 1;
+    if (!d.publish) return true;
+    let groups = this.groupsSeen.get(d.publish);
+    if (!groups) {
+      groups = new Set();
+      this.groupsSeen.set(d.publish, groups);
+    }
+    if (groups.has(d.group)) return false;
+    groups.add(d.group);
+    return true;
+  }
+
+  finishLatencies(): void {
+    for (const { acc, latencyMs } of this.earliest.values()) addLatency(acc, latencyMs);
+    this.earliest.clear();
   }
 
   addBroker(broker: BrokerSnapshot): void {
@@ -239,6 +278,11 @@ class MapBuilder {
   }
 }
 
+function addLatency(acc: EdgeAcc, latencyMs: number): void {
+  const bucket = latencyBucket(Math.max(0, latencyMs));
+  acc.digest.set(bucket, (acc.digest.get(bucket) ?? 0) + 1);
+}
+
 function mergeLag(a: MapLag | undefined, b: MapLag): MapLag {
   const out: MapLag = { ...a };
   if (b.messages !== undefined) out.messages = Math.max(out.messages ?? 0, b.messages);
@@ -261,7 +305,7 @@ function finish(acc: EdgeAcc, windowMs: number, digests: boolean): MapEdge {
 }
 
 function round(n: number): number {
-  return Math.round(n * 10_000) / 10_000;
+  return Math.round(n * 1e6) / 1e6;
 }
 
 /** Sum over the journeys a reader keeps (plus broker state): the map of one collector. */
@@ -272,6 +316,7 @@ export function buildFlowMap(reader: JourneyReader, options: FlowMapOptions): Fl
     delivery: (d, flags) => builder.addDelivery(d, flags),
   });
   builder.finishPublishes();
+  builder.finishLatencies();
   if (options.broker) builder.addBroker(options.broker);
   return {
     generatedAt: new Date(options.now).toISOString(),
@@ -316,7 +361,8 @@ export function mergeFlowMaps(maps: FlowMap[], digests = false): FlowMap {
       for (const k of SUMMED) acc.edge[k] += e[k];
       acc.rate += e.ratePerSecond;
       if (e.lag) acc.edge.lag = mergeLag(acc.edge.lag, e.lag);
-      for (const [bucket, n] of e.latencyDigest ?? []) acc.digest.set(bucket, (acc.digest.get(bucket) ?? 0) + n);
+      for (const [bucket, n] of e.latencyDigest ?? [])
+        acc.digest.set(bucket, (acc.digest.get(bucket) ?? 0) + n);
     }
   }
   const windowSeconds = maps[0]?.windowSeconds ?? 60;

@@ -7,7 +7,13 @@
 import type { Journey, JourneySummary } from '../types.js';
 
 /** What a journey list can be narrowed to (`GET /api/journeys`). */
-export type JourneyOutcomeFilter = 'dead_lettered' | 'retried' | 'unconsumed' | 'orphaned' | 'duplicated' | 'failed';
+export type JourneyOutcomeFilter =
+  | 'dead_lettered'
+  | 'retried'
+  | 'unconsumed'
+  | 'orphaned'
+  | 'duplicated'
+  | 'failed';
 
 export const JOURNEY_OUTCOME_FILTERS: readonly JourneyOutcomeFilter[] = [
   'dead_lettered',

@@ -110,7 +110,8 @@ function summarize(j: JourneyEntries): JourneySummary {
       perGroup.set(key, (perGroup.get(key) ?? 0) + 1);
     }
     if (item.outcome === 'dead_letter') deadLetters.add(`${owner}\u0000${item.destination}`);
-    else if (isDeadLetterQueueDelivery(item)) deadLetters.add(`${owner}\u0000${item.deadLetterSource ?? '?'}`);
+    else if (isDeadLetterQueueDelivery(item))
+      deadLetters.add(`${owner}\u0000${item.deadLetterSource ?? '?'}`);
   }
   let retries = 0;
   for (const n of perGroup.values()) retries += n - 1;
@@ -218,7 +219,12 @@ export class JourneyStore {
    */
   recent(limit: number, filter: SummaryFilter = {}): JourneySummary[] {
     const out: JourneySummary[] = [];
-    const filtered = filter.service !== undefined || filter.destination !== undefined || filter.outcome !== undefined || filter.keys !== undefined || filter.keyContains !== undefined;
+    const filtered =
+      filter.service !== undefined ||
+      filter.destination !== undefined ||
+      filter.outcome !== undefined ||
+      filter.keys !== undefined ||
+      filter.keyContains !== undefined;
     const all = [...this.journeys.values()];
     for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
       const j = all[i];

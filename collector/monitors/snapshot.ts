@@ -35,9 +35,10 @@ export async function brokerSnapshot(metrics: CollectorMetrics): Promise<BrokerS
     // One series per source queue, each with the same count: the depth is that count.
     d.dlqDepth = Math.max(d.dlqDepth ?? 0, v.value);
     // The label joins the source queues with commas.
-    for (const source of str(v.labels.dead_letter_source).split(',')) {
-      if (source !== '') (d.deadLetterSources ??= []).push(source);
-    }
+    const sources = str(v.labels.dead_letter_source)
+      .split(',')
+      .filter((s) => s !== '');
+    if (sources.length > 0) d.deadLetterSources = [...(d.deadLetterSources ?? []), ...sources];
   }
   const lag = new Map<string, BrokerSnapshot['lag'][number]>();
   const lagOf = (labels: Labels) => {

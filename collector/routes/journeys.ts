@@ -6,10 +6,10 @@
  */
 import { MalformedRequestError, NotFoundError } from '../errors.js';
 import { JOURNEY_OUTCOME_FILTERS, type JourneyFilter, type JourneyReader } from '../journey/reader.js';
-import type { Peers } from './peers.js';
 import type { Route } from '../server.js';
 import { sendJson } from '../server.js';
 import type { Journey, JourneySummary } from '../types.js';
+import type { Peers } from './peers.js';
 
 const MAX_LIST = 1_000;
 const MAX_FILTER_CHARS = 512;

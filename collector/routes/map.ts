@@ -7,9 +7,9 @@ import { MalformedRequestError } from '../errors.js';
 import { type BrokerSnapshot, buildFlowMap, mergeFlowMaps } from '../journey/map.js';
 import type { FlowMap, UiSettings } from '../journey/map-types.js';
 import type { JourneyReader } from '../journey/reader.js';
-import type { Peers } from './peers.js';
 import type { Route } from '../server.js';
 import { sendJson } from '../server.js';
+import type { Peers } from './peers.js';
 
 export interface MapDeps {
   reader: JourneyReader;

@@ -28,7 +28,9 @@ export function setToken(token: string): void {
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   const token = sessionStorage.getItem(TOKEN_KEY);
   const response = await fetch(path, {
-    headers: token ? { authorization: `Bearer ${token}`, accept: 'application/json' } : { accept: 'application/json' },
+    headers: token
+      ? { authorization: `Bearer ${token}`, accept: 'application/json' }
+      : { accept: 'application/json' },
     signal,
     cache: 'no-store',
   });

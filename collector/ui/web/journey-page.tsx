@@ -53,7 +53,10 @@ export function journeyRows(journey: Journey): { rows: Row[]; total: number } {
   const attemptRows = (d: JourneyDelivery, depth: number, publishAt: number | undefined, orphan: boolean) => {
     for (const a of d.attempts) {
       // Hop latency is exact (ns clocks); ISO start times carry only milliseconds.
-      const start = publishAt !== undefined && a.latencyMs !== undefined ? publishAt + a.latencyMs : time(a.startTime) - t0;
+      const start =
+        publishAt !== undefined && a.latencyMs !== undefined
+          ? publishAt + a.latencyMs
+          : time(a.startTime) - t0;
       const details = [`attempt ${a.attempt}`, a.outcome ?? 'no outcome'];
       if (a.latencyMs !== undefined) details.push(`hop +${ms(a.latencyMs)}`);
       details.push(`handled in ${ms(a.durationMs)}`);
@@ -92,7 +95,8 @@ export function journeyRows(journey: Journey): { rows: Row[]; total: number } {
   const publishRows = (p: JourneyPublish, depth: number) => {
     const at = time(p.time) - t0;
     const details = [p.system];
-    if (p.routingKey !== undefined && p.routingKey !== p.destination) details.push(`routing key ${p.routingKey}`);
+    if (p.routingKey !== undefined && p.routingKey !== p.destination)
+      details.push(`routing key ${p.routingKey}`);
     if (p.messageId !== undefined) details.push(`message ${p.messageId}`);
     if (p.unconsumed) details.push('unconsumed: no delivery before the deadline');
     rows.push({
@@ -124,7 +128,7 @@ export function journeyRows(journey: Journey): { rows: Row[]; total: number } {
       for (const child of d.publishes) publishRows(child, depth + 2);
     }
   };
-  journey.publishes.forEach((p) => publishRows(p, 0));
+  for (const p of journey.publishes) publishRows(p, 0);
   for (const d of journey.orphans) attemptRows(d, 0, undefined, true);
   const total = Math.max(1, ...rows.map((r) => r.start + r.duration));
   return { rows, total };
@@ -197,10 +201,10 @@ export function JourneyPage(props: { id: string; journey: Journey | undefined | 
         })}
         {!jaegerUrl && <span class="hint"> (configure ui.jaegerUrl to link them)</span>}
       </p>
-      <div class="waterfall" role="table" aria-label="Journey waterfall">
-        <div class="wf-head" role="row">
-          <span role="columnheader">Step</span>
-          <span role="columnheader">
+      <div class="waterfall">
+        <div class="wf-head">
+          <span>Step</span>
+          <span>
             0 ms <span class="wf-end">{ms(total)}</span>
           </span>
         </div>
@@ -209,24 +213,29 @@ export function JourneyPage(props: { id: string; journey: Journey | undefined | 
           return (
             <div
               key={r.key}
-              role="row"
               class={`wf-row wf-${r.kind} st-${r.status}`}
               data-row-kind={r.kind}
               data-attempt={r.attempt}
               data-outcome={r.outcome}
             >
-              <div class="wf-label" role="cell" style={{ paddingLeft: `${8 + r.depth * 16}px` }}>
+              <div class="wf-label" style={{ paddingLeft: `${8 + r.depth * 16}px` }}>
                 <span class="wf-title">
                   <span class="wf-kind">{KIND_LABEL[r.kind]}</span> {r.title}
                   {href && (
-                    <a class="span-link" href={href} target="_blank" rel="noopener noreferrer" title="Open in Jaeger">
+                    <a
+                      class="span-link"
+                      href={href}
+                      target="_blank"
+                      rel="noopener noreferrer"
+                      title="Open in Jaeger"
+                    >
                       ↗
                     </a>
                   )}
                 </span>
                 <span class="wf-details">{r.details.join(' · ')}</span>
               </div>
-              <div class="wf-track" role="cell">
+              <div class="wf-track">
                 <span
                   class="wf-bar"
                   style={{

@@ -95,7 +95,10 @@ export function JourneysList(props: {
           ))}
         </select>
         {filtersQuery(filters) !== '' && (
-          <button type="button" onClick={() => onFilters({ service: '', destination: '', outcome: '', q: '' })}>
+          <button
+            type="button"
+            onClick={() => onFilters({ service: '', destination: '', outcome: '', q: '' })}
+          >
             Clear
           </button>
         )}
@@ -121,7 +124,9 @@ export function JourneysList(props: {
             {journeys.map((j) => (
               <tr key={j.correlationId} data-journey={j.correlationId}>
                 <td class="id">
-                  <Link href={`/journeys/${encodeURIComponent(j.correlationId)}`}>{j.correlationId}</Link>
+                  <Link class="id-link" href={`/journeys/${encodeURIComponent(j.correlationId)}`}>
+                    {j.correlationId}
+                  </Link>
                 </td>
                 <td>{j.services.join(', ')}</td>
                 <td>{j.destinations.join(', ')}</td>
@@ -132,7 +137,10 @@ export function JourneysList(props: {
                     <span class="badge ok">ok</span>
                   ) : (
                     flags(j).map((f) => (
-                      <span key={f} class={`badge ${f.startsWith('dead') || f.startsWith('failed') ? 'bad' : 'warn'}`}>
+                      <span
+                        key={f}
+                        class={`badge ${f.startsWith('dead') || f.startsWith('failed') ? 'bad' : 'warn'}`}
+                      >
                         {f}
                       </span>
                     ))

@@ -11,7 +11,7 @@ import type { Journey, JourneySummary } from '../../types.js';
 import { getJson, NotFoundError, setToken, takeTokenFromFragment, UnauthorizedError } from './api.js';
 import { clock, count } from './format.js';
 import { JourneyPage } from './journey-page.js';
-import { type JourneyFilters, JourneysList, filtersQuery } from './journeys-list.js';
+import { filtersQuery, type JourneyFilters, JourneysList } from './journeys-list.js';
 import { MapView } from './map-view.js';
 import { Link, navigate, type Route, useRoute } from './router.js';
 
@@ -47,8 +47,8 @@ function TokenForm(props: { onToken: () => void }) {
     >
       <h1>This collector needs a token</h1>
       <p>
-        Enter the collector's bearer token (<code>--token</code> / <code>HOPTRACE_COLLECTOR_TOKEN</code>). It is
-        kept in this tab only.
+        Enter the collector's bearer token (<code>--token</code> / <code>HOPTRACE_COLLECTOR_TOKEN</code>). It
+        is kept in this tab only.
       </p>
       <input
         type="password"
@@ -157,20 +157,27 @@ function App() {
             Flow map
             {map && (
               <span class="sub">
-                {count(map.nodes.length)} nodes · {count(map.edges.length)} edges · {count(map.journeys)} journeys
-                tracked · rates over {map.windowSeconds} s
+                {count(map.nodes.length)} nodes · {count(map.edges.length)} edges · {count(map.journeys)}{' '}
+                journeys tracked · rates over {map.windowSeconds} s
                 {map.instances > 1 ? ` · ${map.instances} collectors` : ''}
               </span>
             )}
           </h2>
           {map?.missingPeers && (
-            <p class="error">Collectors not answering (their figures are missing): {map.missingPeers.join(', ')}</p>
+            <p class="error">
+              Collectors not answering (their figures are missing): {map.missingPeers.join(', ')}
+            </p>
           )}
           {map ? (
             <MapView
               map={map}
-              selection={{ service: filters.service || undefined, destination: filters.destination || undefined }}
-              onSelect={(s) => setFilters({ ...filters, service: s.service ?? '', destination: s.destination ?? '' })}
+              selection={{
+                service: filters.service || undefined,
+                destination: filters.destination || undefined,
+              }}
+              onSelect={(s) =>
+                setFilters({ ...filters, service: s.service ?? '', destination: s.destination ?? '' })
+              }
             />
           ) : (
             <p class="loading">Loading map…</p>

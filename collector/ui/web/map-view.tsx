@@ -11,7 +11,8 @@ import { clip, count, ms, percent, rate } from './format.js';
 
 const elk = new ELK({ workerUrl: '/assets/elk-worker.min.js' });
 
-const CHAR_W = 7;
+const CHAR_W = 6.6;
+const NAME_CHAR_W = 8.3;
 const LINE_H = 14;
 const NAME_MAX = 30;
 
@@ -53,8 +54,12 @@ function nodeLines(n: MapNode): string[] {
 
 function nodeSize(n: MapNode): { width: number; height: number } {
   const lines = nodeLines(n);
-  const longest = Math.max(clip(n.name, NAME_MAX).length + 2, ...lines.map((l) => l.length));
-  return { width: Math.max(110, longest * CHAR_W + 24), height: 22 + LINE_H * (lines.length + 1) };
+  // The name is bold and larger than the lines under it.
+  const widest = Math.max(
+    clip(n.name, NAME_MAX).length * NAME_CHAR_W,
+    ...lines.map((l) => l.length * CHAR_W),
+  );
+  return { width: Math.max(110, Math.ceil(widest) + 26), height: 22 + LINE_H * (lines.length + 1) };
 }
 
 /** Edge label lines: the figures that matter for its kind. */
@@ -68,8 +73,8 @@ export function edgeLines(e: MapEdge): string[] {
   if (e.kind === 'dead_letter') {
     return [`dead letters ${count(e.deadLetters || e.count)}${e.group ? ` (${clip(e.group, 20)})` : ''}`];
   }
-  const first = [rate(e.ratePerSecond)];
-  if (e.p50Ms !== undefined) first.push(`p50 ${ms(e.p50Ms)}`, `p95 ${ms(e.p95Ms)}`);
+  const lines = [rate(e.ratePerSecond)];
+  if (e.p50Ms !== undefined) lines.push(`p50 ${ms(e.p50Ms)} · p95 ${ms(e.p95Ms)}`);
   const second: string[] = [];
   if (e.errors > 0) second.push(`err ${percent(e.errorRate)}`);
   if (e.deadLetters > 0) second.push(`DL ${percent(e.deadLetterRate)}`);
@@ -78,13 +83,15 @@ export function edgeLines(e: MapEdge): string[] {
   if (e.orphans > 0) second.push(`orphans ${count(e.orphans)}`);
   if (e.lag?.messages !== undefined) second.push(`lag ${count(e.lag.messages)}`);
   if (e.lag?.seconds !== undefined) second.push(`lag ${ms(e.lag.seconds * 1000)}`);
-  return second.length > 0 ? [first.join(' · '), second.join(' · ')] : [first.join(' · ')];
+  // Two figures a line keeps labels narrow, so layers stay close.
+  for (let i = 0; i < second.length; i += 2) lines.push(second.slice(i, i + 2).join(' · '));
+  return lines;
 }
 
 /** Label boxes are sized for the figures' usual length, so updates do not need a new layout. */
 function labelSize(e: MapEdge): { width: number; height: number } {
   const lines = edgeLines(e);
-  const width = Math.max(...lines.map((l) => l.length), e.kind === 'consume' ? 30 : 8) * 6.2 + 8;
+  const width = Math.max(...lines.map((l) => l.length), e.kind === 'consume' ? 22 : 8) * 6.2 + 8;
   return { width, height: lines.length * 13 + 2 };
 }
 
@@ -101,8 +108,8 @@ async function layout(map: FlowMap, key: string): Promise<Layout> {
       'elk.algorithm': 'layered',
       'elk.direction': 'RIGHT',
       'elk.edgeRouting': 'POLYLINE',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '70',
-      'elk.spacing.nodeNode': '26',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '40',
+      'elk.spacing.nodeNode': '22',
       'elk.spacing.edgeLabel': '4',
       'elk.spacing.edgeNode': '14',
       'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
@@ -177,7 +184,8 @@ export function MapView(props: {
         if (!live) return;
         setCurrent(l);
         setError(undefined);
-        (window as unknown as { __hoptraceLayoutMs?: number }).__hoptraceLayoutMs = performance.now() - started;
+        (window as unknown as { __hoptraceLayoutMs?: number }).__hoptraceLayoutMs =
+          performance.now() - started;
       },
       (err: unknown) => live && setError(String(err)),
     );
@@ -251,6 +259,7 @@ export function MapView(props: {
             const d = l.points.map((p, i) => `${i === 0 ? 'M' : 'L'} ${p.x} ${p.y}`).join(' ');
             const lines = edgeLines(e);
             return (
+              // biome-ignore lint/a11y/useSemanticElements: SVG has no <button>; the group is the control
               <g
                 key={e.id}
                 class={edgeClass(e)}
@@ -258,7 +267,10 @@ export function MapView(props: {
                 data-kind={e.kind}
                 data-rate={e.ratePerSecond}
                 data-count={e.count}
+                role="button"
+                tabIndex={0}
                 onClick={() => selectEdge(e)}
+                onKeyDown={(ev) => ev.key === 'Enter' && selectEdge(e)}
               >
                 <title>{edgeTitle(e, byId)}</title>
                 <path
@@ -285,13 +297,17 @@ export function MapView(props: {
               (n.kind === 'service' && selection.service === n.name) ||
               (n.kind === 'destination' && selection.destination === n.name);
             return (
+              // biome-ignore lint/a11y/useSemanticElements: SVG has no <button>; the group is the control
               <g
                 key={n.id}
                 class={nodeClass(n, selected)}
                 data-node-id={n.id}
                 data-kind={n.kind}
                 transform={`translate(${b.x},${b.y})`}
+                role="button"
+                tabIndex={0}
                 onClick={() => selectNode(n)}
+                onKeyDown={(ev) => ev.key === 'Enter' && selectNode(n)}
               >
                 <title>{`${n.kind === 'service' ? 'service' : `${n.system ?? ''} destination`}: ${n.name}`}</title>
                 <rect width={b.width} height={b.height} rx={n.kind === 'service' ? 8 : 2} />
@@ -315,9 +331,12 @@ export function MapView(props: {
 function edgeTitle(e: MapEdge, byId: Map<string, MapNode>): string {
   const from = byId.get(e.from)?.name ?? e.from;
   const to = byId.get(e.to)?.name ?? e.to;
-  const kind = { publish: 'publishes to', route: 'routes to', consume: 'delivers to', dead_letter: 'dead-letters to' }[
-    e.kind
-  ];
+  const kind = {
+    publish: 'publishes to',
+    route: 'routes to',
+    consume: 'delivers to',
+    dead_letter: 'dead-letters to',
+  }[e.kind];
   const parts = [`${from} ${kind} ${to}${e.group ? ` (group ${e.group})` : ''}`, `${count(e.count)} seen`];
   parts.push(...edgeLines(e));
   return parts.join('\n');
