@@ -96,8 +96,9 @@ export interface SettleDetail {
   error?: unknown;
   deadLetterReason?: DeadLetterReason;
   /**
-   * This settle is the dead-lettering itself (hoptrace wrote the dead letter): count the event in
-   * `hoptrace_dead_lettered_messages_total{reason}`. See `settleDeadLettered`.
+   * Count this settle in `hoptrace_dead_lettered_messages_total{reason}`: the settle is the dead-lettering
+   * itself (hoptrace wrote the dead letter: see `settleDeadLettered`), or the consumer that gives up is the
+   * only one that knows (Pub/Sub's dead-letter policy).
    */
   countDeadLetter?: boolean;
 }
