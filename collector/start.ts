@@ -7,20 +7,20 @@
 import { createKafkaLagMonitor } from '../instrumentation/kafka/lag-monitor.js';
 import { type CollectorOptions, type ResolvedConfig, resolveConfig } from './config.js';
 import { HoptraceError } from './errors.js';
-import { Forwarder } from './forwarder.js';
+import { Forwarder } from './exporter/forwarder.js';
+import { type KafkaTopicScaleOut, startKafkaTopicScaleOut } from './exporter/kafka-topic.js';
 import { Linker, pickLinkerLimits } from './linker/linker.js';
-import { LoadShedder } from './load-shedder.js';
 import { CollectorMetrics } from './metrics.js';
 import { KafkaLagCollectorMonitor } from './monitors/kafka.js';
 import { RabbitMqMonitor } from './monitors/rabbitmq.js';
 import { MonitorRunner } from './monitors/runner.js';
 import type { Monitor } from './monitors/types.js';
 import { recordsToResourceSpans } from './otlp/records.js';
+import { LoadShedder } from './receiver/load-shedder.js';
+import { otlpRoutes, type SpanSink } from './receiver/otlp-http.js';
 import { healthRoutes } from './routes/health.js';
 import { journeyRoutes } from './routes/journeys.js';
 import { metricsRoutes } from './routes/metrics.js';
-import { otlpRoutes, type SpanSink } from './routes/otlp.js';
-import { type KafkaTopicScaleOut, startKafkaTopicScaleOut } from './scaleout/kafka-topic.js';
 import { HttpServer, logger } from './server.js';
 import type { SpanRecord } from './types.js';
 

@@ -25,6 +25,7 @@ import {
 } from '../../instrumentation/core/semconv.js';
 import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
+import { needsSyntheticSpan, syntheticDeliverySpan } from '../exporter/synthetic.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
 import { type DeliveryFields, deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
@@ -42,7 +43,6 @@ import {
   sameDestination,
 } from './entries.js';
 import { JourneyStore, traceJourneyKey } from './journeys.js';
-import { needsSyntheticSpan, syntheticDeliverySpan } from './synthetic.js';
 
 export type LinkerLimits = Pick<
   CollectorLimits,

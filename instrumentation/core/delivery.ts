@@ -90,6 +90,16 @@ export interface DeliveryRequest<TMessage> {
   base?: Context;
 }
 
+export interface SettleDetail {
+  error?: unknown;
+  deadLetterReason?: DeadLetterReason;
+  /**
+   * Count this settle in `hoptrace_dead_lettered_messages_total{reason}`: for brokers where only the
+   * consumer that gives up knows the message is dead-lettered (Pub/Sub's dead-letter policy).
+   */
+  countDeadLetter?: boolean;
+}
+
 export interface Delivery {
   readonly span: Span;
   /** The context the handler runs in: span, correlation ID (also as baggage), flow origin, producer baggage. */
@@ -101,7 +111,7 @@ export interface Delivery {
   /** Runs `handler` in the delivery's context. Its value or thrown error passes through untouched. */
   run<T>(handler: () => T): T;
   /** Records the outcome. The first call wins; later calls are ignored. */
-  settle(outcome: Outcome, detail?: { error?: unknown; deadLetterReason?: DeadLetterReason }): void;
+  settle(outcome: Outcome, detail?: SettleDetail): void;
   /** Ends the delivery without an outcome (its channel closed). */
   abandon(reason: string): void;
   /**
@@ -301,7 +311,7 @@ class TracedDelivery<TMessage> implements Delivery {
     }
   }
 
-  settle(outcome: Outcome, detail?: { error?: unknown; deadLetterReason?: DeadLetterReason }): void {
+  settle(outcome: Outcome, detail?: SettleDetail): void {
     if (this.settled) return;
     this.settled = true;
     try {
@@ -309,8 +319,10 @@ class TracedDelivery<TMessage> implements Delivery {
       const error = detail?.error;
       const errorType = error !== undefined ? recordError(span, error) : '';
       span.setAttribute(ATTR_HOPTRACE_OUTCOME, outcome);
-      if (detail?.deadLetterReason)
+      if (detail?.deadLetterReason) {
         span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_REASON, detail.deadLetterReason);
+        if (detail.countDeadLetter) this.series.deadLettered(detail.deadLetterReason);
+      }
       const settledAt = performance.now();
       this.series.finished(
         outcome,

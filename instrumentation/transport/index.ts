@@ -16,7 +16,7 @@ export type {
   BatchMessageRequest,
 } from '../core/batch.js';
 export { startBatchDelivery } from '../core/batch.js';
-export type { DeadLetterInfo, Delivery, DeliveryRequest } from '../core/delivery.js';
+export type { DeadLetterInfo, Delivery, DeliveryRequest, SettleDetail } from '../core/delivery.js';
 export { DEFAULT_SETTLE_TIMEOUT_MS, startDelivery } from '../core/delivery.js';
 export type { Instrumentation } from '../core/instrumentation.js';
 export { createInstrumentation } from '../core/instrumentation.js';

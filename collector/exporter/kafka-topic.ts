@@ -16,7 +16,7 @@ import { ConfigError, OverloadedError } from '../errors.js';
 import { roleOf } from '../linker/classify.js';
 import type { CollectorMetrics } from '../metrics.js';
 import { deserializeRecord, serializeRecord } from '../otlp/records.js';
-import type { SpanSink } from '../routes/otlp.js';
+import type { SpanSink } from '../receiver/otlp-http.js';
 import { logger } from '../server.js';
 import type { SpanRecord } from '../types.js';
 
