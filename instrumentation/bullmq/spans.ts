@@ -321,8 +321,12 @@ export class ProcessSpan implements BullMQSpan<Context> {
       }
       case 'fail': {
         const reason = deadLetterReason(error, this.job);
-        delivery.settle('dead_letter', { error: error ?? new Error('job failed'), deadLetterReason: reason });
-        instr.metrics.consumer(instr.system, this.queueName, undefined).deadLettered(reason);
+        // The failed set is BullMQ's dead-letter queue; nobody consumes from it, so count here.
+        delivery.settle('dead_letter', {
+          error: error ?? new Error('job failed'),
+          deadLetterReason: reason,
+          countDeadLetter: true,
+        });
         return;
       }
       default:
