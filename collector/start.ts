@@ -4,17 +4,17 @@
  * monitors, flush the forwarder).
  */
 
-import { createKafkaLagMonitor } from '../instrumentation/kafka/lag-monitor.js';
+import { KafkaLagCollectorMonitor } from '../monitors/kafka/broker-monitor.js';
+import { createKafkaLagMonitor } from '../monitors/kafka/lag-monitor.js';
+import { RabbitMqMonitor } from '../monitors/rabbitmq/broker-monitor.js';
+import { MonitorRunner } from '../monitors/runner.js';
+import type { Monitor } from '../monitors/types.js';
 import { type CollectorOptions, type ResolvedConfig, resolveConfig } from './config.js';
 import { HoptraceError } from './errors.js';
 import { Forwarder } from './exporter/forwarder.js';
 import { type KafkaTopicScaleOut, startKafkaTopicScaleOut } from './exporter/kafka-topic.js';
 import { Linker, pickLinkerLimits } from './linker/linker.js';
 import { CollectorMetrics } from './metrics.js';
-import { KafkaLagCollectorMonitor } from './monitors/kafka.js';
-import { RabbitMqMonitor } from './monitors/rabbitmq.js';
-import { MonitorRunner } from './monitors/runner.js';
-import type { Monitor } from './monitors/types.js';
 import { recordsToResourceSpans } from './otlp/records.js';
 import { LoadShedder } from './receiver/load-shedder.js';
 import { otlpRoutes, type SpanSink } from './receiver/otlp-http.js';

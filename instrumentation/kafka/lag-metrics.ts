@@ -3,6 +3,7 @@
  * so a scrape always shows the last evaluation and series of vanished groups disappear with it.
  */
 import { Gauge } from 'prom-client';
+import type { LagSnapshot } from '../../monitors/kafka/lag-monitor.js';
 import type { MetricsRegistry } from '../core/metrics.js';
 import {
   LABEL_CONSUMER_GROUP,
@@ -15,7 +16,6 @@ import {
   METRIC_CONSUMER_LAG_SECONDS,
   METRIC_CONSUMER_LAG_STATUS,
 } from '../core/semconv.js';
-import type { LagSnapshot } from './lag-monitor.js';
 
 const PARTITION_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_CONSUMER_GROUP, LABEL_PARTITION];
 

@@ -13,7 +13,7 @@
  * - Status: see lag-status.ts.
  */
 import type { Admin, Kafka } from 'kafkajs';
-import type { LagStatus } from '../core/semconv.js';
+import type { LagStatus } from '../../instrumentation/core/semconv.js';
 import { evaluatePartitionStatus, LagWindows, worstStatus } from './lag-status.js';
 import { createRecordReader, type RecordReader } from './record-reader.js';
 

@@ -4,11 +4,12 @@
  * monitor (`instrumentation/kafka/lag-monitor.ts`, shared with `hoptrace lag`); this adapter polls it
  * on the collector's schedule and sets the collector's gauges, which the RabbitMQ monitor shares.
  */
+
+import { MonitorError } from '../../collector/errors.js';
+import type { CollectorMetrics } from '../../collector/metrics.js';
 import { LAG_STATUS, type LagStatus, MESSAGING_SYSTEM_KAFKA } from '../../instrumentation/core/semconv.js';
-import { MonitorError } from '../errors.js';
-import type { CollectorMetrics } from '../metrics.js';
-import { GaugeSeries } from './series.js';
-import type { Monitor } from './types.js';
+import { GaugeSeries } from '../series.js';
+import type { Monitor } from '../types.js';
 
 /** The part of the Kafka lag monitor's snapshot the collector reads. */
 export interface KafkaLagSnapshotLike {

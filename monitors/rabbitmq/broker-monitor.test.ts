@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deadLetterTargets, headTimestampSeconds, topicMatches } from './rabbitmq.js';
+import { deadLetterTargets, headTimestampSeconds, topicMatches } from './broker-monitor.js';
 
 const q = (name: string, args: Record<string, unknown> = {}, extra: object = {}) => ({
   name,

@@ -11,12 +11,13 @@
  * queue when no dead-letter routing key is set, since messages keep their own keys); headers
  * exchanges to every bound queue. Exchange-to-exchange bindings are not followed.
  */
+
+import type { ResolvedConfig } from '../../collector/config.js';
+import { MonitorError } from '../../collector/errors.js';
+import type { CollectorMetrics } from '../../collector/metrics.js';
 import { MESSAGING_SYSTEM_RABBITMQ } from '../../instrumentation/core/semconv.js';
-import type { ResolvedConfig } from '../config.js';
-import { MonitorError } from '../errors.js';
-import type { CollectorMetrics } from '../metrics.js';
-import { GaugeSeries } from './series.js';
-import type { Monitor } from './types.js';
+import { GaugeSeries } from '../series.js';
+import type { Monitor } from '../types.js';
 
 type RabbitMqConfig = NonNullable<ResolvedConfig['rabbitmq']>;
 

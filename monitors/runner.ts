@@ -3,8 +3,8 @@
  * never overlap), each bounded by its interval. Success sets `hoptrace_collector_up{source}=1` and the
  * last-success time; failure sets up to 0 and logs once per failure streak. Nothing thrown escapes.
  */
-import type { CollectorMetrics } from '../metrics.js';
-import { logger } from '../server.js';
+import type { CollectorMetrics } from '../collector/metrics.js';
+import { logger } from '../collector/server.js';
 import type { Monitor } from './types.js';
 
 export class MonitorRunner {
