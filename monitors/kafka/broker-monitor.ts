@@ -1,17 +1,13 @@
 /**
- * Kafka consumer lag as a collector monitor. The lag itself (per group, topic and partition, in
- * messages and seconds, with a per-group status) is computed by the Kafka instrumentation's lag
- * monitor (`instrumentation/kafka/lag-monitor.ts`, shared with `hoptrace lag`); this adapter polls it
- * on the collector's schedule and sets the collector's gauges, which the RabbitMQ monitor shares.
+ * Kafka consumer lag as a `Monitor`. The lag itself (per group, topic and partition, in messages and
+ * seconds, with a per-group status) is computed by the lag monitor (./lag-monitor.ts, shared with
+ * `hoptrace lag`); this adapter polls it on the runner's schedule and returns it as a reading.
  */
+import { type LagStatus, MESSAGING_SYSTEM_KAFKA } from '../../instrumentation/core/semconv.js';
+import { MonitorError } from '../errors.js';
+import type { BrokerReading, GroupStatusReading, LagReading, Monitor } from '../types.js';
 
-import { MonitorError } from '../../collector/errors.js';
-import type { CollectorMetrics } from '../../collector/metrics.js';
-import { LAG_STATUS, type LagStatus, MESSAGING_SYSTEM_KAFKA } from '../../instrumentation/core/semconv.js';
-import { GaugeSeries } from '../series.js';
-import type { Monitor } from '../types.js';
-
-/** The part of the Kafka lag monitor's snapshot the collector reads. */
+/** The part of the lag monitor's snapshot a reading needs. */
 export interface KafkaLagSnapshotLike {
   groups: {
     group: string;
@@ -26,61 +22,48 @@ export interface KafkaLagSource {
   close(): Promise<void>;
 }
 
-type LagLabel =
-  | 'messaging_system'
-  | 'messaging_destination_name'
-  | 'messaging_consumer_group_name'
-  | 'messaging_destination_partition_id';
+/** A lag snapshot as a reading: lag per partition, status per group, read errors as the reading's error. */
+export function lagReading(snapshot: KafkaLagSnapshotLike, source = 'kafka'): BrokerReading {
+  const lag: LagReading[] = [];
+  const groups: GroupStatusReading[] = [];
+  for (const g of snapshot.groups) {
+    if (g.status !== undefined) groups.push({ group: g.group, status: g.status });
+    for (const p of g.partitions) {
+      lag.push({
+        destination: p.topic,
+        group: g.group,
+        partition: String(p.partition),
+        messages: p.lag,
+        seconds: p.lagSeconds,
+      });
+    }
+  }
+  const reading: BrokerReading = { system: MESSAGING_SYSTEM_KAFKA, lag, groups };
+  if (snapshot.errors.length > 0) {
+    const first = snapshot.errors[0];
+    reading.error = new MonitorError(
+      source,
+      `${snapshot.errors.length} lag read error(s), first: ${first.group ? `${first.group}: ` : ''}${first.message}`,
+    );
+  }
+  return reading;
+}
 
-export class KafkaLagCollectorMonitor implements Monitor {
+export class KafkaMonitor implements Monitor {
   readonly source = 'kafka';
-  private readonly lagMessages: GaugeSeries<LagLabel>;
-  private readonly lagSeconds: GaugeSeries<LagLabel>;
-  private readonly status: GaugeSeries<'messaging_system' | 'messaging_consumer_group_name'>;
 
   constructor(
     private readonly lag: KafkaLagSource,
     readonly intervalMs: number,
-    metrics: CollectorMetrics,
-  ) {
-    this.lagMessages = new GaugeSeries(metrics.lagMessages);
-    this.lagSeconds = new GaugeSeries(metrics.lagSeconds);
-    this.status = new GaugeSeries(metrics.lagStatus);
-  }
+  ) {}
 
-  async poll(signal: AbortSignal): Promise<void> {
+  async poll(signal: AbortSignal): Promise<BrokerReading> {
     const aborted = new Promise<never>((_, reject) => {
       signal.addEventListener('abort', () => reject(new MonitorError(this.source, 'poll timed out')), {
         once: true,
       });
     });
-    const snapshot = await Promise.race([this.lag.poll(), aborted]);
-    for (const g of snapshot.groups) {
-      if (g.status !== undefined) {
-        this.status.set(
-          { messaging_system: MESSAGING_SYSTEM_KAFKA, messaging_consumer_group_name: g.group },
-          LAG_STATUS[g.status],
-        );
-      }
-      for (const p of g.partitions) {
-        const labels = {
-          messaging_system: MESSAGING_SYSTEM_KAFKA,
-          messaging_destination_name: p.topic,
-          messaging_consumer_group_name: g.group,
-          messaging_destination_partition_id: String(p.partition),
-        };
-        this.lagMessages.set(labels, p.lag);
-        if (p.lagSeconds !== undefined) this.lagSeconds.set(labels, p.lagSeconds);
-      }
-    }
-    for (const series of [this.lagMessages, this.lagSeconds, this.status]) series.commit();
-    if (snapshot.errors.length > 0) {
-      const first = snapshot.errors[0];
-      throw new MonitorError(
-        this.source,
-        `${snapshot.errors.length} lag read error(s), first: ${first.group ? `${first.group}: ` : ''}${first.message}`,
-      );
-    }
+    return lagReading(await Promise.race([this.lag.poll(), aborted]), this.source);
   }
 
   close(): Promise<void> {

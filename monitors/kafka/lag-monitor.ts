@@ -16,6 +16,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { LagStatus } from '../../instrumentation/core/semconv.js';
 import { evaluatePartitionStatus, LagWindows, worstStatus } from './lag-status.js';
 import { createRecordReader, type RecordReader } from './record-reader.js';
+import { WatermarkHistory } from './watermark-history.js';
 
 export { evaluatePartitionStatus } from './lag-status.js';
 
@@ -76,274 +77,310 @@ export interface KafkaLagMonitorOptions {
   now?: () => number;
 }
 
-export interface KafkaLagMonitor {
-  /** Evaluates every watched group once. Never rejects for one group's failure (see `errors`). */
-  poll(): Promise<LagSnapshot>;
-  /** The last snapshot, if any. */
-  latest(): LagSnapshot | undefined;
-  /** Polls every `intervalMs` until `close()`; the timer does not keep the process alive. */
-  start(): void;
-  close(): Promise<void>;
-  readonly intervalMs: number;
-  readonly windowSize: number;
+/** What `poll()` read about a group before it is evaluated. */
+interface GroupDescription {
+  state: string;
+  members: number;
 }
 
-const HISTORY_SAMPLES = 256;
+type Watermarks = Map<number, { high: bigint; low: bigint }>;
+
 const TIMESTAMP_CACHE_LIMIT = 10_000;
 
-interface Sample {
-  high: bigint;
-  at: number;
-}
+/**
+ * One poll, step by step: `evaluate()` connects the admin client, lists the watched groups
+ * (`watchedGroups`), describes them (`describeGroups`), then per group reads the committed offsets and
+ * evaluates each partition (`evaluateGroup` -> `evaluatePartition`): lag in messages from the topic's
+ * watermarks (`topicWatermarks`, read once per topic and poll), lag in seconds (`lagSecondsOf`), and the
+ * sliding-window status. The public methods are bound: they can be passed around detached.
+ */
+export class KafkaLagMonitor {
+  readonly intervalMs: number;
+  /** Evaluations per status window (Burrow's N). */
+  readonly windowSize: number;
+  private readonly now: () => number;
+  private readonly windows: LagWindows;
+  private readonly history = new WatermarkHistory();
+  /** Record timestamps by (topic, partition, committed offset): a group that does not move costs no fetch. */
+  private readonly timestamps = new Map<string, number>();
+  private kafka: Kafka | undefined;
+  private admin: Admin | undefined;
+  private adminConnecting: Promise<void> | undefined;
+  private reader: RecordReader | undefined | null; // null: unavailable
+  private last: LagSnapshot | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private polling: Promise<LagSnapshot> | undefined;
 
-export function createKafkaLagMonitor(options: KafkaLagMonitorOptions): KafkaLagMonitor {
-  const intervalMs = positiveInt(options.intervalMs, 15_000);
-  const windowSize = positiveInt(options.windowSize, 10);
-  const now = options.now ?? Date.now;
-  const windows = new LagWindows(windowSize);
-  const history = new Map<string, Sample[]>();
-  const timestamps = new Map<string, number>();
-  let kafka: Kafka | undefined = options.kafka;
-  let admin: Admin | undefined;
-  let adminConnecting: Promise<void> | undefined;
-  let reader: RecordReader | undefined | null; // null: unavailable
-  let latest: LagSnapshot | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  let polling: Promise<LagSnapshot> | undefined;
+  constructor(private readonly options: KafkaLagMonitorOptions) {
+    this.intervalMs = positiveInt(options.intervalMs, 15_000);
+    this.windowSize = positiveInt(options.windowSize, 10);
+    this.now = options.now ?? Date.now;
+    this.windows = new LagWindows(this.windowSize);
+    this.kafka = options.kafka;
+  }
 
-  const client = async (): Promise<Kafka> => {
-    if (kafka) return kafka;
-    if (!options.brokers || options.brokers.length === 0)
-      throw new TypeError('createKafkaLagMonitor needs `kafka` or `brokers`');
-    const { Kafka: KafkaClass, logLevel } = await import('kafkajs');
-    kafka = new KafkaClass({
-      clientId: options.clientId ?? 'hoptrace-lag',
-      brokers: options.brokers,
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 2, initialRetryTime: 200 },
-    });
-    return kafka;
-  };
-
-  const connectedAdmin = async (): Promise<Admin> => {
-    if (!admin) {
-      admin = (await client()).admin();
-      adminConnecting = admin.connect();
+  /** Evaluates every watched group once. Never rejects for one group's failure (see `errors`). */
+  readonly poll = (): Promise<LagSnapshot> => {
+    if (this.closed) return Promise.reject(new Error('the lag monitor is closed'));
+    // One evaluation at a time: a slow cluster must not stack polls (or double-count window entries).
+    if (!this.polling) {
+      this.polling = this.evaluate().finally(() => {
+        this.polling = undefined;
+      });
     }
-    const current = admin;
-    try {
-      await adminConnecting;
-    } catch (err) {
-      admin = undefined;
-      throw err;
-    }
-    return current;
+    return this.polling;
   };
 
-  const recordReader = async (): Promise<RecordReader | undefined> => {
-    if (options.exactLagSeconds === false) return undefined;
-    if (reader === undefined) reader = createRecordReader(await client()) ?? null;
-    return reader ?? undefined;
-  };
+  /** The last snapshot, if any. */
+  readonly latest = (): LagSnapshot | undefined => this.last;
 
-  const watchedGroups = async (a: Admin): Promise<string[]> => {
-    if (Array.isArray(options.groups)) return [...options.groups];
-    const { groups } = await a.listGroups();
-    const filter = typeof options.groups === 'function' ? options.groups : () => true;
-    return groups
-      .filter((g) => g.protocolType === 'consumer' || g.protocolType === '')
-      .map((g) => g.groupId)
-      .filter((g) => filter(g))
-      .sort();
-  };
-
-  const recordSample = (key: string, high: bigint, at: number) => {
-    let samples = history.get(key);
-    if (!samples) {
-      samples = [];
-      history.set(key, samples);
-    }
-    const last = samples[samples.length - 1];
-    // Keep the first time each high watermark was seen: that is when its records existed.
-    if (!last || last.high !== high) samples.push({ high, at });
-    if (samples.length > HISTORY_SAMPLES) samples.splice(0, samples.length - HISTORY_SAMPLES);
-  };
-
-  /** When record `offset` was appended, from the high watermark history (linear between samples). */
-  const interpolate = (key: string, offset: bigint): number | undefined => {
-    const samples = history.get(key);
-    if (!samples || samples.length === 0) return undefined;
-    const first = samples[0] as Sample;
-    if (offset < first.high) return first.at; // older than the history: a lower bound of its age
-    for (let i = 1; i < samples.length; i++) {
-      const before = samples[i - 1] as Sample;
-      const after = samples[i] as Sample;
-      if (offset >= before.high && offset < after.high) {
-        const fraction = Number(offset - before.high + 1n) / Number(after.high - before.high);
-        return before.at + fraction * (after.at - before.at);
-      }
-    }
-    return undefined;
-  };
-
-  const lagSecondsOf = async (
-    topic: string,
-    partition: number,
-    committed: bigint,
-    lag: number,
-    at: number,
-  ): Promise<{ seconds: number | undefined; source: LagSecondsSource | undefined }> => {
-    if (lag === 0) return { seconds: 0, source: 'caught_up' };
-    const cacheKey = `${topic}\0${partition}\0${committed}`;
-    let timestamp = timestamps.get(cacheKey);
-    if (timestamp === undefined) {
-      const r = await recordReader();
-      if (r) {
-        try {
-          timestamp = await r.timestampAt(topic, partition, committed.toString());
-        } catch {
-          timestamp = undefined;
-        }
-        if (timestamp !== undefined) {
-          if (timestamps.size >= TIMESTAMP_CACHE_LIMIT) timestamps.clear();
-          timestamps.set(cacheKey, timestamp);
-        }
-      }
-    }
-    if (timestamp !== undefined) return { seconds: Math.max(0, (at - timestamp) / 1000), source: 'record' };
-    const estimated = interpolate(`${topic}\0${partition}`, committed);
-    if (estimated === undefined) return { seconds: undefined, source: undefined };
-    return { seconds: Math.max(0, (at - estimated) / 1000), source: 'interpolated' };
-  };
-
-  const pollOnce = async (): Promise<LagSnapshot> => {
-    const at = now();
-    const errors: LagSnapshot['errors'] = [];
-    const a = await connectedAdmin();
-    const groupIds = await watchedGroups(a);
-    const descriptions = new Map<string, { state: string; members: number }>();
-    if (groupIds.length > 0) {
-      try {
-        const { groups } = await a.describeGroups(groupIds);
-        for (const g of groups) descriptions.set(g.groupId, { state: g.state, members: g.members.length });
-      } catch (err) {
-        errors.push({ message: `describeGroups: ${messageOf(err)}` });
-      }
-    }
-
-    const watermarks = new Map<string, Promise<Map<number, { high: bigint; low: bigint }>>>();
-    const topicWatermarks = (topic: string) => {
-      let pending = watermarks.get(topic);
-      if (!pending) {
-        pending = a.fetchTopicOffsets(topic).then((offsets) => {
-          const byPartition = new Map<number, { high: bigint; low: bigint }>();
-          for (const o of offsets) byPartition.set(o.partition, { high: BigInt(o.high), low: BigInt(o.low) });
-          for (const [partition, w] of byPartition) recordSample(`${topic}\0${partition}`, w.high, at);
-          return byPartition;
-        });
-        watermarks.set(topic, pending);
-      }
-      return pending;
+  /** Polls every `intervalMs` until `close()`; the timer does not keep the process alive. */
+  readonly start = (): void => {
+    if (this.timer || this.closed) return;
+    const tick = () => {
+      this.poll().then(
+        (snapshot) => this.deliver(snapshot),
+        (err: unknown) =>
+          this.deliver({
+            at: this.now(),
+            groups: this.last?.groups ?? [],
+            errors: [{ message: messageOf(err) }],
+          }),
+      );
     };
+    tick();
+    this.timer = setInterval(tick, this.intervalMs);
+    this.timer.unref();
+  };
 
+  readonly close = async (): Promise<void> => {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.polling?.catch(() => undefined);
+    const closing: Promise<unknown>[] = [];
+    if (this.admin) closing.push(this.admin.disconnect());
+    if (this.reader) closing.push(this.reader.close());
+    this.admin = undefined;
+    this.reader = undefined;
+    await Promise.allSettled(closing);
+  };
+
+  private deliver(snapshot: LagSnapshot): void {
+    try {
+      this.options.onSnapshot?.(snapshot);
+    } catch {
+      // A throwing listener must not stop the monitor.
+    }
+  }
+
+  private async evaluate(): Promise<LagSnapshot> {
+    const at = this.now();
+    const errors: LagSnapshot['errors'] = [];
+    const admin = await this.connectedAdmin();
+    const groupIds = await this.watchedGroups(admin);
+    const descriptions = await this.describeGroups(admin, groupIds, errors);
+    const watermarks = new Map<string, Promise<Watermarks>>();
     const live = new Set<string>();
     const groups: GroupLag[] = [];
     for (const group of groupIds) {
       try {
         const description = descriptions.get(group) ?? { state: 'Unknown', members: 0 };
-        const committed = await a.fetchOffsets({ groupId: group });
-        const partitions: PartitionLag[] = [];
-        for (const { topic, partitions: offsets } of committed) {
-          const marks = await topicWatermarks(topic);
-          for (const { partition, offset } of offsets) {
-            const committedOffset = parseOffset(offset);
-            const w = marks.get(partition);
-            if (committedOffset === undefined || !w) continue; // never committed: no lag series
-            const lag = w.high > committedOffset ? Number(w.high - committedOffset) : 0;
-            const seconds = await lagSecondsOf(topic, partition, committedOffset, lag, at);
-            const key = `${group}\0${topic}\0${partition}`;
-            live.add(key);
-            const window = windows.push(key, { committed: committedOffset, lag, at });
-            partitions.push({
-              topic,
-              partition,
-              committedOffset: committedOffset.toString(),
-              highWatermark: w.high.toString(),
-              lowWatermark: w.low.toString(),
-              lag,
-              lagSeconds: seconds.seconds,
-              lagSecondsSource: seconds.source,
-              status: evaluatePartitionStatus(window, windowSize, description.members > 0),
-            });
-          }
-        }
-        partitions.sort((x, y) => x.topic.localeCompare(y.topic) || x.partition - y.partition);
-        groups.push({
-          group,
-          state: description.state,
-          members: description.members,
-          status: worstStatus(partitions.map((p) => p.status)),
-          totalLag: partitions.reduce((sum, p) => sum + p.lag, 0),
-          partitions,
-        });
+        groups.push(await this.evaluateGroup(admin, group, description, watermarks, live, at));
       } catch (err) {
         errors.push({ group, message: messageOf(err) });
       }
     }
-    windows.retain(live);
+    this.windows.retain(live);
     const snapshot: LagSnapshot = { at, groups, errors };
-    latest = snapshot;
+    this.last = snapshot;
     return snapshot;
-  };
+  }
 
-  const poll = (): Promise<LagSnapshot> => {
-    if (closed) return Promise.reject(new Error('the lag monitor is closed'));
-    // One evaluation at a time: a slow cluster must not stack polls (or double-count window entries).
-    if (!polling) {
-      polling = pollOnce().finally(() => {
-        polling = undefined;
-      });
+  private async client(): Promise<Kafka> {
+    if (this.kafka) return this.kafka;
+    if (!this.options.brokers || this.options.brokers.length === 0)
+      throw new TypeError('createKafkaLagMonitor needs `kafka` or `brokers`');
+    const { Kafka: KafkaClass, logLevel } = await import('kafkajs');
+    this.kafka = new KafkaClass({
+      clientId: this.options.clientId ?? 'hoptrace-lag',
+      brokers: this.options.brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 2, initialRetryTime: 200 },
+    });
+    return this.kafka;
+  }
+
+  private async connectedAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      this.admin = (await this.client()).admin();
+      this.adminConnecting = this.admin.connect();
     }
-    return polling;
-  };
+    const current = this.admin;
+    try {
+      await this.adminConnecting;
+    } catch (err) {
+      this.admin = undefined;
+      throw err;
+    }
+    return current;
+  }
 
-  return {
-    intervalMs,
-    windowSize,
-    poll,
-    latest: () => latest,
-    start() {
-      if (timer || closed) return;
-      const deliver = (snapshot: LagSnapshot) => {
-        try {
-          options.onSnapshot?.(snapshot);
-        } catch {
-          // A throwing listener must not stop the monitor.
-        }
-      };
-      const tick = () => {
-        poll().then(deliver, (err: unknown) =>
-          deliver({ at: now(), groups: latest?.groups ?? [], errors: [{ message: messageOf(err) }] }),
+  private async recordReader(): Promise<RecordReader | undefined> {
+    if (this.options.exactLagSeconds === false) return undefined;
+    if (this.reader === undefined) this.reader = createRecordReader(await this.client()) ?? null;
+    return this.reader ?? undefined;
+  }
+
+  private async watchedGroups(admin: Admin): Promise<string[]> {
+    const wanted = this.options.groups;
+    if (Array.isArray(wanted)) return [...wanted];
+    const { groups } = await admin.listGroups();
+    const filter = typeof wanted === 'function' ? wanted : () => true;
+    return groups
+      .filter((g) => g.protocolType === 'consumer' || g.protocolType === '')
+      .map((g) => g.groupId)
+      .filter((g) => filter(g))
+      .sort();
+  }
+
+  private async describeGroups(
+    admin: Admin,
+    groupIds: string[],
+    errors: LagSnapshot['errors'],
+  ): Promise<Map<string, GroupDescription>> {
+    const descriptions = new Map<string, GroupDescription>();
+    if (groupIds.length === 0) return descriptions;
+    try {
+      const { groups } = await admin.describeGroups(groupIds);
+      for (const g of groups) descriptions.set(g.groupId, { state: g.state, members: g.members.length });
+    } catch (err) {
+      errors.push({ message: `describeGroups: ${messageOf(err)}` });
+    }
+    return descriptions;
+  }
+
+  /** A topic's watermarks, read once per poll (`cache`) and noted in the watermark history. */
+  private topicWatermarks(
+    admin: Admin,
+    topic: string,
+    cache: Map<string, Promise<Watermarks>>,
+    at: number,
+  ): Promise<Watermarks> {
+    let pending = cache.get(topic);
+    if (!pending) {
+      pending = admin.fetchTopicOffsets(topic).then((offsets) => {
+        const byPartition: Watermarks = new Map();
+        for (const o of offsets) byPartition.set(o.partition, { high: BigInt(o.high), low: BigInt(o.low) });
+        for (const [partition, w] of byPartition) this.history.record(`${topic}\0${partition}`, w.high, at);
+        return byPartition;
+      });
+      cache.set(topic, pending);
+    }
+    return pending;
+  }
+
+  private async evaluateGroup(
+    admin: Admin,
+    group: string,
+    description: GroupDescription,
+    watermarks: Map<string, Promise<Watermarks>>,
+    live: Set<string>,
+    at: number,
+  ): Promise<GroupLag> {
+    const committed = await admin.fetchOffsets({ groupId: group });
+    const partitions: PartitionLag[] = [];
+    for (const { topic, partitions: offsets } of committed) {
+      const marks = await this.topicWatermarks(admin, topic, watermarks, at);
+      for (const { partition, offset } of offsets) {
+        const committedOffset = parseOffset(offset);
+        const w = marks.get(partition);
+        if (committedOffset === undefined || !w) continue; // never committed: no lag series
+        const key = `${group}\0${topic}\0${partition}`;
+        partitions.push(
+          await this.evaluatePartition(key, topic, partition, committedOffset, w, description, at),
         );
-      };
-      tick();
-      timer = setInterval(tick, intervalMs);
-      timer.unref();
-    },
-    async close() {
-      closed = true;
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await polling?.catch(() => undefined);
-      const closing: Promise<unknown>[] = [];
-      if (admin) closing.push(admin.disconnect());
-      if (reader) closing.push(reader.close());
-      admin = undefined;
-      reader = undefined;
-      await Promise.allSettled(closing);
-    },
-  };
+        live.add(key);
+      }
+    }
+    partitions.sort((x, y) => x.topic.localeCompare(y.topic) || x.partition - y.partition);
+    return {
+      group,
+      state: description.state,
+      members: description.members,
+      status: worstStatus(partitions.map((p) => p.status)),
+      totalLag: partitions.reduce((sum, p) => sum + p.lag, 0),
+      partitions,
+    };
+  }
+
+  private async evaluatePartition(
+    windowKey: string,
+    topic: string,
+    partition: number,
+    committedOffset: bigint,
+    w: { high: bigint; low: bigint },
+    description: GroupDescription,
+    at: number,
+  ): Promise<PartitionLag> {
+    const lag = w.high > committedOffset ? Number(w.high - committedOffset) : 0;
+    const seconds = await this.lagSecondsOf(topic, partition, committedOffset, lag, at);
+    const window = this.windows.push(windowKey, { committed: committedOffset, lag, at });
+    return {
+      topic,
+      partition,
+      committedOffset: committedOffset.toString(),
+      highWatermark: w.high.toString(),
+      lowWatermark: w.low.toString(),
+      lag,
+      lagSeconds: seconds.seconds,
+      lagSecondsSource: seconds.source,
+      status: evaluatePartitionStatus(window, this.windowSize, description.members > 0),
+    };
+  }
+
+  /** Age of the record at the committed offset: read from the record, else from the watermark history. */
+  private async lagSecondsOf(
+    topic: string,
+    partition: number,
+    committed: bigint,
+    lag: number,
+    at: number,
+  ): Promise<{ seconds: number | undefined; source: LagSecondsSource | undefined }> {
+    if (lag === 0) return { seconds: 0, source: 'caught_up' };
+    const timestamp = await this.recordTimestamp(topic, partition, committed);
+    if (timestamp !== undefined) return { seconds: Math.max(0, (at - timestamp) / 1000), source: 'record' };
+    const estimated = this.history.appendedAt(`${topic}\0${partition}`, committed);
+    if (estimated === undefined) return { seconds: undefined, source: undefined };
+    return { seconds: Math.max(0, (at - estimated) / 1000), source: 'interpolated' };
+  }
+
+  private async recordTimestamp(
+    topic: string,
+    partition: number,
+    offset: bigint,
+  ): Promise<number | undefined> {
+    const cacheKey = `${topic}\0${partition}\0${offset}`;
+    let timestamp = this.timestamps.get(cacheKey);
+    if (timestamp !== undefined) return timestamp;
+    const reader = await this.recordReader();
+    if (!reader) return undefined;
+    try {
+      timestamp = await reader.timestampAt(topic, partition, offset.toString());
+    } catch {
+      timestamp = undefined;
+    }
+    if (timestamp !== undefined) {
+      if (this.timestamps.size >= TIMESTAMP_CACHE_LIMIT) this.timestamps.clear();
+      this.timestamps.set(cacheKey, timestamp);
+    }
+    return timestamp;
+  }
+}
+
+export function createKafkaLagMonitor(options: KafkaLagMonitorOptions): KafkaLagMonitor {
+  return new KafkaLagMonitor(options);
 }
 
 function parseOffset(offset: string): bigint | undefined {
