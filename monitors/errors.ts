@@ -1,4 +1,4 @@
-import { HoptraceError } from '../collector/errors.js';
+import { HoptraceError } from '../instrumentation/core/errors.js';
 
 /** A broker monitor could not read broker state (network, HTTP status, unexpected body). */
 export class MonitorError extends HoptraceError {
