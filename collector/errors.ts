@@ -94,14 +94,6 @@ export class OverloadedError extends CollectorError {
   }
 }
 
-/** A broker monitor could not read broker state (network, HTTP status, unexpected body). */
-export class MonitorError extends CollectorError {
-  override name = 'MonitorError';
-  constructor(source: string, message: string, cause?: unknown) {
-    super('HOPTRACE_COLLECTOR_MONITOR_FAILED', `${source}: ${message}`, { retriable: true, cause });
-  }
-}
-
 /** The forward target refused or could not take a batch. */
 export class ForwardError extends CollectorError {
   override name = 'ForwardError';

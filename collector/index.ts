@@ -3,6 +3,7 @@
  * serves `/metrics` and the journeys API. See docs/collector.md.
  */
 
+export { MonitorError } from '../monitors/errors.js';
 export type {
   CollectorLimits,
   CollectorOptions,
@@ -19,7 +20,6 @@ export {
   HoptraceError,
   isHoptraceError,
   MalformedRequestError,
-  MonitorError,
   OverloadedError,
   PayloadTooLargeError,
   UnauthorizedError,

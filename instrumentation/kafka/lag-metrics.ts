@@ -2,10 +2,11 @@
  * Exports a lag monitor's latest snapshot through the core's lag gauges, computed at scrape time, so a
  * scrape always shows the last evaluation and series of vanished groups disappear with it.
  */
+
+import type { LagSnapshot } from '../../monitors/kafka/lag-monitor.js';
 import { lagGauges } from '../core/lag-gauges.js';
 import type { MetricsRegistry } from '../core/metrics.js';
 import { LAG_STATUS, MESSAGING_SYSTEM_KAFKA } from '../core/semconv.js';
-import type { LagSnapshot } from './lag-monitor.js';
 
 /**
  * Reports `hoptrace_consumer_lag_messages`, `hoptrace_consumer_lag_seconds` (per group, topic, partition)
