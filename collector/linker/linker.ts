@@ -25,8 +25,9 @@ import {
 } from '../../instrumentation/core/semconv.js';
 import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
+import { needsSyntheticSpan, syntheticDeliverySpan } from '../exporter/synthetic.js';
 import type { CollectorMetrics } from '../metrics.js';
-import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
+import type { Journey, JourneyReader, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
 import { type DeliveryFields, deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
 import {
   add,
@@ -42,7 +43,6 @@ import {
   sameDestination,
 } from './entries.js';
 import { JourneyStore, traceJourneyKey } from './journeys.js';
-import { needsSyntheticSpan, syntheticDeliverySpan } from './synthetic.js';
 
 export type LinkerLimits = Pick<
   CollectorLimits,
@@ -80,7 +80,7 @@ interface Match {
   method: MatchMethod;
 }
 
-export class Linker {
+export class Linker implements JourneyReader {
   private readonly limits: LinkerLimits;
   private readonly metrics: CollectorMetrics | undefined;
   private readonly now: () => number;

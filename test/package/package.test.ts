@@ -12,7 +12,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
  * Imports `specifiers` in a fresh process whose module resolution refuses amqplib and kafkajs, and
  * returns that process's exit status and stderr.
  */
-function importWithoutPeers(specifiers: string[], refused = 'amqplib|kafkajs') {
+function importWithoutPeers(specifiers: string[], refused = 'amqplib|kafkajs|bullmq|ioredis') {
   const hooks = `export async function resolve(specifier, context, next) {
     if (/^(${refused})(\\/|$)/.test(specifier)) throw new Error('peer dependency loaded: ' + specifier);
     return next(specifier, context);
@@ -26,7 +26,7 @@ function importWithoutPeers(specifiers: string[], refused = 'amqplib|kafkajs') {
 
 describe('the hoptrace package', () => {
   it('exports every subpath of the contract', async () => {
-    for (const subpath of ['.', './amqp', './kafka', './bus', './collector']) {
+    for (const subpath of ['.', './amqp', './kafka', './bus', './bullmq', './collector']) {
       assert.ok(pkg.exports[subpath], `exports ${subpath}`);
     }
     const core = await import('hoptrace');
@@ -36,6 +36,7 @@ describe('the hoptrace package', () => {
     assert.equal(typeof (await import('hoptrace/amqp')).instrumentAmqp, 'function');
     assert.equal(typeof (await import('hoptrace/kafka')).instrumentKafka, 'function');
     assert.equal(typeof (await import('hoptrace/bus')).Bus, 'function');
+    assert.equal(typeof (await import('hoptrace/bullmq')).BullMQTelemetry, 'function');
     assert.equal(typeof (await import('hoptrace/collector')).startCollector, 'function');
   });
 
@@ -62,8 +63,15 @@ describe('the hoptrace package', () => {
     }
   });
 
+  it('loads no peer at all for `hoptrace/bullmq` (BullMQ types are structural)', () => {
+    const run = importWithoutPeers(['hoptrace/bullmq']);
+    assert.equal(run.status, 0, run.stderr);
+    const control = importWithoutPeers(['bullmq']);
+    assert.match(control.stderr, /peer dependency loaded: bullmq/);
+  });
+
   it('keeps amqplib and kafkajs optional peer dependencies, and the scope version in step', () => {
-    for (const peer of ['amqplib', 'kafkajs']) {
+    for (const peer of ['amqplib', 'kafkajs', 'bullmq', 'ioredis']) {
       assert.ok(pkg.peerDependencies?.[peer], `${peer} is a peer dependency`);
       assert.equal(pkg.peerDependenciesMeta?.[peer]?.optional, true, `${peer} is optional`);
       assert.equal(pkg.dependencies?.[peer], undefined, `${peer} is not a dependency`);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { METRIC_COLLECTOR_SPANS_DROPPED } from '../instrumentation/core/semconv.js';
-import { metricSum, otlpProtobuf, processSpan, publishSpan } from '../test/helpers/collector.js';
-import { startTestReceiver } from '../test/helpers/otlp-receiver.js';
-import { DEFAULT_FORWARD } from './config.js';
+import { METRIC_COLLECTOR_SPANS_DROPPED } from '../../instrumentation/core/semconv.js';
+import { metricSum, otlpProtobuf, processSpan, publishSpan } from '../../test/helpers/collector.js';
+import { startTestReceiver } from '../../test/helpers/otlp-receiver.js';
+import { DEFAULT_FORWARD } from '../config.js';
+import { CollectorMetrics } from '../metrics.js';
+import { recordsToResourceSpans } from '../otlp/records.js';
+import { startCollector } from '../start.js';
 import { Forwarder } from './forwarder.js';
-import { CollectorMetrics } from './metrics.js';
-import { recordsToResourceSpans } from './otlp/records.js';
-import { startCollector } from './start.js';
 
 const FAST = {
   ...DEFAULT_FORWARD,

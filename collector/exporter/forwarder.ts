@@ -5,16 +5,16 @@
  * beyond it new spans are dropped and counted, as are batches that exhaust their retries or are
  * refused, and spans still queued when the collector closes past its grace period.
  */
-import type { ForwardOptions } from './config.js';
-import { ForwardError } from './errors.js';
-import type { CollectorMetrics, DropReason } from './metrics.js';
+import type { ForwardOptions } from '../config.js';
+import { ForwardError } from '../errors.js';
+import type { CollectorMetrics, DropReason } from '../metrics.js';
 import {
   CONTENT_TYPE_PROTOBUF,
   decodeResponse,
   encodeProtobufRequest,
   type OtlpResourceSpans,
-} from './otlp/codec.js';
-import { logger } from './server.js';
+} from '../otlp/codec.js';
+import { logger } from '../server.js';
 
 const RETRIABLE_STATUSES = new Set([429, 502, 503, 504]);
 

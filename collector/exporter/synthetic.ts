@@ -25,8 +25,8 @@ import {
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
 } from '../../instrumentation/core/semconv.js';
+import type { DeliveryEntry, PublishEntry } from '../linker/entries.js';
 import type { SpanAttributes, SpanRecord } from '../types.js';
-import type { DeliveryEntry, PublishEntry } from './entries.js';
 
 /** Deterministic: the same delivery always gets the same span ID, so re-sent spans do not multiply. */
 export function syntheticSpanId(publishSpanId: string, consumerSpanId: string): string {

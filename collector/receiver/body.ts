@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
+import { MalformedRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
 
 const gunzipAsync = promisify(gunzip);
 
