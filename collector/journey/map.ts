@@ -10,7 +10,8 @@
  */
 
 import type { FlowMap, MapEdge, MapEdgeKind, MapLag, MapNode } from './map-types.js';
-import type { DeliveryFlags, DeliveryView, JourneyReader, PublishView } from './reader.js';
+import type { JourneyReader } from '../types.js';
+import type { DeliveryFlags, DeliveryView, PublishView } from './reader.js';
 
 /** Broker state the monitors reported, per destination and per consumer group. */
 export interface BrokerSnapshot {

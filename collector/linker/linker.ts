@@ -26,9 +26,9 @@ import {
 import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { needsSyntheticSpan, syntheticDeliverySpan } from '../exporter/synthetic.js';
-import type { FlowVisitor, JourneyFilter, JourneyReader } from '../journey/reader.js';
+import type { FlowVisitor, JourneyFilter } from '../journey/reader.js';
 import type { CollectorMetrics } from '../metrics.js';
-import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
+import type { Journey, JourneyReader, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
 import { type DeliveryFields, deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
 import {
   add,
@@ -81,7 +81,7 @@ interface Match {
   method: MatchMethod;
 }
 
-/** Implements the journey reader the API, the map and the UI read through (see ../journey/reader.ts). */
+/** Implements the journey reader the API, the map and the UI read through (`JourneyReader`). */
 export class Linker implements JourneyReader {
   private readonly limits: LinkerLimits;
   private readonly metrics: CollectorMetrics | undefined;

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { HoptraceError, NotFoundError } from '../errors.js';
+import { CollectorError, NotFoundError } from '../errors.js';
 import type { RequestContext, Route } from '../server.js';
 
 const ASSETS = new URL('../ui/assets/', import.meta.url);
@@ -41,7 +41,8 @@ interface Asset {
   gzipped: Buffer;
 }
 
-class UiAssetsMissingError extends HoptraceError {
+class UiAssetsMissingError extends CollectorError {
+  override name = 'UiAssetsMissingError';
   constructor(name: string) {
     super('HOPTRACE_COLLECTOR_UI_NOT_BUILT', `UI asset ${name} is missing: run npm run build`, {
       httpStatus: 503,

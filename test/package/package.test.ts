@@ -12,9 +12,9 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
  * Imports `specifiers` in a fresh process whose module resolution refuses amqplib and kafkajs, and
  * returns that process's exit status and stderr.
  */
-function importWithoutPeers(specifiers: string[]) {
+function importWithoutPeers(specifiers: string[], refused = 'amqplib|kafkajs|bullmq|ioredis') {
   const hooks = `export async function resolve(specifier, context, next) {
-    if (/^(amqplib|kafkajs)(\\/|$)/.test(specifier)) throw new Error('peer dependency loaded: ' + specifier);
+    if (/^(${refused})(\\/|$)/.test(specifier)) throw new Error('peer dependency loaded: ' + specifier);
     return next(specifier, context);
   }`;
   const script = `
@@ -26,7 +26,7 @@ function importWithoutPeers(specifiers: string[]) {
 
 describe('the hoptrace package', () => {
   it('exports every subpath of the contract', async () => {
-    for (const subpath of ['.', './amqp', './kafka', './bus', './collector']) {
+    for (const subpath of ['.', './amqp', './kafka', './bus', './bullmq', './collector']) {
       assert.ok(pkg.exports[subpath], `exports ${subpath}`);
     }
     const core = await import('hoptrace');
@@ -36,6 +36,7 @@ describe('the hoptrace package', () => {
     assert.equal(typeof (await import('hoptrace/amqp')).instrumentAmqp, 'function');
     assert.equal(typeof (await import('hoptrace/kafka')).instrumentKafka, 'function');
     assert.equal(typeof (await import('hoptrace/bus')).Bus, 'function');
+    assert.equal(typeof (await import('hoptrace/bullmq')).BullMQTelemetry, 'function');
     assert.equal(typeof (await import('hoptrace/collector')).startCollector, 'function');
   });
 
@@ -48,8 +49,29 @@ describe('the hoptrace package', () => {
     assert.match(control.stderr, /peer dependency loaded: kafkajs/);
   });
 
+  it("loads no peer for `hoptrace/aws` (the AWS SDK is the application's; helpers load it on first use)", async () => {
+    assert.ok(pkg.exports['./aws'], 'exports ./aws');
+    const aws = await import('hoptrace/aws');
+    assert.equal(typeof aws.instrumentSqs, 'function');
+    assert.equal(typeof aws.instrumentSns, 'function');
+    const run = importWithoutPeers(['hoptrace/aws'], 'amqplib|kafkajs|bullmq|ioredis|@aws-sdk|@google-cloud');
+    assert.equal(run.status, 0, run.stderr);
+    const control = importWithoutPeers(['@aws-sdk/client-sqs'], '@aws-sdk');
+    assert.match(control.stderr, /peer dependency loaded: @aws-sdk\/client-sqs/);
+    for (const peer of ['@aws-sdk/client-sqs', '@aws-sdk/client-sns']) {
+      assert.equal(pkg.peerDependenciesMeta?.[peer]?.optional, true, `${peer} is optional`);
+    }
+  });
+
+  it('loads no peer at all for `hoptrace/bullmq` (BullMQ types are structural)', () => {
+    const run = importWithoutPeers(['hoptrace/bullmq']);
+    assert.equal(run.status, 0, run.stderr);
+    const control = importWithoutPeers(['bullmq']);
+    assert.match(control.stderr, /peer dependency loaded: bullmq/);
+  });
+
   it('keeps amqplib and kafkajs optional peer dependencies, and the scope version in step', () => {
-    for (const peer of ['amqplib', 'kafkajs']) {
+    for (const peer of ['amqplib', 'kafkajs', 'bullmq', 'ioredis']) {
       assert.ok(pkg.peerDependencies?.[peer], `${peer} is a peer dependency`);
       assert.equal(pkg.peerDependenciesMeta?.[peer]?.optional, true, `${peer} is optional`);
       assert.equal(pkg.dependencies?.[peer], undefined, `${peer} is not a dependency`);
