@@ -9,8 +9,8 @@
  * figures, which every instance reads from the same broker, merge by maximum.
  */
 
-import type { FlowMap, MapEdge, MapEdgeKind, MapLag, MapNode } from './map-types.js';
 import type { JourneyReader } from '../types.js';
+import type { FlowMap, MapEdge, MapEdgeKind, MapLag, MapNode } from './map-types.js';
 import type { DeliveryFlags, DeliveryView, PublishView } from './reader.js';
 
 /** Broker state the monitors reported, per destination and per consumer group. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseCollectorFlags } from '../../cli/commands/collector.js';
 import { otlpProtobuf, processSpan, publishSpan } from '../../test/helpers/collector.js';
+import { resolveConfig } from '../config.js';
 import type { FlowMap, UiSettings } from '../journey/map-types.js';
 import { type Collector, startCollector } from '../start.js';
 import type { JourneySummary } from '../types.js';
@@ -136,5 +138,36 @@ describe('web UI and map routes', () => {
       [summary.deadLetters, summary.retries, summary.errors, summary.services, summary.destinations],
       [1, 1, 0, ['orders', 'billing'], ['orders']], // these test spans carry no error status
     );
+  });
+});
+
+describe('UI options', () => {
+  it('reads --jaeger-url and repeated --scale-out-peer, and refuses credentials in the Jaeger URL', () => {
+    const options = parseCollectorFlags(
+      [
+        '--scale-out-brokers',
+        '127.0.0.1:39092',
+        '--scale-out-peer',
+        'http://10.0.0.1:4318',
+        '--scale-out-peer',
+        'http://10.0.0.2:4318',
+        '--jaeger-url',
+        'http://127.0.0.1:16686',
+      ],
+      {},
+    );
+    assert.deepEqual(options.scaleOut?.kafka.peers, ['http://10.0.0.1:4318', 'http://10.0.0.2:4318']);
+    assert.deepEqual(options.ui, { jaegerUrl: 'http://127.0.0.1:16686' });
+    const resolved = resolveConfig(options);
+    assert.deepEqual(
+      resolved.scaleOut?.peers.map((u) => u.href),
+      ['http://10.0.0.1:4318/', 'http://10.0.0.2:4318/'],
+    );
+    assert.throws(
+      () => parseCollectorFlags(['--scale-out-peer', 'http://10.0.0.1:4318'], {}),
+      /need --scale-out-brokers/,
+    );
+    assert.throws(() => resolveConfig({ ui: { jaegerUrl: 'http://u:p@jaeger:16686' } }), /credentials/);
+    assert.throws(() => resolveConfig({ ui: { refreshMs: 0 } }), /refreshMs/);
   });
 });

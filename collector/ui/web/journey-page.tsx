@@ -239,7 +239,7 @@ export function JourneyPage(props: { id: string; journey: Journey | undefined | 
                 <span
                   class="wf-bar"
                   style={{
-                    left: `${(r.start / total) * 100}%`,
+                    left: `${Math.min((r.start / total) * 100, 99.4)}%`,
                     width: r.duration > 0 ? `max(3px, ${(r.duration / total) * 100}%)` : '3px',
                   }}
                 />
