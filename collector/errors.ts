@@ -96,14 +96,6 @@ export class OverloadedError extends HoptraceError {
   }
 }
 
-/** A broker monitor could not read broker state (network, HTTP status, unexpected body). */
-export class MonitorError extends HoptraceError {
-  override name = 'MonitorError';
-  constructor(source: string, message: string, cause?: unknown) {
-    super('HOPTRACE_COLLECTOR_MONITOR_FAILED', `${source}: ${message}`, { retriable: true, cause });
-  }
-}
-
 /** The forward target refused or could not take a batch. */
 export class ForwardError extends HoptraceError {
   override name = 'ForwardError';

@@ -3,6 +3,7 @@
  * serves `/metrics` and the journeys API. See docs/collector.md.
  */
 
+export { MonitorError } from '../monitors/errors.js';
 export type {
   CollectorLimits,
   CollectorOptions,
@@ -18,7 +19,6 @@ export {
   HoptraceError,
   isHoptraceError,
   MalformedRequestError,
-  MonitorError,
   OverloadedError,
   PayloadTooLargeError,
   UnauthorizedError,

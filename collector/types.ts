@@ -122,3 +122,23 @@ export interface JourneySummary {
   /** ISO 8601 of the latest span. */
   lastSeen: string;
 }
+
+/**
+ * The seam between receiving and linking (`consumer.Traces` in the OpenTelemetry Collector): where
+ * normalized spans go, the local linker or the scale-out topic.
+ */
+export interface SpanSink {
+  /** Only messaging spans are needed (others are counted, not converted). */
+  readonly messagingOnly: boolean;
+  accept(spans: SpanRecord[]): void | Promise<void>;
+}
+
+/** What the HTTP API reads journeys through (the `Linker` implements it); never the linker's internals. */
+export interface JourneyReader {
+  /** The journey of a correlation ID, or undefined when none is tracked. */
+  journey(correlationId: string): Journey | undefined;
+  /** The journey one message belongs to. */
+  messageJourney(messageId: string): Journey | undefined;
+  /** The latest `limit` journeys, newest first. */
+  recentJourneys(limit: number): JourneySummary[];
+}

@@ -27,7 +27,7 @@ import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { needsSyntheticSpan, syntheticDeliverySpan } from '../exporter/synthetic.js';
 import type { CollectorMetrics } from '../metrics.js';
-import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
+import type { Journey, JourneyReader, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
 import { type DeliveryFields, deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
 import {
   add,
@@ -80,7 +80,7 @@ interface Match {
   method: MatchMethod;
 }
 
-export class Linker {
+export class Linker implements JourneyReader {
   private readonly limits: LinkerLimits;
   private readonly metrics: CollectorMetrics | undefined;
   private readonly now: () => number;

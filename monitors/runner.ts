@@ -1,22 +1,29 @@
 /**
  * Runs monitors: a poll right away, then one every `intervalMs` after the previous one finished (polls
- * never overlap), each bounded by its interval. Success sets `hoptrace_collector_up{source}=1` and the
- * last-success time; failure sets up to 0 and logs once per failure streak. Nothing thrown escapes.
+ * never overlap), each bounded by its interval. A reading goes to the broker gauges (./gauges.ts);
+ * success sets `hoptrace_collector_up{source}=1` and the last-success time; failure sets up to 0 and
+ * logs once per failure streak. Nothing thrown escapes.
  */
-import type { CollectorMetrics } from '../metrics.js';
-import { logger } from '../server.js';
+import { type DiagLogger, diag } from '@opentelemetry/api';
+import { type MonitorMetrics, ReadingRecorder } from './gauges.js';
 import type { Monitor } from './types.js';
+
+const defaultLogger = diag.createComponentLogger({ namespace: 'hoptrace/monitors' });
 
 export class MonitorRunner {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private readonly state = new Map<string, 'up' | 'down'>();
+  private readonly recorders = new Map<Monitor, ReadingRecorder>();
 
   constructor(
     private readonly monitors: Monitor[],
-    private readonly metrics: CollectorMetrics,
-  ) {}
+    private readonly metrics: MonitorMetrics,
+    private readonly logger: DiagLogger = defaultLogger,
+  ) {
+    for (const monitor of monitors) this.recorders.set(monitor, new ReadingRecorder(metrics));
+  }
 
   start(): void {
     for (const monitor of this.monitors) this.schedule(monitor, 0);
@@ -49,19 +56,31 @@ export class MonitorRunner {
   private async pollOnce(monitor: Monitor): Promise<void> {
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(monitor.intervalMs)]);
     try {
-      await monitor.poll(signal);
-      this.metrics.up.set({ source: monitor.source }, 1);
-      this.metrics.lastSuccess.set({ source: monitor.source }, Date.now() / 1000);
-      if (this.state.get(monitor.source) === 'down') logger.info(`${monitor.source} monitor recovered`);
-      this.state.set(monitor.source, 'up');
+      const reading = await monitor.poll(signal);
+      if (reading) {
+        this.recorders.get(monitor)?.record(reading);
+        if (reading.error) throw reading.error;
+      }
+      this.succeeded(monitor.source);
     } catch (err) {
       if (this.abort.signal.aborted) return;
-      this.metrics.up.set({ source: monitor.source }, 0);
-      if (this.state.get(monitor.source) !== 'down') {
-        logger.warn(`${monitor.source} monitor failed: ${(err as Error).message}`);
-      }
-      this.state.set(monitor.source, 'down');
+      this.failed(monitor.source, err);
     }
+  }
+
+  private succeeded(source: string): void {
+    this.metrics.up.set({ source }, 1);
+    this.metrics.lastSuccess.set({ source }, Date.now() / 1000);
+    if (this.state.get(source) === 'down') this.logger.info(`${source} monitor recovered`);
+    this.state.set(source, 'up');
+  }
+
+  private failed(source: string, err: unknown): void {
+    this.metrics.up.set({ source }, 0);
+    if (this.state.get(source) !== 'down') {
+      this.logger.warn(`${source} monitor failed: ${(err as Error).message}`);
+    }
+    this.state.set(source, 'down');
   }
 
   async stop(): Promise<void> {

@@ -11,7 +11,7 @@
  * 5. Otherwise OK.
  * A group's status is its worst partition's (OK < WARN < STALL < STOP).
  */
-import { LAG_STATUS, type LagStatus } from '../core/semconv.js';
+import { LAG_STATUS, type LagStatus } from '../../instrumentation/core/semconv.js';
 
 export interface LagEvaluation {
   /** Committed offset (the next offset the group will read). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deadLetterTargets, headTimestampSeconds, topicMatches } from './rabbitmq.js';
+import { headTimestampSeconds } from './broker-monitor.js';
+import { deadLetterTargets, topicMatches } from './dead-letter-targets.js';
 
 const q = (name: string, args: Record<string, unknown> = {}, extra: object = {}) => ({
   name,

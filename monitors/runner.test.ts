@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CollectorMetrics } from '../collector/metrics.js';
 import {
   METRIC_COLLECTOR_LAST_SUCCESS,
   METRIC_COLLECTOR_UP,
   METRIC_QUEUE_CONSUMERS,
-} from '../../instrumentation/core/semconv.js';
-import { metricSum } from '../../test/helpers/collector.js';
-import { CollectorMetrics } from '../metrics.js';
+} from '../instrumentation/core/semconv.js';
+import { metricSum } from '../test/helpers/collector.js';
 import { MonitorRunner } from './runner.js';
 import { GaugeSeries } from './series.js';
 import type { Monitor } from './types.js';
