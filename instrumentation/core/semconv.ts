@@ -204,6 +204,12 @@ export const HEADER_AMQP_DELIVERY_COUNT = 'x-delivery-count';
 /** RabbitMQ's dead-letter history header: an array of tables, most recent event first. */
 export const HEADER_AMQP_X_DEATH = 'x-death';
 
+// --- AWS SQS and SNS specifics (hoptrace/aws)
+/** Where a producer put hoptrace's context: `attributes`, `packed`, `aws_trace_header` or `none` (docs/aws.md). */
+export const ATTR_HOPTRACE_PROPAGATION = 'hoptrace.propagation';
+/** Sends whose hoptrace context did not fully fit the message (`reason`: `aws_trace_header`, `attribute_limit`, `size_limit`). */
+export const METRIC_CONTEXT_NOT_PROPAGATED = 'hoptrace_context_not_propagated_total';
+
 // --- BullMQ specifics (hoptrace/bullmq)
 /** The job's name (BullMQ's own attribute name); never a metric label. */
 export const ATTR_BULLMQ_JOB_NAME = 'bullmq.job.name';

@@ -12,9 +12,9 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
  * Imports `specifiers` in a fresh process whose module resolution refuses amqplib and kafkajs, and
  * returns that process's exit status and stderr.
  */
-function importWithoutPeers(specifiers: string[]) {
+function importWithoutPeers(specifiers: string[], refused = 'amqplib|kafkajs|bullmq|ioredis') {
   const hooks = `export async function resolve(specifier, context, next) {
-    if (/^(amqplib|kafkajs|bullmq|ioredis)(\\/|$)/.test(specifier)) throw new Error('peer dependency loaded: ' + specifier);
+    if (/^(${refused})(\\/|$)/.test(specifier)) throw new Error('peer dependency loaded: ' + specifier);
     return next(specifier, context);
   }`;
   const script = `
@@ -47,6 +47,20 @@ describe('the hoptrace package', () => {
     const control = importWithoutPeers(['kafkajs']);
     assert.notEqual(control.status, 0);
     assert.match(control.stderr, /peer dependency loaded: kafkajs/);
+  });
+
+  it("loads no peer for `hoptrace/aws` (the AWS SDK is the application's; helpers load it on first use)", async () => {
+    assert.ok(pkg.exports['./aws'], 'exports ./aws');
+    const aws = await import('hoptrace/aws');
+    assert.equal(typeof aws.instrumentSqs, 'function');
+    assert.equal(typeof aws.instrumentSns, 'function');
+    const run = importWithoutPeers(['hoptrace/aws'], 'amqplib|kafkajs|bullmq|ioredis|@aws-sdk|@google-cloud');
+    assert.equal(run.status, 0, run.stderr);
+    const control = importWithoutPeers(['@aws-sdk/client-sqs'], '@aws-sdk');
+    assert.match(control.stderr, /peer dependency loaded: @aws-sdk\/client-sqs/);
+    for (const peer of ['@aws-sdk/client-sqs', '@aws-sdk/client-sns']) {
+      assert.equal(pkg.peerDependenciesMeta?.[peer]?.optional, true, `${peer} is optional`);
+    }
   });
 
   it('loads no peer at all for `hoptrace/bullmq` (BullMQ types are structural)', () => {
