@@ -15,6 +15,7 @@ export type {
 } from './config.js';
 export { DEFAULT_FORWARD, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT } from './config.js';
 export {
+  CollectorError,
   ConfigError,
   ForwardError,
   HoptraceError,

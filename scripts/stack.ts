@@ -108,7 +108,13 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const rows = await status(config, names);
       for (const row of rows) {
-        const state = row.running ? (row.ready ? 'ready' : 'running, not ready') : 'stopped';
+        const state = row.running
+          ? row.ready
+            ? 'ready'
+            : 'running, not ready'
+          : row.elsewhere
+            ? 'served elsewhere'
+            : 'stopped';
         const pid = row.pid ? `pid ${row.pid}` : '';
         process.stdout.write(`${pad(row.server, 13)}${pad(state, 19)}${pad(pid, 12)}${row.detail}\n`);
       }

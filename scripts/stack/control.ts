@@ -198,6 +198,8 @@ export interface ServerStatus {
   pid?: number;
   running: boolean;
   ready: boolean;
+  /** Not this stack's process, but its ports answer like the server (another stack, a hand-started one). */
+  elsewhere: boolean;
   detail: string;
 }
 
@@ -211,13 +213,20 @@ export async function status(
       const record = readPidFile(pidFile(config, name));
       const running = isRunning(record);
       let ready = false;
+      let elsewhere = false;
       if (running)
         ready = await server.probe(config).then(
           () => true,
           () => false,
         );
-      const detail = running ? server.describe(config) : (server.unavailable?.(config) ?? 'stopped');
-      return { server: name, pid: running ? record.pid : undefined, running, ready, detail };
+      else if ((await busyPorts(server.ports(config))).length > 0)
+        elsewhere = await server.probe(config).then(
+          () => true,
+          () => false,
+        );
+      const detail =
+        running || elsewhere ? server.describe(config) : (server.unavailable?.(config) ?? 'stopped');
+      return { server: name, pid: running ? record.pid : undefined, running, ready, elsewhere, detail };
     }),
   );
 }
