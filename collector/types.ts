@@ -3,8 +3,6 @@
  * JSON, OTel SDK `ReadableSpan`) is turned into, and the journey returned by the API.
  */
 
-import type { FlowVisitor, JourneyFilter } from './journey/reader.js';
-
 export type SpanKindName = 'unspecified' | 'internal' | 'server' | 'client' | 'producer' | 'consumer';
 
 /** Attribute values after flattening: key-value lists become dotted keys, bytes become base64. */
@@ -148,18 +146,4 @@ export interface SpanSink {
   /** Only messaging spans are needed (others are counted, not converted). */
   readonly messagingOnly: boolean;
   accept(spans: SpanRecord[]): void | Promise<void>;
-}
-
-/** What the HTTP API reads journeys through (the `Linker` implements it); never the linker's internals. */
-export interface JourneyReader {
-  /** The journey of a correlation ID, or undefined when none is tracked. */
-  journey(correlationId: string): Journey | undefined;
-  /** The journey one message belongs to. */
-  messageJourney(messageId: string): Journey | undefined;
-  /** The latest `limit` journeys, newest first, narrowed by `filter`. */
-  recentJourneys(limit: number, filter?: JourneyFilter): JourneySummary[];
-  /** Visits every publish and delivery kept in journeys, each once (the flow map is built from these). */
-  visitFlows(visitor: FlowVisitor): void;
-  /** Journeys kept. */
-  journeyCount(): number;
 }

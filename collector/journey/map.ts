@@ -9,7 +9,7 @@
  * figures, which every instance reads from the same broker, merge by maximum.
  */
 
-import type { JourneyReader } from '../types.js';
+import type { JourneyReader } from '../journey/reader.js';
 import type { FlowMap, MapEdge, MapEdgeKind, MapLag, MapNode } from './map-types.js';
 import type { DeliveryFlags, DeliveryView, PublishView } from './reader.js';
 

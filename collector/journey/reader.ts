@@ -1,9 +1,11 @@
 /**
- * What `JourneyReader` (../types.ts), the narrow read side of the linker's journey model, hands
- * out beyond journeys: filters for journey lists and read-only views of publishes and deliveries
- * for aggregates such as the flow map. The views are the linker's own entries typed read-only (no
- * copies): a visitor must not keep or change them.
+ * The narrow read side of the linker's journey model, as Jaeger's query side reads storage through an
+ * interface: the journeys API, the flow map and the web UI read journeys only through `JourneyReader`,
+ * never the linker's internals. Besides journeys it hands out filters for journey lists and read-only
+ * views of publishes and deliveries for aggregates such as the flow map: the views are the linker's
+ * own entries typed read-only (no copies), so a visitor must not keep or change them.
  */
+import type { Journey, JourneySummary } from '../types.js';
 
 /** What a journey list can be narrowed to (`GET /api/journeys`). */
 export type JourneyOutcomeFilter =
@@ -83,4 +85,17 @@ export interface DeliveryFlags {
 export interface FlowVisitor {
   publish(p: PublishView): void;
   delivery(d: DeliveryView, flags: Readonly<DeliveryFlags>): void;
+}
+
+export interface JourneyReader {
+  /** The journey of a correlation ID (or `trace:<traceId>` for flows without one). */
+  journey(correlationId: string): Journey | undefined;
+  /** The journey from one message on, while its publish is tracked. */
+  messageJourney(messageId: string): Journey | undefined;
+  /** Most recently updated first, narrowed by `filter`. */
+  recentJourneys(limit: number, filter?: JourneyFilter): JourneySummary[];
+  /** Visits every publish and delivery kept in journeys, each once (the flow map is built from these). */
+  visitFlows(visitor: FlowVisitor): void;
+  /** Journeys kept. */
+  journeyCount(): number;
 }

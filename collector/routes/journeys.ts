@@ -5,10 +5,10 @@
  * in a scale-out with peers, what this instance lacks is asked of the others (see ./peers.ts).
  */
 import { MalformedRequestError, NotFoundError } from '../errors.js';
-import { JOURNEY_OUTCOME_FILTERS, type JourneyFilter } from '../journey/reader.js';
+import { JOURNEY_OUTCOME_FILTERS, type JourneyFilter, type JourneyReader } from '../journey/reader.js';
 import type { Route } from '../server.js';
 import { sendJson } from '../server.js';
-import type { Journey, JourneyReader, JourneySummary } from '../types.js';
+import type { Journey, JourneySummary } from '../types.js';
 import type { Peers } from './peers.js';
 
 const MAX_LIST = 1_000;

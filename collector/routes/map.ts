@@ -6,9 +6,9 @@
 import { MalformedRequestError } from '../errors.js';
 import { type BrokerSnapshot, buildFlowMap, mergeFlowMaps } from '../journey/map.js';
 import type { FlowMap, UiSettings } from '../journey/map-types.js';
+import type { JourneyReader } from '../journey/reader.js';
 import type { Route } from '../server.js';
 import { sendJson } from '../server.js';
-import type { JourneyReader } from '../types.js';
 import type { Peers } from './peers.js';
 
 export interface MapDeps {

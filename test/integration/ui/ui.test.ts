@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { runOrdersDemo } from '../../../cli/demo/inproc.js';
+import { setupTelemetry } from '../../../cli/demo/telemetry.js';
 import { formatMs } from '../../../collector/journey/render.js';
 import { fromReadableSpan } from '../../../collector/otlp/readable-span.js';
 import { type Collector, startCollector } from '../../../collector/start.js';
 import type { Journey, SpanRecord } from '../../../collector/types.js';
-import { runOrdersDemo } from '../../../examples/inproc/orders.js';
-import { setupTelemetry } from '../../../examples/shared/telemetry.js';
 import { launchChromium } from '../../helpers/browser.js';
 import { otlpProtobuf, processSpan, publishSpan } from '../../helpers/collector.js';
 
