@@ -24,6 +24,19 @@ function importWithoutPeers(specifiers: string[]) {
   return spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
 }
 
+/** Imports `specifiers` in a fresh process whose module resolution refuses what matches `refused`. */
+function importRefusing(specifiers: string[], refused: RegExp) {
+  const hooks = `export async function resolve(specifier, context, next) {
+    if (${refused.toString()}.test(specifier)) throw new Error('peer dependency loaded: ' + specifier);
+    return next(specifier, context);
+  }`;
+  const script = `
+    const { register } = await import('node:module');
+    register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+    for (const s of ${JSON.stringify(specifiers)}) await import(s);`;
+  return spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+}
+
 describe('the hoptrace package', () => {
   it('exports every subpath of the contract', async () => {
     for (const subpath of ['.', './amqp', './kafka', './bus', './collector']) {
@@ -46,6 +59,18 @@ describe('the hoptrace package', () => {
     const control = importWithoutPeers(['kafkajs']);
     assert.notEqual(control.status, 0);
     assert.match(control.stderr, /peer dependency loaded: kafkajs/);
+  });
+
+  it('exports hoptrace/pubsub, which loads no broker client (not even its own until used)', async () => {
+    assert.ok(pkg.exports['./pubsub'], 'exports ./pubsub');
+    assert.equal(typeof (await import('hoptrace/pubsub')).instrumentPubSub, 'function');
+    const peers = /^(amqplib|kafkajs|bullmq|ioredis|@aws-sdk\/|@google-cloud\/pubsub)(\/|$)/;
+    const run = importRefusing(['hoptrace/pubsub'], peers);
+    assert.equal(run.status, 0, run.stderr);
+    const control = importRefusing(['@google-cloud/pubsub'], peers);
+    assert.match(control.stderr, /peer dependency loaded: @google-cloud\/pubsub/);
+    assert.equal(pkg.peerDependencies['@google-cloud/pubsub'], '^5.0.0');
+    assert.equal(pkg.peerDependenciesMeta['@google-cloud/pubsub']?.optional, true);
   });
 
   it('keeps amqplib and kafkajs optional peer dependencies, and the scope version in step', () => {
