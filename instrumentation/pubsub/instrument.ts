@@ -18,15 +18,24 @@ type AnyFunction = (...args: unknown[]) => unknown;
 
 /** Wraps a `@google-cloud/pubsub` `PubSub` client; the result keeps its API and types. */
 export function instrumentPubSub<T extends PubSub>(pubsub: T, options: PubSubInstrumentationOptions = {}): T {
+  const ctx = createWrapContext(options, pubsub);
+  if (!pubsub || typeof pubsub !== 'object') {
+    ctx.instr.guard.warnOnce('target', 'instrumentPubSub expects a PubSub client; returned it unchanged');
+    return pubsub;
+  }
+  return wrapClient(ctx, pubsub);
+}
+
+/** Resolves the options once (bad values: warned about, defaults used). */
+export function createWrapContext(
+  options: PubSubInstrumentationOptions = {},
+  pubsub?: unknown,
+): PubSubWrapContext {
   const instr = createInstrumentation<PubSubPublishMessage, PubSubConsumeMessage>(
     'pubsub',
     MESSAGING_SYSTEM_GCP_PUBSUB,
     options,
   );
-  if (!pubsub || typeof pubsub !== 'object') {
-    instr.guard.warnOnce('target', 'instrumentPubSub expects a PubSub client; returned it unchanged');
-    return pubsub;
-  }
   const opts = typeof options === 'object' && options !== null ? options : {};
   let settleTimeoutMs = DEFAULT_SETTLE_TIMEOUT_MS;
   if (opts.settleTimeoutMs !== undefined) {
@@ -45,9 +54,9 @@ export function instrumentPubSub<T extends PubSub>(pubsub: T, options: PubSubIns
     instr.guard.warnOnce(`option:${name}`, `option ${name} is invalid; using true`);
     return true;
   };
-  const clientTracing = (pubsub as { options?: { enableOpenTelemetryTracing?: unknown } }).options
-    ?.enableOpenTelemetryTracing;
-  const ctx: PubSubWrapContext = {
+  const clientTracing = (pubsub as { options?: { enableOpenTelemetryTracing?: unknown } } | undefined)
+    ?.options?.enableOpenTelemetryTracing;
+  return {
     instr,
     settleTimeoutMs,
     fetchSubscriptionMetadata: flag('fetchSubscriptionMetadata'),
@@ -56,7 +65,6 @@ export function instrumentPubSub<T extends PubSub>(pubsub: T, options: PubSubIns
     wrappers: new WeakMap(),
     wrapped: new WeakSet(),
   };
-  return wrapClient(ctx, pubsub);
 }
 
 function wrapClient<T extends object>(ctx: PubSubWrapContext, pubsub: T): T {

@@ -1,5 +1,7 @@
 /** Pure helpers of `hoptrace/pubsub`: names, the attribute budget, attempts, dead-letter attributes. */
 import {
+  BAGGAGE_CORRELATION_ID,
+  HEADER_BAGGAGE,
   HEADER_CORRELATION_ID,
   HEADER_GCP_PUBSUB_CLIENT_TRACEPARENT,
   HEADER_GCP_PUBSUB_DEAD_LETTER_SOURCE_SUBSCRIPTION,
@@ -20,10 +22,13 @@ export function shortName(name: unknown): string {
   return match ? match[1]! : name;
 }
 
+const ONLY_CORRELATION_BAGGAGE = new RegExp(`^${BAGGAGE_CORRELATION_ID.replace('.', '\\.')}=[^,;]*$`);
+
 /**
  * The message attributes to send: the caller's, unchanged, plus as many of hoptrace's as fit within
  * Pub/Sub's limits (count, key and value size), most useful first. `x-hoptrace-published-at` is never
- * sent (Pub/Sub stamps `publishTime`); `x-hoptrace-origin-at` only past the first hop.
+ * sent (Pub/Sub stamps `publishTime`); `x-hoptrace-origin-at` only past the first hop; `baggage` only with
+ * entries besides hoptrace's correlation ID.
  */
 export function budgetAttributes(
   caller: Readonly<Record<string, unknown>>,
@@ -39,11 +44,15 @@ export function budgetAttributes(
     if (!ours.includes(key) && !(key in caller) && key !== HEADER_PUBLISHED_AT) ours.push(key);
   }
   const originIsPublish = written[HEADER_ORIGIN_AT] === written[HEADER_PUBLISHED_AT];
+  // Baggage holding only hoptrace's correlation entry: the consumer restores it from the correlation attribute.
+  const baggage = written[HEADER_BAGGAGE];
+  const correlationOnly = typeof baggage === 'string' && ONLY_CORRELATION_BAGGAGE.test(baggage);
   let room = PUBSUB_LIMITS.attributes - callerKeys;
   let dropped = 0;
   for (const key of ours) {
     const value = written[key];
     if (key === HEADER_ORIGIN_AT && originIsPublish) continue;
+    if (key === HEADER_BAGGAGE && correlationOnly) continue;
     if (
       room <= 0 ||
       typeof value !== 'string' ||
