@@ -122,3 +122,13 @@ export interface JourneySummary {
   /** ISO 8601 of the latest span. */
   lastSeen: string;
 }
+
+/**
+ * The seam between receiving and linking (`consumer.Traces` in the OpenTelemetry Collector): where
+ * normalized spans go, the local linker or the scale-out topic.
+ */
+export interface SpanSink {
+  /** Only messaging spans are needed (others are counted, not converted). */
+  readonly messagingOnly: boolean;
+  accept(spans: SpanRecord[]): void | Promise<void>;
+}

@@ -26,6 +26,7 @@ import {
 import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { needsSyntheticSpan, syntheticDeliverySpan } from '../exporter/synthetic.js';
+import type { JourneyReader } from '../journey/reader.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
 import { type DeliveryFields, deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
@@ -80,7 +81,7 @@ interface Match {
   method: MatchMethod;
 }
 
-export class Linker {
+export class Linker implements JourneyReader {
   private readonly limits: LinkerLimits;
   private readonly metrics: CollectorMetrics | undefined;
   private readonly now: () => number;

@@ -3,13 +3,13 @@
  * (the journey of a correlation ID) and `GET /api/messages/:id` (the journey from one message).
  */
 import { MalformedRequestError, NotFoundError } from '../errors.js';
-import type { Linker } from '../linker/linker.js';
+import type { JourneyReader } from '../journey/reader.js';
 import type { Route } from '../server.js';
 import { sendJson } from '../server.js';
 
 const MAX_LIST = 1_000;
 
-export function journeyRoutes(linker: Linker): Route[] {
+export function journeyRoutes(journeys: JourneyReader): Route[] {
   return [
     {
       method: 'GET',
@@ -21,7 +21,7 @@ export function journeyRoutes(linker: Linker): Route[] {
         if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) {
           throw new MalformedRequestError(`limit must be an integer 1-${MAX_LIST}`);
         }
-        sendJson(res, 200, { journeys: linker.recentJourneys(limit) });
+        sendJson(res, 200, { journeys: journeys.recentJourneys(limit) });
       },
     },
     {
@@ -29,7 +29,7 @@ export function journeyRoutes(linker: Linker): Route[] {
       path: '/api/journeys/:id',
       auth: true,
       handle({ res, params }) {
-        const journey = linker.journey(params.id);
+        const journey = journeys.journey(params.id);
         if (!journey) throw new NotFoundError(`no journey for correlation ID "${params.id}"`);
         sendJson(res, 200, journey);
       },
@@ -39,7 +39,7 @@ export function journeyRoutes(linker: Linker): Route[] {
       path: '/api/messages/:id',
       auth: true,
       handle({ res, params }) {
-        const journey = linker.messageJourney(params.id);
+        const journey = journeys.messageJourney(params.id);
         if (!journey) throw new NotFoundError(`no journey for message ID "${params.id}"`);
         sendJson(res, 200, journey);
       },

@@ -163,7 +163,7 @@ export class Publisher {
             .operation(
               'confirm',
               (performance.now() - publishReturnedAt) / 1000,
-              failure ? String(failure.code) : '',
+              failure ? failure.errorType : '',
             );
           if (typeof messageId === 'string' && this.awaitingConfirm.get(messageId) === confirmed)
             this.awaitingConfirm.delete(messageId);
@@ -212,7 +212,7 @@ export class Publisher {
     instr.metrics.producer(instr.system, destination, 'publish').returned(returnReason(fields.replyCode));
 
     const error = new MessageReturnedError(fields.replyCode, fields.replyText);
-    const eventAttributes: Attributes = { [ATTR_HOPTRACE_RETURN_REPLY_TEXT]: error.code };
+    const eventAttributes: Attributes = { [ATTR_HOPTRACE_RETURN_REPLY_TEXT]: error.errorType };
     if (error.replyCode !== undefined) eventAttributes[ATTR_HOPTRACE_RETURN_REPLY_CODE] = error.replyCode;
 
     const messageId = messageIdOf(message);

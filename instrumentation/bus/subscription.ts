@@ -3,10 +3,11 @@
  * and a hand-off to the dead-letter topic after the last attempt.
  */
 import type { Context, Span } from '@opentelemetry/api';
+import { deadLetterDestinationFor, settleDeadLettered } from '../core/dead-letter.js';
 import { type Delivery, startDelivery } from '../core/delivery.js';
+import { runHandler } from '../core/handler.js';
 import type { Instrumentation } from '../core/instrumentation.js';
 import type { IncomingContext } from '../core/propagation.js';
-import { isPromiseLike } from '../core/utils.js';
 import { Deque } from './deque.js';
 import type { TopicMatcher } from './topic.js';
 import type {
@@ -190,20 +191,13 @@ export class Subscription {
       settleTimeoutMs: false,
       message,
     });
-    let result: unknown;
     try {
-      result = delivery.run(() => this.handler(message));
-    } catch (error) {
-      this.failed(envelope, message, delivery, error);
-      return;
-    }
-    if (isPromiseLike(result)) {
-      result.then(
-        () => this.succeeded(delivery),
-        (error: unknown) => this.failed(envelope, message, delivery, error),
-      );
-    } else {
-      this.succeeded(delivery);
+      runHandler(this.host.instr.guard, delivery, () => this.handler(message), {
+        succeeded: () => this.succeeded(delivery),
+        failed: (error) => this.failed(envelope, message, delivery, error),
+      });
+    } catch {
+      // The handler's own error, already handed to `failed`: the bus keeps it from the publisher.
     }
   }
 
@@ -215,7 +209,6 @@ export class Subscription {
 
   /** A failed attempt: retried after its backoff, or dead-lettered after the last one. */
   private failed(envelope: Envelope, message: BusMessage, delivery: Delivery, error: unknown): void {
-    const { instr } = this.host;
     const attempt = message.attempt;
     this.stats.failedAttempts++;
     const willRetry = attempt < this.options.maxAttempts;
@@ -231,10 +224,7 @@ export class Subscription {
       setTimeout(() => this.attempt(envelope, attempt + 1), this.backoffMs(attempt));
       return;
     }
-    delivery.settle('dead_letter', { error, deadLetterReason: 'max_attempts' });
-    instr.guard.do('dead-letter metric', () =>
-      instr.metrics.consumer(instr.system, message.topic, this.groupLabel).deadLettered('max_attempts'),
-    );
+    settleDeadLettered(delivery, error);
     this.stats.deadLettered++;
     const dlq = this.options.deadLetterTopic;
     if (!dlq) {
@@ -300,7 +290,7 @@ export function resolveSubscribeOptions(
   if (dlq === false) deadLetterTopic = false;
   else if (typeof dlq === 'string') deadLetterTopic = () => dlq;
   else if (typeof dlq === 'function') deadLetterTopic = dlq;
-  else if (dlq === undefined) deadLetterTopic = (topic) => `${topic}.dlq`;
+  else if (dlq === undefined) deadLetterTopic = (topic) => deadLetterDestinationFor(undefined, topic);
   else throw new TypeError(`subscribe("${pattern}"): deadLetterTopic must be a topic, a function or false`);
 
   return {

@@ -90,12 +90,15 @@ export interface DeliveryRequest<TMessage> {
   base?: Context;
 }
 
+/** What `settle` may say besides the outcome. */
 export interface SettleDetail {
+  /** The handler's error, when it failed. */
   error?: unknown;
   deadLetterReason?: DeadLetterReason;
   /**
-   * Count this settle in `hoptrace_dead_lettered_messages_total{reason}`: for brokers where only the
-   * consumer that gives up knows the message is dead-lettered (Pub/Sub's dead-letter policy).
+   * Count this settle in `hoptrace_dead_lettered_messages_total{reason}`: the settle is the dead-lettering
+   * itself (hoptrace wrote the dead letter: see `settleDeadLettered`), or the consumer that gives up is the
+   * only one that knows (Pub/Sub's dead-letter policy).
    */
   countDeadLetter?: boolean;
 }
@@ -187,8 +190,9 @@ class TracedDelivery<TMessage> implements Delivery {
   private handlerEndedAt: number | undefined;
   private spanEnded = false;
   private settleTimer: NodeJS.Timeout | undefined;
-  /** Created on first use: only a handler that returns a promise needs it. */
-  private onHandlerSettled: (() => void) | undefined;
+  /** Created on first use: only a handler that returns a promise needs them. */
+  private onHandlerFulfilled: (() => void) | undefined;
+  private onHandlerRejected: ((error: unknown) => void) | undefined;
 
   constructor(instr: Instrumentation<never, TMessage>, req: DeliveryRequest<TMessage>) {
     this.instr = instr;
@@ -288,15 +292,16 @@ class TracedDelivery<TMessage> implements Delivery {
     try {
       result = context.with(this.context, handler);
     } catch (err) {
-      this.handlerFinished();
+      this.handlerFinished(true, err);
       throw err;
     }
     if (isPromiseLike(result)) {
       // Observe the promise without changing what the caller awaits: same value, same rejection.
-      this.onHandlerSettled ??= () => this.handlerFinished();
-      result.then(this.onHandlerSettled, this.onHandlerSettled);
+      this.onHandlerFulfilled ??= () => this.handlerFinished(false, undefined);
+      this.onHandlerRejected ??= (err: unknown) => this.handlerFinished(true, err);
+      result.then(this.onHandlerFulfilled, this.onHandlerRejected);
     } else {
-      this.handlerFinished();
+      this.handlerFinished(false, undefined);
     }
     return result;
   }
@@ -354,10 +359,12 @@ class TracedDelivery<TMessage> implements Delivery {
     });
   }
 
-  private handlerFinished(): void {
+  private handlerFinished(failed: boolean, error: unknown): void {
     this.handlerState = HandlerState.Done;
     this.handlerEndedAt = performance.now();
     try {
+      // A handler that settled its message (an ack) and then failed: the span still shows the failure.
+      if (failed && this.settled && !this.spanEnded) recordError(this.span, error);
       this.maybeEnd();
     } catch (err) {
       this.instr.guard.report('delivery end', err);

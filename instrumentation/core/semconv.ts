@@ -204,6 +204,22 @@ export const HEADER_AMQP_DELIVERY_COUNT = 'x-delivery-count';
 /** RabbitMQ's dead-letter history header: an array of tables, most recent event first. */
 export const HEADER_AMQP_X_DEATH = 'x-death';
 
+// --- AWS SQS and SNS specifics (hoptrace/aws)
+/** Where a producer put hoptrace's context: `attributes`, `packed`, `aws_trace_header` or `none` (docs/aws.md). */
+export const ATTR_HOPTRACE_PROPAGATION = 'hoptrace.propagation';
+/** Sends whose hoptrace context did not fully fit the message (`reason`: `aws_trace_header`, `attribute_limit`, `size_limit`). */
+export const METRIC_CONTEXT_NOT_PROPAGATED = 'hoptrace_context_not_propagated_total';
+
+// --- BullMQ specifics (hoptrace/bullmq)
+/** The job's name (BullMQ's own attribute name); never a metric label. */
+export const ATTR_BULLMQ_JOB_NAME = 'bullmq.job.name';
+/** A delayed job's delay in ms: its message age counts from when it became due. */
+export const ATTR_HOPTRACE_DELAY_MS = 'hoptrace.delay_ms';
+/** The backoff before the next attempt of a failed job, in ms (outcome `retry`). */
+export const ATTR_HOPTRACE_RETRY_DELAY_MS = 'hoptrace.retry.delay_ms';
+/** Consumer spans of a flow's parent job: how many children it waited for. */
+export const ATTR_HOPTRACE_FLOW_CHILDREN = 'hoptrace.flow.children';
+
 // --- collector (span linking, synthetic spans, self-health)
 /** Set on spans the collector makes itself (synthetic `deliver <destination>` spans). */
 export const ATTR_HOPTRACE_SYNTHETIC = 'hoptrace.synthetic';

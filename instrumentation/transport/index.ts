@@ -16,10 +16,30 @@ export type {
   BatchMessageRequest,
 } from '../core/batch.js';
 export { startBatchDelivery } from '../core/batch.js';
+export type { DeadLetterDestination, DeadLetterDetails } from '../core/dead-letter.js';
+export {
+  DEAD_LETTER_SUFFIX,
+  deadLetterDestinationFor,
+  deadLetterErrorText,
+  deadLetterHeaders,
+  deadLetterInfoOf,
+  MAX_DEAD_LETTER_ERROR_LENGTH,
+  settleDeadLettered,
+} from '../core/dead-letter.js';
 export type { DeadLetterInfo, Delivery, DeliveryRequest, SettleDetail } from '../core/delivery.js';
 export { DEFAULT_SETTLE_TIMEOUT_MS, startDelivery } from '../core/delivery.js';
+export type { HoptraceErrorOptions } from '../core/errors.js';
+export { HoptraceError, isHoptraceError } from '../core/errors.js';
+export type {
+  AwaitedHandlerOutcome,
+  HandlerOutcome,
+  HandlerScope,
+  RunHandlerOptions,
+} from '../core/handler.js';
+export { runHandler, runHandlerAwaited } from '../core/handler.js';
 export type { Instrumentation } from '../core/instrumentation.js';
 export { createInstrumentation } from '../core/instrumentation.js';
+export { LazyClient } from '../core/lazy-client.js';
 export type { HeaderCarrier, IncomingContext, InvalidContextReason } from '../core/propagation.js';
 export { extractIncoming, headerString, injectContext } from '../core/propagation.js';
 export type { PublishOperation, PublishRequest } from '../core/publish.js';
