@@ -23,7 +23,7 @@ import { setCorrelationBaggage } from './correlation.js';
 import { withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { ConsumerSeries } from './metrics.js';
-import { extractIncoming, type HeaderCarrier, type IncomingContext } from './propagation.js';
+import { extractIncoming, type HeaderCarrier, headerString, type IncomingContext } from './propagation.js';
 import {
   ATTR_HOPTRACE_DEAD_LETTER_REASON,
   ATTR_HOPTRACE_DEAD_LETTER_SOURCE,
@@ -403,10 +403,8 @@ class TracedDelivery<TMessage> implements Delivery {
 function captureHeaders(attributes: Attributes, headers: HeaderCarrier, names: readonly string[]): void {
   for (const name of names) {
     const value = headers[name];
-    let text: string | undefined;
-    if (typeof value === 'string') text = value;
-    else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
-    else if (value instanceof Uint8Array) text = Buffer.from(value).toString('utf8');
+    const text =
+      typeof value === 'number' || typeof value === 'boolean' ? String(value) : headerString(value);
     if (text !== undefined)
       attributes[`${ATTR_HOPTRACE_HEADER_PREFIX}${name}`] = text.slice(0, MAX_CAPTURED_HEADER_LENGTH);
   }
