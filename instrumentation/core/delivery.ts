@@ -23,6 +23,7 @@ import { setCorrelationBaggage } from './correlation.js';
 import { withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { ConsumerSeries } from './metrics.js';
+import { DEFAULT_OPTIONS } from './options.js';
 import { extractIncoming, type HeaderCarrier, headerString, type IncomingContext } from './propagation.js';
 import {
   ATTR_HOPTRACE_DEAD_LETTER_REASON,
@@ -44,7 +45,7 @@ import { recordError, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
 import { isPromiseLike, shallowCopy } from './utils.js';
 
-export const DEFAULT_SETTLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_SETTLE_TIMEOUT_MS = DEFAULT_OPTIONS.settleTimeoutMs;
 const MAX_CAPTURED_HEADER_LENGTH = 256;
 
 export interface DeadLetterInfo {
