@@ -1,7 +1,15 @@
 /** The resolved options one `instrumentAmqp` call shares with every channel it wraps. */
-import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
-import { DEFAULT_OPTIONS, type OptionRule, RULES, resolveOption, warnPolicy } from '../core/options.js';
+
 import { MESSAGING_SYSTEM_RABBITMQ } from '../core/semconv.js';
+import {
+  createInstrumentation,
+  DEFAULT_OPTIONS,
+  type Instrumentation,
+  type OptionRule,
+  RULES,
+  resolveOption,
+  warnPolicy,
+} from '../transport/index.js';
 import type { AmqpInstrumentationOptions, AmqpMessage, AmqpPublishMessage } from './types.js';
 
 export interface AmqpSettings {

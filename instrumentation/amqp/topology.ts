@@ -5,7 +5,7 @@
  * from the `deadLetterExchanges` option. Queues whose dead-letter exchange comes from a broker policy
  * are unknown unless listed in that option.
  */
-import { headerString } from '../core/propagation.js';
+import { headerString } from '../transport/index.js';
 
 export const MAX_KNOWN_QUEUES = 10_000;
 

@@ -1,6 +1,5 @@
 /** Pure helpers of the AMQP wrapper: dead-letter history, attempts, outcomes, attributes. */
 import type { Attributes } from '@opentelemetry/api';
-import { headerString, parseEpochMillis } from '../core/propagation.js';
 import {
   AMQP_DEFAULT_EXCHANGE,
   ATTR_MESSAGING_MESSAGE_BODY_SIZE,
@@ -12,6 +11,7 @@ import {
   HEADER_PUBLISHED_AT,
   type Outcome,
 } from '../core/semconv.js';
+import { headerString, parseEpochMillis } from '../transport/index.js';
 import type { AmqpMessage } from './types.js';
 
 /** One entry of RabbitMQ's `x-death` header: one (queue, reason) the message was dead-lettered from. */

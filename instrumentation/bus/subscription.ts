@@ -3,12 +3,19 @@
  * and a hand-off to the dead-letter topic after the last attempt.
  */
 import type { Context, Span } from '@opentelemetry/api';
-import { deadLetterDestinationFor, settleDeadLettered } from '../core/dead-letter.js';
-import { type Delivery, startDelivery } from '../core/delivery.js';
-import { runHandler } from '../core/handler.js';
-import type { Instrumentation } from '../core/instrumentation.js';
-import { positiveInt, RULES, resolveOption, throwPolicy } from '../core/options.js';
-import type { IncomingContext } from '../core/propagation.js';
+import {
+  type Delivery,
+  deadLetterDestinationFor,
+  type IncomingContext,
+  type Instrumentation,
+  positiveInt,
+  RULES,
+  resolveOption,
+  runHandler,
+  settleDeadLettered,
+  startDelivery,
+  throwPolicy,
+} from '../transport/index.js';
 import { Deque } from './deque.js';
 import type { TopicMatcher } from './topic.js';
 import type {

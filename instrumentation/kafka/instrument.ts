@@ -4,9 +4,15 @@
  * other member behave as before.
  */
 import type { Consumer, ConsumerConfig, Kafka, Producer, ProducerConfig } from 'kafkajs';
-import { createInstrumentation } from '../core/instrumentation.js';
-import { type OptionPolicy, type OptionRule, RULES, resolveOption, warnPolicy } from '../core/options.js';
 import { MESSAGING_SYSTEM_KAFKA } from '../core/semconv.js';
+import {
+  createInstrumentation,
+  type OptionPolicy,
+  type OptionRule,
+  RULES,
+  resolveOption,
+  warnPolicy,
+} from '../transport/index.js';
 import { wrapConsumer } from './consumer.js';
 import type { KafkaWrapContext } from './internal-types.js';
 import { wrapProducer } from './producer.js';
