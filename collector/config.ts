@@ -3,6 +3,7 @@
  * fails startup with a `ConfigError` naming the option.
  */
 import { positiveInt, throwPolicy } from '../instrumentation/core/options.js';
+import type { SqsMonitorSettings } from '../monitors/sqs/broker-monitor.js';
 import { ConfigError } from './errors.js';
 
 export interface CollectorLimits {
@@ -76,6 +77,21 @@ export interface RabbitMqMonitorOptions {
   timeoutMs?: number;
 }
 
+export interface SqsMonitorOptions {
+  /** Endpoint URL of an emulator (moto, LocalStack); omit for AWS itself. */
+  endpoint?: string;
+  /** Default `$AWS_REGION`, else `us-east-1`. */
+  region?: string;
+  /** Queue names or URLs to watch; default every queue `ListQueues` returns (up to 1000). */
+  queues?: string[];
+  /** Only queues whose name starts with this (when `queues` is not given). */
+  queueNamePrefix?: string;
+  /** Default: the AWS SDK's credential chain (environment, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Default 15 s. */
+  intervalMs?: number;
+}
+
 export interface KafkaMonitorOptions {
   brokers: string[];
   /** Consumer groups to watch; default all groups. */
@@ -111,6 +127,7 @@ export interface CollectorOptions {
   forward?: Partial<ForwardOptions>;
   kafka?: KafkaMonitorOptions;
   rabbitmq?: RabbitMqMonitorOptions;
+  sqs?: SqsMonitorOptions;
   limits?: Partial<CollectorLimits>;
   scaleOut?: { kafka: KafkaScaleOutOptions };
   /** Clock for the linker (tests). Default `Date.now`. */
@@ -167,6 +184,7 @@ export interface ResolvedConfig {
         timeoutMs: number;
       }
     | undefined;
+  sqs: SqsMonitorSettings | undefined;
   limits: CollectorLimits;
   scaleOut: Required<KafkaScaleOutOptions> | undefined;
   now: () => number;
@@ -180,6 +198,7 @@ const OPTION_KEYS = new Set([
   'forward',
   'kafka',
   'rabbitmq',
+  'sqs',
   'limits',
   'scaleOut',
   'now',
@@ -306,6 +325,43 @@ function resolveRabbitMq(value: unknown): ResolvedConfig['rabbitmq'] {
   };
 }
 
+function resolveSqs(value: unknown): ResolvedConfig['sqs'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('sqs must be an object');
+  checkKeys('sqs', value, ['endpoint', 'region', 'queues', 'queueNamePrefix', 'credentials', 'intervalMs']);
+  const endpoint = value.endpoint === undefined ? undefined : httpUrl('sqs.endpoint', value.endpoint).href;
+  const region = value.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  if (typeof region !== 'string' || region === '')
+    throw new ConfigError('sqs.region must be a non-empty string');
+  const queues = value.queues;
+  if (
+    queues !== undefined &&
+    (!Array.isArray(queues) || !queues.every((q) => typeof q === 'string' && q !== ''))
+  ) {
+    throw new ConfigError('sqs.queues must be a list of queue names or URLs');
+  }
+  const prefix = value.queueNamePrefix;
+  if (prefix !== undefined && typeof prefix !== 'string')
+    throw new ConfigError('sqs.queueNamePrefix must be a string');
+  const credentials = value.credentials;
+  if (
+    credentials !== undefined &&
+    (!isObject(credentials) ||
+      typeof credentials.accessKeyId !== 'string' ||
+      typeof credentials.secretAccessKey !== 'string')
+  ) {
+    throw new ConfigError('sqs.credentials needs accessKeyId and secretAccessKey strings');
+  }
+  return {
+    endpoint,
+    region,
+    queues: queues as string[] | undefined,
+    queueNamePrefix: prefix as string | undefined,
+    credentials: credentials as SqsMonitorSettings['credentials'],
+    intervalMs: positiveInt(CONFIG, 'sqs.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
+  };
+}
+
 function resolveKafka(value: unknown): ResolvedConfig['kafka'] {
   if (value === undefined) return undefined;
   if (!isObject(value)) throw new ConfigError('kafka must be an object');
@@ -403,6 +459,7 @@ export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
     forward: target.forward,
     kafka: resolveKafka(o.kafka),
     rabbitmq: resolveRabbitMq(o.rabbitmq),
+    sqs: resolveSqs(o.sqs),
     limits: resolveLimits(o.limits),
     scaleOut: resolveScaleOut(o.scaleOut),
     now: (o.now as (() => number) | undefined) ?? Date.now,

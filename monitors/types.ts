@@ -17,6 +17,8 @@ export interface QueueReading {
   ready: number;
   /** Messages delivered and not yet settled: `hoptrace_queue_messages{state="unacked"}`. */
   unacked: number;
+  /** Messages not deliverable yet (SQS delay): `hoptrace_queue_messages{state="delayed"}`; omit where none exist. */
+  delayed?: number;
   /** Consumers attached: `hoptrace_queue_consumers`; omit where the broker does not know. */
   consumers?: number;
   /** Age of the oldest message: `hoptrace_queue_oldest_message_age_seconds`; omit when unknown. */

@@ -9,7 +9,8 @@ const HELP = `Usage: hoptrace collector [flags]
 
 Receives OTLP/HTTP spans (POST /v1/traces, protobuf or JSON, gzip), links publishes to deliveries,
 serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz and the journeys API
-(/api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches RabbitMQ and forwards
+(/api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches RabbitMQ, Kafka lag and
+SQS queues, and forwards
 spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
 
 Flags:
@@ -19,6 +20,10 @@ Flags:
   --forward URL               forward spans over OTLP/HTTP, e.g. http://127.0.0.1:34318 (Jaeger)
   --rabbitmq URL              RabbitMQ management API, e.g. http://guest:guest@127.0.0.1:15672
   --rabbitmq-vhost V          vhost to watch (default /)
+  --sqs ENDPOINT              watch SQS queues: an emulator URL, or "aws" for AWS (credentials: the AWS SDK chain)
+  --sqs-region R              region (default $AWS_REGION or us-east-1)
+  --sqs-queues Q1,Q2          queue names or URLs (default every queue, up to 1000)
+  --sqs-prefix P              only queues whose name starts with P
   --kafka-brokers HOSTS       watch Kafka consumer lag (comma-separated host:port)
   --kafka-groups G1,G2        only these consumer groups (default all)
   --monitor-interval MS       broker poll interval (default 15000)
@@ -49,6 +54,10 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       forward: { type: 'string' },
       rabbitmq: { type: 'string' },
       'rabbitmq-vhost': { type: 'string' },
+      sqs: { type: 'string' },
+      'sqs-region': { type: 'string' },
+      'sqs-queues': { type: 'string' },
+      'sqs-prefix': { type: 'string' },
       'kafka-brokers': { type: 'string' },
       'kafka-groups': { type: 'string' },
       'monitor-interval': { type: 'string' },
@@ -80,6 +89,16 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
     if (interval !== undefined) options.rabbitmq.intervalMs = interval;
   } else if (values['rabbitmq-vhost'] !== undefined) {
     throw new UsageError('--rabbitmq-vhost needs --rabbitmq');
+  }
+  if (values.sqs !== undefined) {
+    options.sqs = values.sqs === 'aws' ? {} : { endpoint: values.sqs };
+    if (values['sqs-region'] !== undefined) options.sqs.region = values['sqs-region'];
+    const queues = listFlag(values['sqs-queues']);
+    if (queues) options.sqs.queues = queues;
+    if (values['sqs-prefix'] !== undefined) options.sqs.queueNamePrefix = values['sqs-prefix'];
+    if (interval !== undefined) options.sqs.intervalMs = interval;
+  } else if (values['sqs-region'] ?? values['sqs-queues'] ?? values['sqs-prefix']) {
+    throw new UsageError('--sqs-region, --sqs-queues and --sqs-prefix need --sqs');
   }
   const brokers = brokersFlag('kafka-brokers', values['kafka-brokers']);
   if (brokers) {
@@ -149,6 +168,7 @@ export const command: Command = {
     if (options.forwardOtlpUrl) parts.push(`forwarding to ${redactUrl(options.forwardOtlpUrl)}`);
     if (options.rabbitmq) parts.push('watching RabbitMQ');
     if (options.kafka) parts.push('watching Kafka lag');
+    if (options.sqs) parts.push('watching SQS');
     console.log(parts.join('; '));
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

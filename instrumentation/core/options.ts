@@ -11,13 +11,22 @@ import type { Guard } from './safe.js';
 import { HEADER_CORRELATION_ID } from './semconv.js';
 
 /** Defaults of the options every wrapper shares (`InstrumentationOptions`) and of the delivery lifecycle. */
-export const DEFAULT_OPTIONS = Object.freeze({
-  serviceName: undefined,
-  linkMode: 'parent' as const,
-  correlationHeader: HEADER_CORRELATION_ID,
-  captureHeaders: Object.freeze([]) as readonly string[],
-  maxDestinations: 200,
+export interface DefaultOptions {
+  readonly serviceName: undefined;
+  readonly linkMode: 'parent';
+  readonly correlationHeader: string;
+  readonly captureHeaders: readonly string[];
+  readonly maxDestinations: number;
   /** How long a consumer span waits for a settle that comes after the handler. */
+  readonly settleTimeoutMs: number;
+}
+
+export const DEFAULT_OPTIONS: DefaultOptions = Object.freeze({
+  serviceName: undefined,
+  linkMode: 'parent',
+  correlationHeader: HEADER_CORRELATION_ID,
+  captureHeaders: Object.freeze([]),
+  maxDestinations: 200,
   settleTimeoutMs: 30_000,
 });
 

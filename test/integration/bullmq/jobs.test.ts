@@ -18,7 +18,17 @@ import {
   METRIC_REDELIVERIES,
   METRIC_SENT_MESSAGES,
 } from '../../../instrumentation/core/semconv.js';
-import { connection, histogram, hrMs, metricValue, once, processSpans, redis, traced } from './helpers.js';
+import {
+  connection,
+  FAST,
+  histogram,
+  hrMs,
+  metricValue,
+  once,
+  processSpans,
+  redis,
+  traced,
+} from './helpers.js';
 
 const majors = [
   { name: 'bullmq 6', load: () => import('bullmq') as Promise<typeof BullMQ> },
@@ -36,7 +46,7 @@ for (const major of majors) {
       if (!(await redis(t))) return;
       const { Queue, Worker } = await major.load();
       const { tracing, registry, telemetry, queueName } = traced('bq-retry', { serviceName: 'mailer' });
-      const queue = new Queue(queueName, { connection: connection(), telemetry });
+      const queue = new Queue(queueName, { connection: connection(), telemetry, ...FAST });
       let calls = 0;
       const worker = new Worker(
         queueName,
@@ -45,7 +55,7 @@ for (const major of majors) {
           if (calls < 3) throw new Error(`attempt ${calls} failed`);
           return 'sent';
         }),
-        { connection: connection(), telemetry },
+        { connection: connection(), telemetry, ...FAST },
       );
       closers.push(
         () => worker.close(),
@@ -109,14 +119,14 @@ for (const major of majors) {
       if (!(await redis(t))) return;
       const { Queue, Worker, UnrecoverableError } = await major.load();
       const { tracing, registry, telemetry, queueName } = traced('bq-dead');
-      const queue = new Queue(queueName, { connection: connection(), telemetry });
+      const queue = new Queue(queueName, { connection: connection(), telemetry, ...FAST });
       const worker = new Worker(
         queueName,
         telemetry.processor(async (job: BullMQ.Job) => {
           if (job.name === 'fatal') throw new UnrecoverableError('bad address');
           throw new TypeError('smtp down');
         }),
-        { connection: connection(), telemetry },
+        { connection: connection(), telemetry, ...FAST },
       );
       closers.push(
         () => worker.close(),
@@ -164,7 +174,7 @@ for (const major of majors) {
       const { Queue, Worker, FlowProducer } = await major.load();
       const { tracing, telemetry, queueName } = traced('bq-flow');
       const childQueue = `${queueName}-items`;
-      const flows = new FlowProducer({ connection: connection(), telemetry });
+      const flows = new FlowProducer({ connection: connection(), telemetry, ...FAST });
       const parentWorker = new Worker(
         queueName,
         telemetry.processor(async () => 'shipped'),
@@ -176,7 +186,7 @@ for (const major of majors) {
       const childWorker = new Worker(
         childQueue,
         telemetry.processor(async () => new Promise((r) => setTimeout(() => r('packed'), 20))),
-        { connection: connection(), telemetry, concurrency: 3 },
+        { connection: connection(), telemetry, concurrency: 3, ...FAST },
       );
       const queues = [
         new Queue(queueName, { connection: connection() }),
@@ -236,7 +246,7 @@ describe('BullMQTelemetry delayed jobs', () => {
     if (!(await redis(t))) return;
     const { Queue, Worker } = await import('bullmq');
     const { tracing, registry, telemetry, queueName } = traced('bq-delay');
-    const queue = new Queue(queueName, { connection: connection(), telemetry });
+    const queue = new Queue(queueName, { connection: connection(), telemetry, ...FAST });
     const worker = new Worker(
       queueName,
       telemetry.processor(async () => 'ok'),
