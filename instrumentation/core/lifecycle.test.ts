@@ -120,6 +120,27 @@ describe('publish -> delivery over headers', () => {
     assert.equal(consumer.events.filter((e) => e.name === 'exception').length, 1);
   });
 
+  it('counts a dead-lettering settle only when asked to, once', async () => {
+    const { registry, instr } = setup();
+    const labels = { messaging_destination_name: 'q', reason: 'delivery_limit' };
+    const counted = startDelivery(instr, {
+      destination: 'q',
+      headers: {},
+      message: null,
+      settleTimeoutMs: false,
+    });
+    counted.settle('dead_letter', { deadLetterReason: 'delivery_limit', countDeadLetter: true });
+    counted.settle('dead_letter', { deadLetterReason: 'delivery_limit', countDeadLetter: true });
+    const notCounted = startDelivery(instr, {
+      destination: 'q',
+      headers: {},
+      message: null,
+      settleTimeoutMs: false,
+    });
+    notCounted.settle('dead_letter', { deadLetterReason: 'delivery_limit' });
+    assert.equal(await metricValue(registry, 'hoptrace_dead_lettered_messages_total', labels), 1);
+  });
+
   it('keeps a caller origin-at only when it is 13-digit epoch milliseconds', () => {
     const { instr } = setup();
     const origin = (value: string) => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { partitionKey } from '../../../collector/scaleout/kafka-topic.js';
+import { partitionKey } from '../../../collector/exporter/kafka-topic.js';
 import { type Collector, startCollector } from '../../../collector/start.js';
 import type { SpanRecord } from '../../../collector/types.js';
 import {

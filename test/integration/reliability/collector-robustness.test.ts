@@ -1,5 +1,5 @@
 /**
- * The collector under bad input and overload, beyond collector/routes/otlp.test.ts (which covers one
+ * The collector under bad input and overload, beyond collector/receiver/otlp-http.test.ts (which covers one
  * truncated body, garbage, a 10 MiB gzip bomb, 401/413/415/429/503): every prefix and hundreds of
  * mutations of a valid protobuf request, wrongly typed JSON, AnyValue nesting 100 000 deep in protobuf and
  * JSON, a 1 GiB gzip bomb, huge attribute values, a million distinct destinations and a sustained 10x
