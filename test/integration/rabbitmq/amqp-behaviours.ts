@@ -360,4 +360,3 @@ export function normalizeNames(report: unknown, names: readonly string[]): unkno
   });
   return JSON.parse(text);
 }
-
