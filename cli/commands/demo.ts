@@ -10,7 +10,7 @@ import { setupTelemetry } from '../demo/telemetry.js';
 import { brokersFlag, integerFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
 import { metricsSummary } from '../metrics-summary.js';
 
-const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka] [flags]
+const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka|sqs] [flags]
 
 Runs an orders flow and prints each order's journey: publish -> deliveries -> outcomes, retries,
 dead letters and latencies, then a metrics summary. The default broker, inproc, needs no server:
@@ -18,12 +18,13 @@ order.placed fans out to billing, inventory and email on hoptrace's in-process b
 every third order, is retried and finally dead-lettered; billing publishes payment.processed for shipping.
 
 Flags:
-  --broker B          inproc (default), rabbitmq or kafka (needs a server: see docs/stack.md)
+  --broker B          inproc (default), rabbitmq, kafka or sqs (needs a server: see docs/stack.md)
   --orders N          orders to place (default 3)
   --otlp URL          also export spans over OTLP/HTTP, e.g. http://127.0.0.1:4318 (Jaeger, hoptrace collector)
   --metrics-port N    serve /metrics on 127.0.0.1:N and keep placing an order every second until Ctrl-C
   --amqp-url URL      RabbitMQ URL for --broker rabbitmq (default $HOPTRACE_AMQP_URL or amqp://guest:guest@127.0.0.1:35672)
   --brokers HOSTS     Kafka brokers for --broker kafka (default $HOPTRACE_KAFKA_BROKERS or 127.0.0.1:39092)
+  --sqs-endpoint URL  SQS/SNS endpoint for --broker sqs (default $HOPTRACE_SQS_ENDPOINT or http://127.0.0.1:34566; "aws" for AWS itself)
   -h, --help          this text
 
 Examples:
@@ -32,12 +33,14 @@ Examples:
   npx hoptrace demo --metrics-port 9464      # then scrape http://127.0.0.1:9464/metrics`;
 
 interface DemoFlags {
-  broker: 'inproc' | 'rabbitmq' | 'kafka';
+  broker: 'inproc' | 'rabbitmq' | 'kafka' | 'sqs';
   orders: number;
   otlp?: string;
   metricsPort?: number;
   amqpUrl: string;
   brokers: string[];
+  /** undefined: AWS itself. */
+  sqsEndpoint: string | undefined;
 }
 
 export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoFlags {
@@ -50,15 +53,18 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
       'metrics-port': { type: 'string' },
       'amqp-url': { type: 'string' },
       brokers: { type: 'string' },
+      'sqs-endpoint': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
   });
   const broker = values.broker;
-  if (broker !== 'inproc' && broker !== 'rabbitmq' && broker !== 'kafka') {
-    throw new UsageError(`--broker must be inproc, rabbitmq or kafka, got "${broker}"`);
+  if (broker !== 'inproc' && broker !== 'rabbitmq' && broker !== 'kafka' && broker !== 'sqs') {
+    throw new UsageError(`--broker must be inproc, rabbitmq, kafka or sqs, got "${broker}"`);
   }
   urlFlag('otlp', values.otlp, 'http://127.0.0.1:4318');
+  const sqsEndpoint = values['sqs-endpoint'] ?? env.HOPTRACE_SQS_ENDPOINT ?? 'http://127.0.0.1:34566';
+  if (sqsEndpoint !== 'aws') urlFlag('sqs-endpoint', sqsEndpoint, 'http://127.0.0.1:34566');
   return {
     broker,
     orders: integerFlag('orders', values.orders, { min: 1, max: 10_000 }) as number,
@@ -69,6 +75,7 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
       'brokers',
       values.brokers ?? env.HOPTRACE_KAFKA_BROKERS ?? '127.0.0.1:39092',
     ) as string[],
+    sqsEndpoint: sqsEndpoint === 'aws' ? undefined : sqsEndpoint,
   };
 }
 
@@ -152,6 +159,23 @@ const rabbitScenario =
     };
   };
 
+const sqsScenario =
+  (flags: DemoFlags): Scenario =>
+  async (log) => {
+    const { runSqsDemo, formatSqsDemoSummary } = await import('../demo/sqs.js');
+    const where = flags.sqsEndpoint ?? 'AWS';
+    const result = await runSqsDemo({ endpoint: flags.sqsEndpoint, orders: flags.orders, log }).catch(
+      (err: unknown) => {
+        throw new UsageError(`SQS demo failed against ${where}: ${(err as Error).message}`);
+      },
+    );
+    log(formatSqsDemoSummary(result));
+    return {
+      correlationIds: result.correlationIds,
+      headline: `Placed ${result.correlationIds.length} orders through SNS and SQS at ${where}.`,
+    };
+  };
+
 async function runInproc(flags: DemoFlags): Promise<number> {
   if (flags.metricsPort === undefined) return runScenario(flags, inprocScenario(flags));
   const telemetry = setupTelemetry({ serviceName: 'hoptrace-demo', otlpUrl: flags.otlp });
@@ -191,12 +215,13 @@ async function printJourneys(
 
 export const command: Command = {
   name: 'demo',
-  summary: 'run an orders flow (in process by default, or on RabbitMQ/Kafka) and print its journeys',
+  summary: 'run an orders flow (in process by default, or on RabbitMQ/Kafka/SQS) and print its journeys',
   help: HELP,
   async run(argv) {
     const flags = parseDemoFlags(argv);
     if (flags.broker === 'inproc') return runInproc(flags);
     if (flags.broker === 'kafka') return runScenario(flags, kafkaScenario(flags));
+    if (flags.broker === 'sqs') return runScenario(flags, sqsScenario(flags));
     return runScenario(flags, rabbitScenario(flags));
   },
 };
