@@ -13,6 +13,7 @@
  * - Status: see lag-status.ts.
  */
 import type { Admin, Kafka } from 'kafkajs';
+import { LazyClient } from '../../instrumentation/core/lazy-client.js';
 import type { LagStatus } from '../../instrumentation/core/semconv.js';
 import { evaluatePartitionStatus, LagWindows, worstStatus } from './lag-status.js';
 import { createRecordReader, type RecordReader } from './record-reader.js';
@@ -104,8 +105,7 @@ export class KafkaLagMonitor {
   /** Record timestamps by (topic, partition, committed offset): a group that does not move costs no fetch. */
   private readonly timestamps = new Map<string, number>();
   private kafka: Kafka | undefined;
-  private admin: Admin | undefined;
-  private adminConnecting: Promise<void> | undefined;
+  private admin: LazyClient<Admin> | undefined;
   private reader: RecordReader | undefined | null; // null: unavailable
   private last: LagSnapshot | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -160,7 +160,7 @@ export class KafkaLagMonitor {
     this.timer = undefined;
     await this.polling?.catch(() => undefined);
     const closing: Promise<unknown>[] = [];
-    if (this.admin) closing.push(this.admin.disconnect());
+    if (this.admin) closing.push(this.admin.close());
     if (this.reader) closing.push(this.reader.close());
     this.admin = undefined;
     this.reader = undefined;
@@ -214,17 +214,14 @@ export class KafkaLagMonitor {
 
   private async connectedAdmin(): Promise<Admin> {
     if (!this.admin) {
-      this.admin = (await this.client()).admin();
-      this.adminConnecting = this.admin.connect();
+      const kafka = await this.client();
+      this.admin ??= new LazyClient(
+        () => kafka.admin(),
+        (admin) => admin.connect(),
+        (admin) => admin.disconnect(),
+      );
     }
-    const current = this.admin;
-    try {
-      await this.adminConnecting;
-    } catch (err) {
-      this.admin = undefined;
-      throw err;
-    }
-    return current;
+    return this.admin.get();
   }
 
   private async recordReader(): Promise<RecordReader | undefined> {

@@ -49,6 +49,18 @@ describe('the hoptrace package', () => {
     assert.match(control.stderr, /peer dependency loaded: kafkajs/);
   });
 
+  it('exports hoptrace/pubsub, which loads no broker client (not even its own until used)', async () => {
+    assert.ok(pkg.exports['./pubsub'], 'exports ./pubsub');
+    assert.equal(typeof (await import('hoptrace/pubsub')).instrumentPubSub, 'function');
+    const peers = 'amqplib|kafkajs|bullmq|ioredis|@aws-sdk|@google-cloud';
+    const run = importWithoutPeers(['hoptrace/pubsub'], peers);
+    assert.equal(run.status, 0, run.stderr);
+    const control = importWithoutPeers(['@google-cloud/pubsub'], peers);
+    assert.match(control.stderr, /peer dependency loaded: @google-cloud\/pubsub/);
+    assert.equal(pkg.peerDependencies['@google-cloud/pubsub'], '^5.0.0');
+    assert.equal(pkg.peerDependenciesMeta['@google-cloud/pubsub']?.optional, true);
+  });
+
   it("loads no peer for `hoptrace/aws` (the AWS SDK is the application's; helpers load it on first use)", async () => {
     assert.ok(pkg.exports['./aws'], 'exports ./aws');
     const aws = await import('hoptrace/aws');
