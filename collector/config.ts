@@ -2,7 +2,7 @@
  * Collector options, their defaults, and validation. `resolveConfig` never guesses: a bad value
  * fails startup with a `ConfigError` naming the option.
  */
-
+import { positiveInt, throwPolicy } from '../instrumentation/core/options.js';
 import type { SqsMonitorSettings } from '../monitors/sqs/broker-monitor.js';
 import { ConfigError } from './errors.js';
 
@@ -230,14 +230,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function positiveInt(name: string, value: unknown, { allowZero = false } = {}): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new ConfigError(
-      `${name} must be ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${String(value)}`,
-    );
-  }
-  return value;
-}
+/** Bad config fails startup: the core's option resolver under the throw policy. */
+const CONFIG = throwPolicy((message) => new ConfigError(message));
 
 function httpUrl(name: string, value: unknown): URL {
   if (typeof value !== 'string' || value === '') throw new ConfigError(`${name} must be an http(s) URL`);
@@ -278,7 +272,8 @@ function resolveLimits(value: unknown): CollectorLimits {
   checkKeys('limits', value, Object.keys(DEFAULT_LIMITS));
   const limits = { ...DEFAULT_LIMITS } as CollectorLimits;
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof CollectorLimits)[]) {
-    if (value[key] !== undefined) limits[key] = positiveInt(`limits.${key}`, value[key]);
+    if (value[key] !== undefined)
+      limits[key] = positiveInt(CONFIG, `limits.${key}`, value[key], DEFAULT_LIMITS[key]);
   }
   if (limits.unconsumedDeadlineMs > limits.messageTtlMs) {
     throw new ConfigError('limits.unconsumedDeadlineMs must not exceed limits.messageTtlMs');
@@ -302,7 +297,12 @@ function resolveForward(value: unknown): ForwardOptions {
   const out: ForwardOptions = { ...DEFAULT_FORWARD, headers: {} };
   for (const key of Object.keys(DEFAULT_FORWARD) as (keyof ForwardOptions)[]) {
     if (key === 'headers' || value[key] === undefined) continue;
-    (out as unknown as Record<string, number>)[key] = positiveInt(`forward.${key}`, value[key]);
+    (out as unknown as Record<string, number>)[key] = positiveInt(
+      CONFIG,
+      `forward.${key}`,
+      value[key],
+      DEFAULT_FORWARD[key] as number,
+    );
   }
   if (value.headers !== undefined) {
     if (!isObject(value.headers) || !Object.values(value.headers).every((v) => typeof v === 'string')) {
@@ -336,8 +336,8 @@ function resolveRabbitMq(value: unknown): ResolvedConfig['rabbitmq'] {
     vhost,
     username,
     password,
-    intervalMs: positiveInt('rabbitmq.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
-    timeoutMs: positiveInt('rabbitmq.timeoutMs', value.timeoutMs ?? 10_000),
+    intervalMs: positiveInt(CONFIG, 'rabbitmq.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
+    timeoutMs: positiveInt(CONFIG, 'rabbitmq.timeoutMs', value.timeoutMs, 10_000),
   };
 }
 
@@ -374,7 +374,7 @@ function resolveSqs(value: unknown): ResolvedConfig['sqs'] {
     queues: queues as string[] | undefined,
     queueNamePrefix: prefix as string | undefined,
     credentials: credentials as SqsMonitorSettings['credentials'],
-    intervalMs: positiveInt('sqs.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+    intervalMs: positiveInt(CONFIG, 'sqs.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
   };
 }
 
@@ -394,7 +394,7 @@ function resolveKafka(value: unknown): ResolvedConfig['kafka'] {
   return {
     brokers: brokerList('kafka.brokers', value.brokers),
     groups: groups as string[] | undefined,
-    intervalMs: positiveInt('kafka.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+    intervalMs: positiveInt(CONFIG, 'kafka.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
     clientId,
   };
 }
@@ -445,7 +445,7 @@ function resolveUi(value: unknown): ResolvedConfig['ui'] {
   if (jaegerUrl && (jaegerUrl.username || jaegerUrl.password)) {
     throw new ConfigError('ui.jaegerUrl must not hold credentials (every page viewer would see them)');
   }
-  return { jaegerUrl, refreshMs: positiveInt('ui.refreshMs', value.refreshMs ?? 2_000) };
+  return { jaegerUrl, refreshMs: positiveInt(CONFIG, 'ui.refreshMs', value.refreshMs, 2_000) };
 }
 
 /**
