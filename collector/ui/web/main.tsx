@@ -12,14 +12,8 @@ import { getJson, NotFoundError, setToken, takeTokenFromFragment, UnauthorizedEr
 import { clock, count } from './format.js';
 import { JourneyPage } from './journey-page.js';
 import { filtersQuery, type JourneyFilters, JourneysList } from './journeys-list.js';
-import { MapView } from './map-view.js';
+import { MapView, type Timings } from './map-view.js';
 import { Link, navigate, type Route, useRoute } from './router.js';
-
-interface Timings {
-  /** First map drawn, ms since navigation start. */
-  firstMapMs?: number;
-  lastPollMs?: number;
-}
 
 const timings: Timings = {};
 (window as unknown as { __hoptrace: Timings }).__hoptrace = timings;
@@ -130,12 +124,6 @@ function App() {
     }, settings?.refreshMs ?? 2000);
     return () => clearInterval(timer);
   }, [poll, settings, needToken]);
-
-  useEffect(() => {
-    if (map && timings.firstMapMs === undefined && document.querySelector('.map-svg')) {
-      timings.firstMapMs = performance.now();
-    }
-  });
 
   const setFilters = (f: JourneyFilters) => {
     const query = filtersQuery(f);

@@ -31,6 +31,18 @@ interface Layout {
   edges: Map<string, { points: { x: number; y: number }[]; label?: Box }>;
 }
 
+/** Render timings the performance test reads (`window.__hoptrace`). */
+export interface Timings {
+  /** First map drawn, ms since navigation start. */
+  firstMapMs?: number;
+  /** Last layout, ms. */
+  layoutMs?: number;
+  /** Last poll (fetch and state update), ms. */
+  lastPollMs?: number;
+}
+
+const timings = (): Timings => (window as unknown as { __hoptrace?: Timings }).__hoptrace ?? {};
+
 export interface MapSelection {
   service?: string;
   destination?: string;
@@ -184,8 +196,7 @@ export function MapView(props: {
         if (!live) return;
         setCurrent(l);
         setError(undefined);
-        (window as unknown as { __hoptraceLayoutMs?: number }).__hoptraceLayoutMs =
-          performance.now() - started;
+        timings().layoutMs = performance.now() - started;
       },
       (err: unknown) => live && setError(String(err)),
     );
@@ -193,6 +204,11 @@ export function MapView(props: {
       live = false;
     };
   }, [key]);
+
+  useEffect(() => {
+    const t = timings();
+    if (current && t.firstMapMs === undefined) t.firstMapMs = performance.now();
+  }, [current]);
 
   if (map.nodes.length === 0) {
     return (
