@@ -75,6 +75,17 @@ export interface RabbitMqMonitorOptions {
   timeoutMs?: number;
 }
 
+export interface BullMQMonitorOptions {
+  /** Redis URL, e.g. `redis://127.0.0.1:6379` (`rediss://` for TLS). */
+  url: string;
+  /** BullMQ's key prefix. Default `bull`. */
+  prefix?: string;
+  /** Queues to watch. Default: every queue under the prefix (found with SCAN each poll). */
+  queues?: string[];
+  /** Default 15 s. */
+  intervalMs?: number;
+}
+
 export interface KafkaMonitorOptions {
   brokers: string[];
   /** Consumer groups to watch; default all groups. */
@@ -110,6 +121,7 @@ export interface CollectorOptions {
   forward?: Partial<ForwardOptions>;
   kafka?: KafkaMonitorOptions;
   rabbitmq?: RabbitMqMonitorOptions;
+  bullmq?: BullMQMonitorOptions;
   limits?: Partial<CollectorLimits>;
   scaleOut?: { kafka: KafkaScaleOutOptions };
   /** Clock for the linker (tests). Default `Date.now`. */
@@ -166,6 +178,7 @@ export interface ResolvedConfig {
         timeoutMs: number;
       }
     | undefined;
+  bullmq: { url: string; prefix: string; queues: string[] | undefined; intervalMs: number } | undefined;
   limits: CollectorLimits;
   scaleOut: Required<KafkaScaleOutOptions> | undefined;
   now: () => number;
@@ -179,6 +192,7 @@ const OPTION_KEYS = new Set([
   'forward',
   'kafka',
   'rabbitmq',
+  'bullmq',
   'limits',
   'scaleOut',
   'now',
@@ -305,6 +319,36 @@ function resolveRabbitMq(value: unknown): ResolvedConfig['rabbitmq'] {
   };
 }
 
+function resolveBullMQ(value: unknown): ResolvedConfig['bullmq'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('bullmq must be an object');
+  checkKeys('bullmq', value, ['url', 'prefix', 'queues', 'intervalMs']);
+  let url: URL;
+  try {
+    url = new URL(String(value.url));
+  } catch {
+    throw new ConfigError('bullmq.url must be a redis:// or rediss:// URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new ConfigError('bullmq.url must be a redis:// or rediss:// URL');
+  const prefix = value.prefix ?? 'bull';
+  if (typeof prefix !== 'string' || prefix === '')
+    throw new ConfigError('bullmq.prefix must be a non-empty string');
+  const queues = value.queues;
+  if (
+    queues !== undefined &&
+    (!Array.isArray(queues) || queues.length === 0 || !queues.every((q) => typeof q === 'string' && q !== ''))
+  ) {
+    throw new ConfigError('bullmq.queues must be a non-empty array of queue names');
+  }
+  return {
+    url: String(value.url),
+    prefix,
+    queues: queues ? [...(queues as string[])] : undefined,
+    intervalMs: positiveInt('bullmq.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+  };
+}
+
 function resolveKafka(value: unknown): ResolvedConfig['kafka'] {
   if (value === undefined) return undefined;
   if (!isObject(value)) throw new ConfigError('kafka must be an object');
@@ -402,6 +446,7 @@ export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
     forward: target.forward,
     kafka: resolveKafka(o.kafka),
     rabbitmq: resolveRabbitMq(o.rabbitmq),
+    bullmq: resolveBullMQ(o.bullmq),
     limits: resolveLimits(o.limits),
     scaleOut: resolveScaleOut(o.scaleOut),
     now: (o.now as (() => number) | undefined) ?? Date.now,

@@ -9,7 +9,8 @@ const HELP = `Usage: hoptrace collector [flags]
 
 Receives OTLP/HTTP spans (POST /v1/traces, protobuf or JSON, gzip), links publishes to deliveries,
 serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz and the journeys API
-(/api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches RabbitMQ and forwards
+(/api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches RabbitMQ, Kafka lag and
+BullMQ queues, and forwards
 spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
 
 Flags:
@@ -20,6 +21,9 @@ Flags:
   --rabbitmq URL              RabbitMQ management API, e.g. http://guest:guest@127.0.0.1:15672
   --rabbitmq-vhost V          vhost to watch (default /)
   --kafka-brokers HOSTS       watch Kafka consumer lag (comma-separated host:port)
+  --bullmq URL                watch BullMQ queues in this Redis, e.g. redis://127.0.0.1:6379
+  --bullmq-queues Q1,Q2       only these queues (default every queue under the prefix)
+  --bullmq-prefix P           BullMQ's key prefix (default bull)
   --kafka-groups G1,G2        only these consumer groups (default all)
   --monitor-interval MS       broker poll interval (default 15000)
   --link-window-ms MS         how long a delivery waits for its publish (default 30000)
@@ -37,6 +41,7 @@ Flags:
 Examples:
   npx hoptrace collector
   npx hoptrace collector --forward http://127.0.0.1:34318 --rabbitmq http://guest:guest@127.0.0.1:35673
+  npx hoptrace collector --bullmq redis://127.0.0.1:6379 --bullmq-queues emails,orders
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node my-service.js`;
 
 export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): CollectorOptions {
@@ -51,6 +56,9 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       'rabbitmq-vhost': { type: 'string' },
       'kafka-brokers': { type: 'string' },
       'kafka-groups': { type: 'string' },
+      bullmq: { type: 'string' },
+      'bullmq-queues': { type: 'string' },
+      'bullmq-prefix': { type: 'string' },
       'monitor-interval': { type: 'string' },
       'link-window-ms': { type: 'string' },
       'unconsumed-deadline-ms': { type: 'string' },
@@ -89,6 +97,15 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
     if (interval !== undefined) options.kafka.intervalMs = interval;
   } else if (values['kafka-groups'] !== undefined) {
     throw new UsageError('--kafka-groups needs --kafka-brokers');
+  }
+  if (values.bullmq !== undefined) {
+    options.bullmq = { url: values.bullmq };
+    const queues = listFlag(values['bullmq-queues']);
+    if (queues) options.bullmq.queues = queues;
+    if (values['bullmq-prefix'] !== undefined) options.bullmq.prefix = values['bullmq-prefix'];
+    if (interval !== undefined) options.bullmq.intervalMs = interval;
+  } else if (values['bullmq-queues'] ?? values['bullmq-prefix']) {
+    throw new UsageError('--bullmq-queues and --bullmq-prefix need --bullmq');
   }
   const limits: NonNullable<CollectorOptions['limits']> = {};
   const limitFlags = {
@@ -149,6 +166,7 @@ export const command: Command = {
     if (options.forwardOtlpUrl) parts.push(`forwarding to ${redactUrl(options.forwardOtlpUrl)}`);
     if (options.rabbitmq) parts.push('watching RabbitMQ');
     if (options.kafka) parts.push('watching Kafka lag');
+    if (options.bullmq) parts.push(`watching BullMQ at ${redactUrl(options.bullmq.url)}`);
     console.log(parts.join('; '));
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
