@@ -2,6 +2,8 @@
  * Collector options, their defaults, and validation. `resolveConfig` never guesses: a bad value
  * fails startup with a `ConfigError` naming the option.
  */
+
+import type { SqsMonitorSettings } from '../monitors/sqs/broker-monitor.js';
 import { ConfigError } from './errors.js';
 
 export interface CollectorLimits {
@@ -86,6 +88,21 @@ export interface BullMQMonitorOptions {
   intervalMs?: number;
 }
 
+export interface SqsMonitorOptions {
+  /** Endpoint URL of an emulator (moto, LocalStack); omit for AWS itself. */
+  endpoint?: string;
+  /** Default `$AWS_REGION`, else `us-east-1`. */
+  region?: string;
+  /** Queue names or URLs to watch; default every queue `ListQueues` returns (up to 1000). */
+  queues?: string[];
+  /** Only queues whose name starts with this (when `queues` is not given). */
+  queueNamePrefix?: string;
+  /** Default: the AWS SDK's credential chain (environment, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Default 15 s. */
+  intervalMs?: number;
+}
+
 export interface KafkaMonitorOptions {
   brokers: string[];
   /** Consumer groups to watch; default all groups. */
@@ -122,6 +139,7 @@ export interface CollectorOptions {
   kafka?: KafkaMonitorOptions;
   rabbitmq?: RabbitMqMonitorOptions;
   bullmq?: BullMQMonitorOptions;
+  sqs?: SqsMonitorOptions;
   limits?: Partial<CollectorLimits>;
   scaleOut?: { kafka: KafkaScaleOutOptions };
   /** Clock for the linker (tests). Default `Date.now`. */
@@ -179,6 +197,7 @@ export interface ResolvedConfig {
       }
     | undefined;
   bullmq: { url: string; prefix: string; queues: string[] | undefined; intervalMs: number } | undefined;
+  sqs: SqsMonitorSettings | undefined;
   limits: CollectorLimits;
   scaleOut: Required<KafkaScaleOutOptions> | undefined;
   now: () => number;
@@ -193,6 +212,7 @@ const OPTION_KEYS = new Set([
   'kafka',
   'rabbitmq',
   'bullmq',
+  'sqs',
   'limits',
   'scaleOut',
   'now',
@@ -349,6 +369,43 @@ function resolveBullMQ(value: unknown): ResolvedConfig['bullmq'] {
   };
 }
 
+function resolveSqs(value: unknown): ResolvedConfig['sqs'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('sqs must be an object');
+  checkKeys('sqs', value, ['endpoint', 'region', 'queues', 'queueNamePrefix', 'credentials', 'intervalMs']);
+  const endpoint = value.endpoint === undefined ? undefined : httpUrl('sqs.endpoint', value.endpoint).href;
+  const region = value.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  if (typeof region !== 'string' || region === '')
+    throw new ConfigError('sqs.region must be a non-empty string');
+  const queues = value.queues;
+  if (
+    queues !== undefined &&
+    (!Array.isArray(queues) || !queues.every((q) => typeof q === 'string' && q !== ''))
+  ) {
+    throw new ConfigError('sqs.queues must be a list of queue names or URLs');
+  }
+  const prefix = value.queueNamePrefix;
+  if (prefix !== undefined && typeof prefix !== 'string')
+    throw new ConfigError('sqs.queueNamePrefix must be a string');
+  const credentials = value.credentials;
+  if (
+    credentials !== undefined &&
+    (!isObject(credentials) ||
+      typeof credentials.accessKeyId !== 'string' ||
+      typeof credentials.secretAccessKey !== 'string')
+  ) {
+    throw new ConfigError('sqs.credentials needs accessKeyId and secretAccessKey strings');
+  }
+  return {
+    endpoint,
+    region,
+    queues: queues as string[] | undefined,
+    queueNamePrefix: prefix as string | undefined,
+    credentials: credentials as SqsMonitorSettings['credentials'],
+    intervalMs: positiveInt('sqs.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+  };
+}
+
 function resolveKafka(value: unknown): ResolvedConfig['kafka'] {
   if (value === undefined) return undefined;
   if (!isObject(value)) throw new ConfigError('kafka must be an object');
@@ -447,6 +504,7 @@ export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
     kafka: resolveKafka(o.kafka),
     rabbitmq: resolveRabbitMq(o.rabbitmq),
     bullmq: resolveBullMQ(o.bullmq),
+    sqs: resolveSqs(o.sqs),
     limits: resolveLimits(o.limits),
     scaleOut: resolveScaleOut(o.scaleOut),
     now: (o.now as (() => number) | undefined) ?? Date.now,

@@ -11,6 +11,7 @@ export type {
   KafkaMonitorOptions,
   KafkaScaleOutOptions,
   RabbitMqMonitorOptions,
+  SqsMonitorOptions,
 } from './config.js';
 export { DEFAULT_FORWARD, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT } from './config.js';
 export {

@@ -132,13 +132,3 @@ export interface SpanSink {
   readonly messagingOnly: boolean;
   accept(spans: SpanRecord[]): void | Promise<void>;
 }
-
-/** What the HTTP API reads journeys through (the `Linker` implements it); never the linker's internals. */
-export interface JourneyReader {
-  /** The journey of a correlation ID, or undefined when none is tracked. */
-  journey(correlationId: string): Journey | undefined;
-  /** The journey one message belongs to. */
-  messageJourney(messageId: string): Journey | undefined;
-  /** The latest `limit` journeys, newest first. */
-  recentJourneys(limit: number): JourneySummary[];
-}

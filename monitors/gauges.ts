@@ -76,6 +76,8 @@ export class ReadingRecorder {
       const base = { [LABEL_MESSAGING_SYSTEM]: system, [LABEL_DESTINATION]: q.destination };
       this.queueMessages.set({ ...base, [LABEL_QUEUE_STATE]: 'ready' }, q.ready);
       this.queueMessages.set({ ...base, [LABEL_QUEUE_STATE]: 'unacked' }, q.unacked);
+      if (q.delayed !== undefined)
+        this.queueMessages.set({ ...base, [LABEL_QUEUE_STATE]: 'delayed' }, q.delayed);
       if (q.consumers !== undefined) this.queueConsumers.set(base, q.consumers);
       if (q.oldestAgeSeconds !== undefined) this.oldestAge.set(base, q.oldestAgeSeconds);
       for (const [state, count] of Object.entries(q.states ?? {}))

@@ -17,6 +17,8 @@ export interface QueueReading {
   ready: number;
   /** Messages delivered and not yet settled: `hoptrace_queue_messages{state="unacked"}`. */
   unacked: number;
+  /** Messages not deliverable yet (SQS delay): `hoptrace_queue_messages{state="delayed"}`; omit where none exist. */
+  delayed?: number;
   /** Consumers attached: `hoptrace_queue_consumers`; omit where the broker does not know. */
   consumers?: number;
   /** Age of the oldest message: `hoptrace_queue_oldest_message_age_seconds`; omit when unknown. */
@@ -25,7 +27,7 @@ export interface QueueReading {
   deadLetterSources?: readonly string[];
   /** Every message in the queue, for `hoptrace_dlq_messages`; default ready + unacked. */
   messages?: number;
-  /** More `hoptrace_queue_messages{state}` series where the broker has more states (BullMQ: delayed, failed, ...). */
+  /** More `hoptrace_queue_messages{state}` series where the broker has more states (BullMQ: prioritized, failed, ...). */
   states?: Readonly<Record<string, number>>;
   /** `hoptrace_queue_paused` (1/0); omit where the broker has no pause. */
   paused?: boolean;

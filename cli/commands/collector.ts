@@ -9,9 +9,8 @@ const HELP = `Usage: hoptrace collector [flags]
 
 Receives OTLP/HTTP spans (POST /v1/traces, protobuf or JSON, gzip), links publishes to deliveries,
 serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz and the journeys API
-(/api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches RabbitMQ, Kafka lag and
-BullMQ queues, and forwards
-spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
+(/api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches RabbitMQ, Kafka lag,
+SQS and BullMQ queues, and forwards spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
 
 Flags:
   --port N                    listen port (default 4318; 0 picks a free one)
@@ -20,6 +19,10 @@ Flags:
   --forward URL               forward spans over OTLP/HTTP, e.g. http://127.0.0.1:34318 (Jaeger)
   --rabbitmq URL              RabbitMQ management API, e.g. http://guest:guest@127.0.0.1:15672
   --rabbitmq-vhost V          vhost to watch (default /)
+  --sqs ENDPOINT              watch SQS queues: an emulator URL, or "aws" for AWS (credentials: the AWS SDK chain)
+  --sqs-region R              region (default $AWS_REGION or us-east-1)
+  --sqs-queues Q1,Q2          queue names or URLs (default every queue, up to 1000)
+  --sqs-prefix P              only queues whose name starts with P
   --kafka-brokers HOSTS       watch Kafka consumer lag (comma-separated host:port)
   --bullmq URL                watch BullMQ queues in this Redis, e.g. redis://127.0.0.1:6379
   --bullmq-queues Q1,Q2       only these queues (default every queue under the prefix)
@@ -54,6 +57,10 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       forward: { type: 'string' },
       rabbitmq: { type: 'string' },
       'rabbitmq-vhost': { type: 'string' },
+      sqs: { type: 'string' },
+      'sqs-region': { type: 'string' },
+      'sqs-queues': { type: 'string' },
+      'sqs-prefix': { type: 'string' },
       'kafka-brokers': { type: 'string' },
       'kafka-groups': { type: 'string' },
       bullmq: { type: 'string' },
@@ -88,6 +95,16 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
     if (interval !== undefined) options.rabbitmq.intervalMs = interval;
   } else if (values['rabbitmq-vhost'] !== undefined) {
     throw new UsageError('--rabbitmq-vhost needs --rabbitmq');
+  }
+  if (values.sqs !== undefined) {
+    options.sqs = values.sqs === 'aws' ? {} : { endpoint: values.sqs };
+    if (values['sqs-region'] !== undefined) options.sqs.region = values['sqs-region'];
+    const queues = listFlag(values['sqs-queues']);
+    if (queues) options.sqs.queues = queues;
+    if (values['sqs-prefix'] !== undefined) options.sqs.queueNamePrefix = values['sqs-prefix'];
+    if (interval !== undefined) options.sqs.intervalMs = interval;
+  } else if (values['sqs-region'] ?? values['sqs-queues'] ?? values['sqs-prefix']) {
+    throw new UsageError('--sqs-region, --sqs-queues and --sqs-prefix need --sqs');
   }
   const brokers = brokersFlag('kafka-brokers', values['kafka-brokers']);
   if (brokers) {
@@ -167,6 +184,7 @@ export const command: Command = {
     if (options.rabbitmq) parts.push('watching RabbitMQ');
     if (options.kafka) parts.push('watching Kafka lag');
     if (options.bullmq) parts.push(`watching BullMQ at ${redactUrl(options.bullmq.url)}`);
+    if (options.sqs) parts.push('watching SQS');
     console.log(parts.join('; '));
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

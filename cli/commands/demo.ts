@@ -2,11 +2,11 @@ import { createServer, type Server } from 'node:http';
 import { renderJourney } from '../../collector/journey/render.js';
 import { Linker } from '../../collector/linker/linker.js';
 import { fromReadableSpan } from '../../collector/otlp/readable-span.js';
-import { createOrdersSystem, runOrdersDemo } from '../../examples/inproc/orders.js';
-import { setupTelemetry } from '../../examples/shared/telemetry.js';
 import { metricsRegistry } from '../../instrumentation/core/metrics.js';
 import { renderMetrics } from '../../instrumentation/core/metrics-format.js';
 import { type Command, UsageError } from '../command.js';
+import { createOrdersSystem, runOrdersDemo } from '../demo/inproc.js';
+import { setupTelemetry } from '../demo/telemetry.js';
 import { brokersFlag, integerFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
 import { metricsSummary } from '../metrics-summary.js';
 
@@ -121,7 +121,7 @@ const inprocScenario =
 const kafkaScenario =
   (flags: DemoFlags): Scenario =>
   async (log) => {
-    const { runKafkaDemo } = await import('../../examples/kafka/demo.js');
+    const { runKafkaDemo } = await import('../demo/kafka.js');
     const summary = await runKafkaDemo({ brokers: flags.brokers, messages: flags.orders, log }).catch(
       (err: unknown) => {
         throw new UsageError(
@@ -139,7 +139,7 @@ const kafkaScenario =
 const rabbitScenario =
   (flags: DemoFlags): Scenario =>
   async (log) => {
-    const { runRabbitDemo, formatRabbitDemoSummary } = await import('../../examples/rabbitmq/demo.js');
+    const { runRabbitDemo, formatRabbitDemoSummary } = await import('../demo/rabbitmq.js');
     const result = await runRabbitDemo({ url: flags.amqpUrl, orders: flags.orders }).catch((err: unknown) => {
       throw new UsageError(
         `RabbitMQ demo failed against ${redactUrl(flags.amqpUrl)}: ${(err as Error).message}`,

@@ -26,8 +26,9 @@ import {
 import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { needsSyntheticSpan, syntheticDeliverySpan } from '../exporter/synthetic.js';
+import type { JourneyReader } from '../journey/reader.js';
 import type { CollectorMetrics } from '../metrics.js';
-import type { Journey, JourneyReader, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
+import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
 import { type DeliveryFields, deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
 import {
   add,

@@ -3,9 +3,9 @@
  * (the journey of a correlation ID) and `GET /api/messages/:id` (the journey from one message).
  */
 import { MalformedRequestError, NotFoundError } from '../errors.js';
+import type { JourneyReader } from '../journey/reader.js';
 import type { Route } from '../server.js';
 import { sendJson } from '../server.js';
-import type { JourneyReader } from '../types.js';
 
 const MAX_LIST = 1_000;
 

@@ -237,3 +237,17 @@ export const ATTR_HOPTRACE_CONSUMER_SERVICE = 'hoptrace.consumer.service.name';
 export const METRIC_DEAD_LETTER_HOPS = 'hoptrace_dead_letter_hops_total';
 export const METRIC_COLLECTOR_EVICTIONS = 'hoptrace_collector_evictions_total';
 export const METRIC_COLLECTOR_TRACKED_MESSAGES = 'hoptrace_collector_tracked_messages';
+
+// --- Google Cloud Pub/Sub specifics (hoptrace/pubsub)
+/** The subscription a consumer span read from (OTel semconv); also its `messaging.destination.name`. */
+export const ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME = 'messaging.destination.subscription.name';
+export const ATTR_MESSAGING_GCP_PUBSUB_ORDERING_KEY = 'messaging.gcp_pubsub.message.ordering_key';
+/** Pub/Sub's own attempt count: set only on subscriptions with a dead-letter policy. */
+export const ATTR_MESSAGING_GCP_PUBSUB_DELIVERY_ATTEMPT = 'messaging.gcp_pubsub.message.delivery_attempt';
+/** How many of hoptrace's message attributes were left out to stay within Pub/Sub's attribute limits. */
+export const ATTR_HOPTRACE_PROPAGATION_DROPPED = 'hoptrace.propagation.dropped';
+/** The trace context attribute `@google-cloud/pubsub` writes and reads when its own OTel tracing is on. */
+export const HEADER_GCP_PUBSUB_CLIENT_TRACEPARENT = 'googclient_traceparent';
+/** Attributes Pub/Sub adds to a message it forwards to a dead-letter topic. */
+export const HEADER_GCP_PUBSUB_DEAD_LETTER_SOURCE_SUBSCRIPTION = 'CloudPubSubDeadLetterSourceSubscription';
+export const HEADER_GCP_PUBSUB_DEAD_LETTER_SOURCE_DELIVERY_COUNT = 'CloudPubSubDeadLetterSourceDeliveryCount';

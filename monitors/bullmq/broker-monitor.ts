@@ -53,10 +53,10 @@ export function bullmqReading(counts: ReadonlyMap<string, QueueCounts>, nowMs: n
       destination: name,
       ready: waiting,
       unacked: c.active,
+      delayed: c.delayed,
       oldestAgeSeconds: age ?? (waiting + c.prioritized === 0 ? 0 : undefined),
       states: {
         prioritized: c.prioritized,
-        delayed: c.delayed,
         waiting_children: c.waitingChildren,
         completed: c.completed,
         failed: c.failed,

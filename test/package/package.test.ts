@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { describe, it } from 'node:test';
 import { VERSION } from '../../instrumentation/core/version.js';
 
@@ -49,6 +49,18 @@ describe('the hoptrace package', () => {
     assert.match(control.stderr, /peer dependency loaded: kafkajs/);
   });
 
+  it('exports hoptrace/pubsub, which loads no broker client (not even its own until used)', async () => {
+    assert.ok(pkg.exports['./pubsub'], 'exports ./pubsub');
+    assert.equal(typeof (await import('hoptrace/pubsub')).instrumentPubSub, 'function');
+    const peers = 'amqplib|kafkajs|bullmq|ioredis|@aws-sdk|@google-cloud';
+    const run = importWithoutPeers(['hoptrace/pubsub'], peers);
+    assert.equal(run.status, 0, run.stderr);
+    const control = importWithoutPeers(['@google-cloud/pubsub'], peers);
+    assert.match(control.stderr, /peer dependency loaded: @google-cloud\/pubsub/);
+    assert.equal(pkg.peerDependencies['@google-cloud/pubsub'], '^5.0.0');
+    assert.equal(pkg.peerDependenciesMeta['@google-cloud/pubsub']?.optional, true);
+  });
+
   it("loads no peer for `hoptrace/aws` (the AWS SDK is the application's; helpers load it on first use)", async () => {
     assert.ok(pkg.exports['./aws'], 'exports ./aws');
     const aws = await import('hoptrace/aws');
@@ -79,5 +91,57 @@ describe('the hoptrace package', () => {
     assert.equal(VERSION, pkg.version);
     assert.equal(pkg.type, 'module');
     assert.equal(pkg.bin.hoptrace, 'dist/cli/index.js');
+  });
+});
+
+/** The files `npm pack` would put in the tarball (scripts not run: `prepare` would rebuild dist/ under the tests). */
+function packedFiles(): Set<string> {
+  const run = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 0, run.stderr);
+  return new Set((JSON.parse(run.stdout)[0].files as { path: string }[]).map((f) => f.path));
+}
+
+/** Relative modules `file` imports, statically or with a literal `import()`. */
+function relativeImports(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) {
+    out.push(normalize(join(dirname(file), m[1] as string)));
+  }
+  return out;
+}
+
+describe('the published package', () => {
+  it('ships no scripts, benchmarks, tests or examples', () => {
+    const files = [...packedFiles()];
+    const unwanted = files.filter(
+      (f) => /^(dist\/)?(scripts|bench|test|examples)\//.test(f) || /\.test\.(js|d\.ts|js\.map)$/.test(f),
+    );
+    assert.deepEqual(unwanted, []);
+  });
+
+  it('ships every module its entry points and the CLI import', () => {
+    const files = packedFiles();
+    const entries = [pkg.bin.hoptrace as string];
+    for (const target of Object.values(pkg.exports as Record<string, string | { default: string }>)) {
+      if (typeof target !== 'string') entries.push(target.default.replace(/^\.\//, ''));
+    }
+    const missing: string[] = [];
+    const seen = new Set<string>();
+    const queue = [...entries];
+    for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      if (!files.has(file)) {
+        missing.push(file);
+        continue;
+      }
+      if (file.endsWith('.js')) queue.push(...relativeImports(file));
+    }
+    assert.deepEqual(missing, []);
+    assert.ok(seen.size > 50, `walked ${seen.size} modules`);
   });
 });

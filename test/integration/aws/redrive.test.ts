@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { SpanKind } from '@opentelemetry/api';
+import { startCollector } from '../../../collector/start.js';
 import { receiveAndProcess } from '../../../instrumentation/aws/index.js';
-import { aws, link, metricValue, setRedrive, unique } from './helpers.js';
+import { metricSum } from '../../helpers/collector.js';
+import { aws, clientConfig, link, metricValue, setRedrive, unique } from './helpers.js';
 
 describe('SQS redrive to a dead-letter queue', () => {
   it('shows 2 failed attempts, then the DLQ delivery in the same journey (delivery_limit, counted once)', async (t) => {
@@ -37,6 +39,25 @@ describe('SQS redrive to a dead-letter queue', () => {
       const third = await receiveAndProcess(fx.sqs, { QueueUrl: queue.url, WaitTimeSeconds: 0 }, fail);
       assert.equal(third.received, 0);
       assert.equal(attempts.length, 2);
+
+      // The collector's SQS monitor sees it in the DLQ, by source (the DLQ found from the redrive policy).
+      const collector = await startCollector({
+        port: 0,
+        sqs: { ...clientConfig(), queues: [source], intervalMs: 60_000 },
+      });
+      try {
+        await collector.pollMonitors();
+        assert.equal(
+          await metricSum(collector.metrics, 'hoptrace_dlq_messages', {
+            messaging_system: 'aws_sqs',
+            messaging_destination_name: `${source}-dlq`,
+            dead_letter_source: source,
+          }),
+          1,
+        );
+      } finally {
+        await collector.close();
+      }
       const fromDlq = await receiveAndProcess(
         fx.sqs,
         { QueueUrl: dlq.url, WaitTimeSeconds: 1 },

@@ -15,8 +15,8 @@ import {
   startWorker,
   type WorkerEvent,
   type WorkerName,
-} from './services.js';
-import { type DemoTopology, declareTopology, demoTopology, purgeTopology } from './topology.js';
+} from './rabbitmq-services.js';
+import { type DemoTopology, declareTopology, demoTopology, purgeTopology } from './rabbitmq-topology.js';
 
 export interface RabbitDemoOptions {
   /** AMQP URL, e.g. amqp://guest:guest@127.0.0.1:35672. */

@@ -9,7 +9,7 @@ import amqplib, { type Channel, type ChannelModel, type ConsumeMessage } from 'a
 import { instrumentAmqp, parseXDeath } from '../../instrumentation/amqp/index.js';
 import { withCorrelationId } from '../../instrumentation/core/correlation.js';
 import type { MetricsRegistry } from '../../instrumentation/core/metrics.js';
-import { type DemoTopology, declareTopology } from './topology.js';
+import { type DemoTopology, declareTopology } from './rabbitmq-topology.js';
 
 export interface Order {
   orderId: string;
