@@ -2,7 +2,8 @@
  * Collector options, their defaults, and validation. `resolveConfig` never guesses: a bad value
  * fails startup with a `ConfigError` naming the option.
  */
-
+import { positiveInt, throwPolicy } from '../instrumentation/core/options.js';
+import { DEFAULT_MONITORING_URL, type PubSubMonitorSettings } from '../monitors/pubsub/broker-monitor.js';
 import type { SqsMonitorSettings } from '../monitors/sqs/broker-monitor.js';
 import { ConfigError } from './errors.js';
 
@@ -103,6 +104,23 @@ export interface SqsMonitorOptions {
   intervalMs?: number;
 }
 
+export interface PubSubMonitorOptions {
+  projectId: string;
+  /** `host:port` of an emulator (pstest, Google's emulator); omit for the real service. */
+  emulatorHost?: string;
+  /** Subscriptions to watch (their dead-letter subscriptions are added); default every one of the project. */
+  subscriptions?: string[];
+  /**
+   * Read backlog and oldest-unacked age from Cloud Monitoring (the Pub/Sub API has no such figures).
+   * Default true for the real service; emulators have no Cloud Monitoring.
+   */
+  backlog?: boolean;
+  /** Default https://monitoring.googleapis.com. */
+  monitoringUrl?: string;
+  /** Default 15 s. */
+  intervalMs?: number;
+}
+
 export interface KafkaMonitorOptions {
   brokers: string[];
   /** Consumer groups to watch; default all groups. */
@@ -124,6 +142,19 @@ export interface KafkaScaleOutOptions {
   /** Consume the topic and link. Default true. */
   link?: boolean;
   clientId?: string;
+  /**
+   * Base URLs of the instances' HTTP APIs (this one may be listed too), so `/api` and the UI of any
+   * instance show the whole map and find any journey. Instances of one scale-out share the token.
+   */
+  peers?: string[];
+}
+
+/** The web UI at `/`. */
+export interface UiOptions {
+  /** Base URL of a Jaeger UI (e.g. `http://127.0.0.1:16686`): journeys link to their traces there. */
+  jaegerUrl?: string;
+  /** How often the page polls for updates. Default 2 s. */
+  refreshMs?: number;
 }
 
 export interface CollectorOptions {
@@ -140,8 +171,10 @@ export interface CollectorOptions {
   rabbitmq?: RabbitMqMonitorOptions;
   bullmq?: BullMQMonitorOptions;
   sqs?: SqsMonitorOptions;
+  pubsub?: PubSubMonitorOptions;
   limits?: Partial<CollectorLimits>;
   scaleOut?: { kafka: KafkaScaleOutOptions };
+  ui?: UiOptions;
   /** Clock for the linker (tests). Default `Date.now`. */
   now?: () => number;
 }
@@ -198,8 +231,10 @@ export interface ResolvedConfig {
     | undefined;
   bullmq: { url: string; prefix: string; queues: string[] | undefined; intervalMs: number } | undefined;
   sqs: SqsMonitorSettings | undefined;
+  pubsub: PubSubMonitorSettings | undefined;
   limits: CollectorLimits;
-  scaleOut: Required<KafkaScaleOutOptions> | undefined;
+  scaleOut: (Required<Omit<KafkaScaleOutOptions, 'peers'>> & { peers: URL[] }) | undefined;
+  ui: { jaegerUrl: URL | undefined; refreshMs: number };
   now: () => number;
 }
 
@@ -213,8 +248,10 @@ const OPTION_KEYS = new Set([
   'rabbitmq',
   'bullmq',
   'sqs',
+  'pubsub',
   'limits',
   'scaleOut',
+  'ui',
   'now',
 ]);
 
@@ -228,14 +265,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function positiveInt(name: string, value: unknown, { allowZero = false } = {}): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new ConfigError(
-      `${name} must be ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${String(value)}`,
-    );
-  }
-  return value;
-}
+/** Bad config fails startup: the core's option resolver under the throw policy. */
+const CONFIG = throwPolicy((message) => new ConfigError(message));
 
 function httpUrl(name: string, value: unknown): URL {
   if (typeof value !== 'string' || value === '') throw new ConfigError(`${name} must be an http(s) URL`);
@@ -276,7 +307,8 @@ function resolveLimits(value: unknown): CollectorLimits {
   checkKeys('limits', value, Object.keys(DEFAULT_LIMITS));
   const limits = { ...DEFAULT_LIMITS } as CollectorLimits;
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof CollectorLimits)[]) {
-    if (value[key] !== undefined) limits[key] = positiveInt(`limits.${key}`, value[key]);
+    if (value[key] !== undefined)
+      limits[key] = positiveInt(CONFIG, `limits.${key}`, value[key], DEFAULT_LIMITS[key]);
   }
   if (limits.unconsumedDeadlineMs > limits.messageTtlMs) {
     throw new ConfigError('limits.unconsumedDeadlineMs must not exceed limits.messageTtlMs');
@@ -300,7 +332,12 @@ function resolveForward(value: unknown): ForwardOptions {
   const out: ForwardOptions = { ...DEFAULT_FORWARD, headers: {} };
   for (const key of Object.keys(DEFAULT_FORWARD) as (keyof ForwardOptions)[]) {
     if (key === 'headers' || value[key] === undefined) continue;
-    (out as unknown as Record<string, number>)[key] = positiveInt(`forward.${key}`, value[key]);
+    (out as unknown as Record<string, number>)[key] = positiveInt(
+      CONFIG,
+      `forward.${key}`,
+      value[key],
+      DEFAULT_FORWARD[key] as number,
+    );
   }
   if (value.headers !== undefined) {
     if (!isObject(value.headers) || !Object.values(value.headers).every((v) => typeof v === 'string')) {
@@ -334,8 +371,8 @@ function resolveRabbitMq(value: unknown): ResolvedConfig['rabbitmq'] {
     vhost,
     username,
     password,
-    intervalMs: positiveInt('rabbitmq.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
-    timeoutMs: positiveInt('rabbitmq.timeoutMs', value.timeoutMs ?? 10_000),
+    intervalMs: positiveInt(CONFIG, 'rabbitmq.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
+    timeoutMs: positiveInt(CONFIG, 'rabbitmq.timeoutMs', value.timeoutMs, 10_000),
   };
 }
 
@@ -365,7 +402,7 @@ function resolveBullMQ(value: unknown): ResolvedConfig['bullmq'] {
     url: String(value.url),
     prefix,
     queues: queues ? [...(queues as string[])] : undefined,
-    intervalMs: positiveInt('bullmq.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+    intervalMs: positiveInt(CONFIG, 'bullmq.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
   };
 }
 
@@ -402,7 +439,48 @@ function resolveSqs(value: unknown): ResolvedConfig['sqs'] {
     queues: queues as string[] | undefined,
     queueNamePrefix: prefix as string | undefined,
     credentials: credentials as SqsMonitorSettings['credentials'],
-    intervalMs: positiveInt('sqs.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+    intervalMs: positiveInt(CONFIG, 'sqs.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
+  };
+}
+
+function resolvePubSub(value: unknown): ResolvedConfig['pubsub'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('pubsub must be an object');
+  checkKeys('pubsub', value, [
+    'projectId',
+    'emulatorHost',
+    'subscriptions',
+    'backlog',
+    'monitoringUrl',
+    'intervalMs',
+  ]);
+  const { projectId, emulatorHost, subscriptions, backlog } = value;
+  if (typeof projectId !== 'string' || !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(projectId))
+    throw new ConfigError('pubsub.projectId must be a Google Cloud project ID');
+  if (
+    emulatorHost !== undefined &&
+    (typeof emulatorHost !== 'string' || !/^[^\s:/]+:\d{1,5}$/.test(emulatorHost))
+  )
+    throw new ConfigError('pubsub.emulatorHost must be host:port');
+  if (
+    subscriptions !== undefined &&
+    (!Array.isArray(subscriptions) || !subscriptions.every((s) => typeof s === 'string' && s !== ''))
+  ) {
+    throw new ConfigError('pubsub.subscriptions must be a list of subscription names');
+  }
+  if (backlog !== undefined && typeof backlog !== 'boolean')
+    throw new ConfigError('pubsub.backlog must be a boolean');
+  const monitoringUrl =
+    value.monitoringUrl === undefined
+      ? DEFAULT_MONITORING_URL
+      : httpUrl('pubsub.monitoringUrl', value.monitoringUrl).href;
+  return {
+    projectId,
+    emulatorHost: emulatorHost as string | undefined,
+    subscriptions: subscriptions as string[] | undefined,
+    backlog: (backlog as boolean | undefined) ?? emulatorHost === undefined,
+    monitoringUrl,
+    intervalMs: positiveInt(CONFIG, 'pubsub.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
   };
 }
 
@@ -422,7 +500,7 @@ function resolveKafka(value: unknown): ResolvedConfig['kafka'] {
   return {
     brokers: brokerList('kafka.brokers', value.brokers),
     groups: groups as string[] | undefined,
-    intervalMs: positiveInt('kafka.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+    intervalMs: positiveInt(CONFIG, 'kafka.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
     clientId,
   };
 }
@@ -433,7 +511,12 @@ function resolveScaleOut(value: unknown): ResolvedConfig['scaleOut'] {
     throw new ConfigError('scaleOut must be { kafka: { brokers, topic } }');
   checkKeys('scaleOut', value, ['kafka']);
   const k = value.kafka;
-  checkKeys('scaleOut.kafka', k, ['brokers', 'topic', 'groupId', 'ingest', 'link', 'clientId']);
+  checkKeys('scaleOut.kafka', k, ['brokers', 'topic', 'groupId', 'ingest', 'link', 'clientId', 'peers']);
+  if (k.peers !== undefined && !Array.isArray(k.peers))
+    throw new ConfigError('scaleOut.kafka.peers must be a list of URLs');
+  const peers = ((k.peers as unknown[] | undefined) ?? []).map((p, i) =>
+    httpUrl(`scaleOut.kafka.peers[${i}]`, p),
+  );
   if (typeof k.topic !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(k.topic)) {
     throw new ConfigError('scaleOut.kafka.topic must be a valid Kafka topic name');
   }
@@ -453,10 +536,22 @@ function resolveScaleOut(value: unknown): ResolvedConfig['scaleOut'] {
     ingest: (k.ingest as boolean | undefined) ?? true,
     link: (k.link as boolean | undefined) ?? true,
     clientId,
+    peers,
   };
   if (!resolved.ingest && !resolved.link)
     throw new ConfigError('scaleOut.kafka: ingest and link cannot both be false');
   return resolved;
+}
+
+function resolveUi(value: unknown): ResolvedConfig['ui'] {
+  if (value === undefined) return { jaegerUrl: undefined, refreshMs: 2_000 };
+  if (!isObject(value)) throw new ConfigError('ui must be an object');
+  checkKeys('ui', value, ['jaegerUrl', 'refreshMs']);
+  const jaegerUrl = value.jaegerUrl === undefined ? undefined : httpUrl('ui.jaegerUrl', value.jaegerUrl);
+  if (jaegerUrl && (jaegerUrl.username || jaegerUrl.password)) {
+    throw new ConfigError('ui.jaegerUrl must not hold credentials (every page viewer would see them)');
+  }
+  return { jaegerUrl, refreshMs: positiveInt(CONFIG, 'ui.refreshMs', value.refreshMs, 2_000) };
 }
 
 /**
@@ -505,8 +600,10 @@ export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
     rabbitmq: resolveRabbitMq(o.rabbitmq),
     bullmq: resolveBullMQ(o.bullmq),
     sqs: resolveSqs(o.sqs),
+    pubsub: resolvePubSub(o.pubsub),
     limits: resolveLimits(o.limits),
     scaleOut: resolveScaleOut(o.scaleOut),
+    ui: resolveUi(o.ui),
     now: (o.now as (() => number) | undefined) ?? Date.now,
   };
 }

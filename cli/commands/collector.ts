@@ -3,14 +3,15 @@ import type { CollectorOptions } from '../../collector/config.js';
 import { ConfigError } from '../../collector/errors.js';
 import { startCollector } from '../../collector/start.js';
 import { type Command, UsageError } from '../command.js';
-import { brokersFlag, integerFlag, listFlag, parseFlags, redactUrl } from '../flags.js';
+import { brokersFlag, integerFlag, listFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
 
 const HELP = `Usage: hoptrace collector [flags]
 
 Receives OTLP/HTTP spans (POST /v1/traces, protobuf or JSON, gzip), links publishes to deliveries,
-serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz and the journeys API
-(/api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches RabbitMQ, Kafka lag,
-SQS and BullMQ queues, and forwards spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
+serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz, the web UI (/: flow map and journeys)
+and the API (/api/map, /api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches
+RabbitMQ, Kafka lag, SQS and BullMQ queues and Pub/Sub subscriptions, and forwards
+spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
 
 Flags:
   --port N                    listen port (default 4318; 0 picks a free one)
@@ -23,6 +24,9 @@ Flags:
   --sqs-region R              region (default $AWS_REGION or us-east-1)
   --sqs-queues Q1,Q2          queue names or URLs (default every queue, up to 1000)
   --sqs-prefix P              only queues whose name starts with P
+  --pubsub PROJECT            watch Pub/Sub subscriptions of a Google Cloud project (backlog from Cloud Monitoring)
+  --pubsub-emulator HOST:PORT an emulator (default $PUBSUB_EMULATOR_HOST): subscriptions and dead-letter topology only
+  --pubsub-subscriptions S1,S2 subscriptions to watch (default every one of the project)
   --kafka-brokers HOSTS       watch Kafka consumer lag (comma-separated host:port)
   --bullmq URL                watch BullMQ queues in this Redis, e.g. redis://127.0.0.1:6379
   --bullmq-queues Q1,Q2       only these queues (default every queue under the prefix)
@@ -39,6 +43,9 @@ Flags:
   --scale-out-topic T         the topic (default hoptrace.spans)
   --scale-out-role R          ingest, link or both (default both)
   --scale-out-group G         consumer group of the linking instances (default hoptrace-collector)
+  --scale-out-peer URL        an instance's HTTP base URL (repeat for each; may include this one): the UI
+                              and /api of any instance then show the whole map and find any journey
+  --jaeger-url URL            Jaeger UI base URL: the web UI links journeys to their traces there
   -h, --help                  this text
 
 Examples:
@@ -61,6 +68,9 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       'sqs-region': { type: 'string' },
       'sqs-queues': { type: 'string' },
       'sqs-prefix': { type: 'string' },
+      pubsub: { type: 'string' },
+      'pubsub-emulator': { type: 'string' },
+      'pubsub-subscriptions': { type: 'string' },
       'kafka-brokers': { type: 'string' },
       'kafka-groups': { type: 'string' },
       bullmq: { type: 'string' },
@@ -77,10 +87,12 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       'scale-out-topic': { type: 'string' },
       'scale-out-role': { type: 'string' },
       'scale-out-group': { type: 'string' },
+      'scale-out-peer': { type: 'string', multiple: true },
+      'jaeger-url': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
-  }) as { values: Record<string, string | undefined> };
+  }) as unknown as { values: Record<string, string | undefined> & { 'scale-out-peer'?: string[] } };
   const interval = integerFlag('monitor-interval', values['monitor-interval'], { min: 1 });
   const options: CollectorOptions = {};
   const port = integerFlag('port', values.port, { max: 65535 });
@@ -105,6 +117,16 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
     if (interval !== undefined) options.sqs.intervalMs = interval;
   } else if (values['sqs-region'] ?? values['sqs-queues'] ?? values['sqs-prefix']) {
     throw new UsageError('--sqs-region, --sqs-queues and --sqs-prefix need --sqs');
+  }
+  if (values.pubsub !== undefined) {
+    options.pubsub = { projectId: values.pubsub };
+    const emulator = values['pubsub-emulator'] ?? env.PUBSUB_EMULATOR_HOST;
+    if (emulator) options.pubsub.emulatorHost = emulator;
+    const subscriptions = listFlag(values['pubsub-subscriptions']);
+    if (subscriptions) options.pubsub.subscriptions = subscriptions;
+    if (interval !== undefined) options.pubsub.intervalMs = interval;
+  } else if (values['pubsub-emulator'] ?? values['pubsub-subscriptions']) {
+    throw new UsageError('--pubsub-emulator and --pubsub-subscriptions need --pubsub');
   }
   const brokers = brokersFlag('kafka-brokers', values['kafka-brokers']);
   if (brokers) {
@@ -157,10 +179,24 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       },
     };
     if (values['scale-out-group'] !== undefined) options.scaleOut.kafka.groupId = values['scale-out-group'];
-  } else if (values['scale-out-topic'] ?? values['scale-out-role'] ?? values['scale-out-group']) {
+    const peers = values['scale-out-peer'];
+    if (peers) {
+      for (const peer of peers) urlFlag('scale-out-peer', peer, 'http://10.0.0.2:4318');
+      options.scaleOut.kafka.peers = peers;
+    }
+  } else if (
+    values['scale-out-topic'] ??
+    values['scale-out-role'] ??
+    values['scale-out-group'] ??
+    values['scale-out-peer']
+  ) {
     throw new UsageError(
-      '--scale-out-topic, --scale-out-role and --scale-out-group need --scale-out-brokers',
+      '--scale-out-topic, --scale-out-role, --scale-out-group and --scale-out-peer need --scale-out-brokers',
     );
+  }
+  if (values['jaeger-url'] !== undefined) {
+    urlFlag('jaeger-url', values['jaeger-url'], 'http://127.0.0.1:16686');
+    options.ui = { jaegerUrl: values['jaeger-url'] };
   }
   return options;
 }
@@ -179,12 +215,17 @@ export const command: Command = {
       if (err instanceof ConfigError) throw new UsageError(err.message);
       throw err;
     }
-    const parts = [`hoptrace collector listening on ${collector.url}`, `OTLP: ${collector.url}/v1/traces`];
+    const parts = [
+      `hoptrace collector listening on ${collector.url}`,
+      `OTLP: ${collector.url}/v1/traces`,
+      `UI: ${collector.url}/`,
+    ];
     if (options.forwardOtlpUrl) parts.push(`forwarding to ${redactUrl(options.forwardOtlpUrl)}`);
     if (options.rabbitmq) parts.push('watching RabbitMQ');
     if (options.kafka) parts.push('watching Kafka lag');
     if (options.bullmq) parts.push(`watching BullMQ at ${redactUrl(options.bullmq.url)}`);
     if (options.sqs) parts.push('watching SQS');
+    if (options.pubsub) parts.push(`watching Pub/Sub project ${options.pubsub.projectId}`);
     console.log(parts.join('; '));
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
