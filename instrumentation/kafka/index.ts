@@ -7,6 +7,7 @@
  */
 
 export type { LagStatus } from '../core/semconv.js';
+export { KafkajsInstrumentation, type KafkajsInstrumentationConfig } from './auto.js';
 export { instrumentKafka } from './instrument.js';
 export { registerLagMetrics } from './lag-metrics.js';
 export {

@@ -21,7 +21,11 @@ export interface RegisterSettings {
    * OTEL_SDK_DISABLED=true means `off`.
    */
   sdk: 'auto' | 'off';
-  /** HOPTRACE_SERVICE_NAME, else OTEL_SERVICE_NAME: the wrappers' `serviceName`. */
+  /**
+   * HOPTRACE_SERVICE_NAME: the wrappers' `serviceName` (the `hoptrace.service.name` attribute), for a
+   * process hosting a service other than its resource's. Unset, the resource's `service.name`
+   * (OTEL_SERVICE_NAME) names every span, as with NodeSDK.
+   */
   serviceName: string | undefined;
   /** HOPTRACE_LINK_MODE (`parent` | `link`). */
   linkMode: LinkMode | undefined;
@@ -86,7 +90,7 @@ export function readRegisterSettings(env: Env, warn: (message: string) => void):
     enabled: bool('HOPTRACE_ENABLED', true),
     clients,
     sdk,
-    serviceName: value('HOPTRACE_SERVICE_NAME') ?? value('OTEL_SERVICE_NAME'),
+    serviceName: value('HOPTRACE_SERVICE_NAME'),
     linkMode,
     correlationHeader: value('HOPTRACE_CORRELATION_HEADER'),
     captureHeaders: value('HOPTRACE_CAPTURE_HEADERS')
