@@ -37,6 +37,9 @@ describe('the hoptrace package', () => {
     assert.equal(typeof (await import('hoptrace/kafka')).instrumentKafka, 'function');
     assert.equal(typeof (await import('hoptrace/bus')).Bus, 'function');
     assert.equal(typeof (await import('hoptrace/collector')).startCollector, 'function');
+    assert.ok(pkg.exports['./register'], 'exports ./register');
+    assert.equal(typeof (await import('hoptrace/amqp')).AmqplibInstrumentation, 'function');
+    assert.equal(typeof (await import('hoptrace/kafka')).KafkajsInstrumentation, 'function');
   });
 
   it('loads neither amqplib nor kafkajs for `hoptrace` and `hoptrace/bus`', () => {
