@@ -2,6 +2,8 @@
  * Collector options, their defaults, and validation. `resolveConfig` never guesses: a bad value
  * fails startup with a `ConfigError` naming the option.
  */
+import { positiveInt, throwPolicy } from '../instrumentation/core/options.js';
+import type { SqsMonitorSettings } from '../monitors/sqs/broker-monitor.js';
 import { ConfigError } from './errors.js';
 
 export interface CollectorLimits {
@@ -75,6 +77,21 @@ export interface RabbitMqMonitorOptions {
   timeoutMs?: number;
 }
 
+export interface SqsMonitorOptions {
+  /** Endpoint URL of an emulator (moto, LocalStack); omit for AWS itself. */
+  endpoint?: string;
+  /** Default `$AWS_REGION`, else `us-east-1`. */
+  region?: string;
+  /** Queue names or URLs to watch; default every queue `ListQueues` returns (up to 1000). */
+  queues?: string[];
+  /** Only queues whose name starts with this (when `queues` is not given). */
+  queueNamePrefix?: string;
+  /** Default: the AWS SDK's credential chain (environment, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Default 15 s. */
+  intervalMs?: number;
+}
+
 export interface KafkaMonitorOptions {
   brokers: string[];
   /** Consumer groups to watch; default all groups. */
@@ -96,6 +113,19 @@ export interface KafkaScaleOutOptions {
   /** Consume the topic and link. Default true. */
   link?: boolean;
   clientId?: string;
+  /**
+   * Base URLs of the instances' HTTP APIs (this one may be listed too), so `/api` and the UI of any
+   * instance show the whole map and find any journey. Instances of one scale-out share the token.
+   */
+  peers?: string[];
+}
+
+/** The web UI at `/`. */
+export interface UiOptions {
+  /** Base URL of a Jaeger UI (e.g. `http://127.0.0.1:16686`): journeys link to their traces there. */
+  jaegerUrl?: string;
+  /** How often the page polls for updates. Default 2 s. */
+  refreshMs?: number;
 }
 
 export interface CollectorOptions {
@@ -110,8 +140,10 @@ export interface CollectorOptions {
   forward?: Partial<ForwardOptions>;
   kafka?: KafkaMonitorOptions;
   rabbitmq?: RabbitMqMonitorOptions;
+  sqs?: SqsMonitorOptions;
   limits?: Partial<CollectorLimits>;
   scaleOut?: { kafka: KafkaScaleOutOptions };
+  ui?: UiOptions;
   /** Clock for the linker (tests). Default `Date.now`. */
   now?: () => number;
 }
@@ -166,8 +198,10 @@ export interface ResolvedConfig {
         timeoutMs: number;
       }
     | undefined;
+  sqs: SqsMonitorSettings | undefined;
   limits: CollectorLimits;
-  scaleOut: Required<KafkaScaleOutOptions> | undefined;
+  scaleOut: (Required<Omit<KafkaScaleOutOptions, 'peers'>> & { peers: URL[] }) | undefined;
+  ui: { jaegerUrl: URL | undefined; refreshMs: number };
   now: () => number;
 }
 
@@ -179,8 +213,10 @@ const OPTION_KEYS = new Set([
   'forward',
   'kafka',
   'rabbitmq',
+  'sqs',
   'limits',
   'scaleOut',
+  'ui',
   'now',
 ]);
 
@@ -194,14 +230,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function positiveInt(name: string, value: unknown, { allowZero = false } = {}): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new ConfigError(
-      `${name} must be ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${String(value)}`,
-    );
-  }
-  return value;
-}
+/** Bad config fails startup: the core's option resolver under the throw policy. */
+const CONFIG = throwPolicy((message) => new ConfigError(message));
 
 function httpUrl(name: string, value: unknown): URL {
   if (typeof value !== 'string' || value === '') throw new ConfigError(`${name} must be an http(s) URL`);
@@ -242,7 +272,8 @@ function resolveLimits(value: unknown): CollectorLimits {
   checkKeys('limits', value, Object.keys(DEFAULT_LIMITS));
   const limits = { ...DEFAULT_LIMITS } as CollectorLimits;
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof CollectorLimits)[]) {
-    if (value[key] !== undefined) limits[key] = positiveInt(`limits.${key}`, value[key]);
+    if (value[key] !== undefined)
+      limits[key] = positiveInt(CONFIG, `limits.${key}`, value[key], DEFAULT_LIMITS[key]);
   }
   if (limits.unconsumedDeadlineMs > limits.messageTtlMs) {
     throw new ConfigError('limits.unconsumedDeadlineMs must not exceed limits.messageTtlMs');
@@ -266,7 +297,12 @@ function resolveForward(value: unknown): ForwardOptions {
   const out: ForwardOptions = { ...DEFAULT_FORWARD, headers: {} };
   for (const key of Object.keys(DEFAULT_FORWARD) as (keyof ForwardOptions)[]) {
     if (key === 'headers' || value[key] === undefined) continue;
-    (out as unknown as Record<string, number>)[key] = positiveInt(`forward.${key}`, value[key]);
+    (out as unknown as Record<string, number>)[key] = positiveInt(
+      CONFIG,
+      `forward.${key}`,
+      value[key],
+      DEFAULT_FORWARD[key] as number,
+    );
   }
   if (value.headers !== undefined) {
     if (!isObject(value.headers) || !Object.values(value.headers).every((v) => typeof v === 'string')) {
@@ -300,8 +336,45 @@ function resolveRabbitMq(value: unknown): ResolvedConfig['rabbitmq'] {
     vhost,
     username,
     password,
-    intervalMs: positiveInt('rabbitmq.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
-    timeoutMs: positiveInt('rabbitmq.timeoutMs', value.timeoutMs ?? 10_000),
+    intervalMs: positiveInt(CONFIG, 'rabbitmq.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
+    timeoutMs: positiveInt(CONFIG, 'rabbitmq.timeoutMs', value.timeoutMs, 10_000),
+  };
+}
+
+function resolveSqs(value: unknown): ResolvedConfig['sqs'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('sqs must be an object');
+  checkKeys('sqs', value, ['endpoint', 'region', 'queues', 'queueNamePrefix', 'credentials', 'intervalMs']);
+  const endpoint = value.endpoint === undefined ? undefined : httpUrl('sqs.endpoint', value.endpoint).href;
+  const region = value.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  if (typeof region !== 'string' || region === '')
+    throw new ConfigError('sqs.region must be a non-empty string');
+  const queues = value.queues;
+  if (
+    queues !== undefined &&
+    (!Array.isArray(queues) || !queues.every((q) => typeof q === 'string' && q !== ''))
+  ) {
+    throw new ConfigError('sqs.queues must be a list of queue names or URLs');
+  }
+  const prefix = value.queueNamePrefix;
+  if (prefix !== undefined && typeof prefix !== 'string')
+    throw new ConfigError('sqs.queueNamePrefix must be a string');
+  const credentials = value.credentials;
+  if (
+    credentials !== undefined &&
+    (!isObject(credentials) ||
+      typeof credentials.accessKeyId !== 'string' ||
+      typeof credentials.secretAccessKey !== 'string')
+  ) {
+    throw new ConfigError('sqs.credentials needs accessKeyId and secretAccessKey strings');
+  }
+  return {
+    endpoint,
+    region,
+    queues: queues as string[] | undefined,
+    queueNamePrefix: prefix as string | undefined,
+    credentials: credentials as SqsMonitorSettings['credentials'],
+    intervalMs: positiveInt(CONFIG, 'sqs.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
   };
 }
 
@@ -321,7 +394,7 @@ function resolveKafka(value: unknown): ResolvedConfig['kafka'] {
   return {
     brokers: brokerList('kafka.brokers', value.brokers),
     groups: groups as string[] | undefined,
-    intervalMs: positiveInt('kafka.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+    intervalMs: positiveInt(CONFIG, 'kafka.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
     clientId,
   };
 }
@@ -332,7 +405,12 @@ function resolveScaleOut(value: unknown): ResolvedConfig['scaleOut'] {
     throw new ConfigError('scaleOut must be { kafka: { brokers, topic } }');
   checkKeys('scaleOut', value, ['kafka']);
   const k = value.kafka;
-  checkKeys('scaleOut.kafka', k, ['brokers', 'topic', 'groupId', 'ingest', 'link', 'clientId']);
+  checkKeys('scaleOut.kafka', k, ['brokers', 'topic', 'groupId', 'ingest', 'link', 'clientId', 'peers']);
+  if (k.peers !== undefined && !Array.isArray(k.peers))
+    throw new ConfigError('scaleOut.kafka.peers must be a list of URLs');
+  const peers = ((k.peers as unknown[] | undefined) ?? []).map((p, i) =>
+    httpUrl(`scaleOut.kafka.peers[${i}]`, p),
+  );
   if (typeof k.topic !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(k.topic)) {
     throw new ConfigError('scaleOut.kafka.topic must be a valid Kafka topic name');
   }
@@ -352,10 +430,22 @@ function resolveScaleOut(value: unknown): ResolvedConfig['scaleOut'] {
     ingest: (k.ingest as boolean | undefined) ?? true,
     link: (k.link as boolean | undefined) ?? true,
     clientId,
+    peers,
   };
   if (!resolved.ingest && !resolved.link)
     throw new ConfigError('scaleOut.kafka: ingest and link cannot both be false');
   return resolved;
+}
+
+function resolveUi(value: unknown): ResolvedConfig['ui'] {
+  if (value === undefined) return { jaegerUrl: undefined, refreshMs: 2_000 };
+  if (!isObject(value)) throw new ConfigError('ui must be an object');
+  checkKeys('ui', value, ['jaegerUrl', 'refreshMs']);
+  const jaegerUrl = value.jaegerUrl === undefined ? undefined : httpUrl('ui.jaegerUrl', value.jaegerUrl);
+  if (jaegerUrl && (jaegerUrl.username || jaegerUrl.password)) {
+    throw new ConfigError('ui.jaegerUrl must not hold credentials (every page viewer would see them)');
+  }
+  return { jaegerUrl, refreshMs: positiveInt(CONFIG, 'ui.refreshMs', value.refreshMs, 2_000) };
 }
 
 /**
@@ -402,8 +492,10 @@ export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
     forward: target.forward,
     kafka: resolveKafka(o.kafka),
     rabbitmq: resolveRabbitMq(o.rabbitmq),
+    sqs: resolveSqs(o.sqs),
     limits: resolveLimits(o.limits),
     scaleOut: resolveScaleOut(o.scaleOut),
+    ui: resolveUi(o.ui),
     now: (o.now as (() => number) | undefined) ?? Date.now,
   };
 }

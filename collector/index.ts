@@ -3,6 +3,7 @@
  * serves `/metrics` and the journeys API. See docs/collector.md.
  */
 
+export { MonitorError } from '../monitors/errors.js';
 export type {
   CollectorLimits,
   CollectorOptions,
@@ -10,15 +11,16 @@ export type {
   KafkaMonitorOptions,
   KafkaScaleOutOptions,
   RabbitMqMonitorOptions,
+  SqsMonitorOptions,
 } from './config.js';
 export { DEFAULT_FORWARD, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT } from './config.js';
 export {
+  CollectorError,
   ConfigError,
   ForwardError,
   HoptraceError,
   isHoptraceError,
   MalformedRequestError,
-  MonitorError,
   OverloadedError,
   PayloadTooLargeError,
   UnauthorizedError,

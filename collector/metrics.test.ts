@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CollectorMetrics, LabelLimiter, prefersOpenMetrics } from './metrics.js';
+import { LabelLimiter } from '../instrumentation/core/label-limiter.js';
+import { acceptsOpenMetrics } from '../instrumentation/core/metrics-format.js';
+import { CollectorMetrics } from './metrics.js';
 
 const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -51,11 +53,11 @@ describe('CollectorMetrics', () => {
   });
 
   it('negotiates the format from Accept by q-value', () => {
-    assert.equal(prefersOpenMetrics(PROMETHEUS_ACCEPT), true);
-    assert.equal(prefersOpenMetrics('text/plain;version=0.0.4'), false);
-    assert.equal(prefersOpenMetrics('text/plain;q=1,application/openmetrics-text;q=0.5'), false);
-    assert.equal(prefersOpenMetrics('*/*'), false);
-    assert.equal(prefersOpenMetrics(undefined), false);
+    assert.equal(acceptsOpenMetrics(PROMETHEUS_ACCEPT), true);
+    assert.equal(acceptsOpenMetrics('text/plain;version=0.0.4'), false);
+    assert.equal(acceptsOpenMetrics('text/plain;q=1,application/openmetrics-text;q=0.5'), false);
+    assert.equal(acceptsOpenMetrics('*/*'), false);
+    assert.equal(acceptsOpenMetrics(undefined), false);
   });
 
   it('bounds label values per metric and label', () => {

@@ -1,13 +1,18 @@
 /**
- * The collector's own metrics (prom-client), in one private registry.
- *
- * prom-client only keeps exemplars on metrics registered in an OpenMetrics registry, and renders a
- * registry in its own content type; rendering OpenMetrics also renames counters in place (drops
- * `_total` from `metric.name`). So the registry is OpenMetrics, and the Prometheus text format is
- * rendered through a separate, never-mutated Prometheus-typed view that restores the counter suffix
- * per scrape. Nothing is switched per request, so concurrent scrapes in both formats are safe.
+ * The collector's own metrics (prom-client), in one private OpenMetrics registry (exemplars need it).
+ * The rules shared with applications come from the core: `/metrics` is rendered by `renderMetrics` (one
+ * format negotiation), label values from spans are bounded by the core's `LabelLimiter`, and the lag
+ * gauges are the core's `lagGauges` (one definition with the bus and `registerLagMetrics`).
  */
 import client from 'prom-client';
+import { LabelLimiter } from '../instrumentation/core/label-limiter.js';
+import {
+  type LagLabel,
+  type LagLabels,
+  type LagStatusLabel,
+  lagGauges,
+} from '../instrumentation/core/lag-gauges.js';
+import { renderMetrics } from '../instrumentation/core/metrics-format.js';
 import {
   LABEL_COLLECTOR_SOURCE,
   LABEL_CONSUMER_GROUP,
@@ -15,7 +20,6 @@ import {
   LABEL_DEAD_LETTER_SOURCE,
   LABEL_DESTINATION,
   LABEL_MESSAGING_SYSTEM,
-  LABEL_PARTITION,
   LABEL_PRODUCER_SERVICE,
   LABEL_QUEUE_STATE,
   LABEL_REASON,
@@ -25,9 +29,6 @@ import {
   METRIC_COLLECTOR_SPANS_RECEIVED,
   METRIC_COLLECTOR_TRACKED_MESSAGES,
   METRIC_COLLECTOR_UP,
-  METRIC_CONSUMER_LAG_MESSAGES,
-  METRIC_CONSUMER_LAG_SECONDS,
-  METRIC_CONSUMER_LAG_STATUS,
   METRIC_DEAD_LETTER_HOPS,
   METRIC_DLQ_MESSAGES,
   METRIC_DUPLICATE_DELIVERIES,
@@ -38,7 +39,6 @@ import {
   METRIC_QUEUE_MESSAGES,
   METRIC_QUEUE_OLDEST_AGE,
   METRIC_UNCONSUMED,
-  OTHER_DESTINATION,
 } from '../instrumentation/core/semconv.js';
 
 const { Counter, Gauge, Histogram, Registry } = client;
@@ -63,66 +63,16 @@ const DELIVERY_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_CONSUM
 const HOP_LABELS = [LABEL_PRODUCER_SERVICE, LABEL_CONSUMER_SERVICE, ...DELIVERY_LABELS] as const;
 const PUBLISH_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_PRODUCER_SERVICE] as const;
 const QUEUE_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION] as const;
-const LAG_LABELS = [
-  LABEL_MESSAGING_SYSTEM,
-  LABEL_DESTINATION,
-  LABEL_CONSUMER_GROUP,
-  LABEL_PARTITION,
-] as const;
 
 type Labels<T extends readonly string[]> = Record<T[number], string>;
-
-/**
- * Keeps label values from spans bounded: the first `limit` distinct values of a label per metric
- * pass, later ones become `__other__`.
- */
-export class LabelLimiter {
-  private readonly seen = new Map<string, Set<string>>();
-  constructor(private readonly limit: number) {}
-
-  bound(metric: string, label: string, value: string): string {
-    const key = `${metric}\u0000${label}`;
-    let values = this.seen.get(key);
-    if (!values) {
-      values = new Set();
-      this.seen.set(key, values);
-    }
-    if (values.has(value)) return value;
-    if (values.size >= this.limit) return OTHER_DESTINATION;
-    values.add(value);
-    return value;
-  }
-}
 
 export interface RenderedMetrics {
   contentType: string;
   body: string;
 }
 
-/** Picks OpenMetrics when the client prefers it (by q-value) over Prometheus text. */
-export function prefersOpenMetrics(accept: string | undefined): boolean {
-  if (!accept) return false;
-  let openMetricsQ = -1;
-  let textQ = -1;
-  for (const part of accept.split(',')) {
-    const [type, ...params] = part.trim().split(';');
-    const mediaType = type.trim().toLowerCase();
-    let q = 1;
-    for (const param of params) {
-      const [name, value] = param.trim().split('=');
-      if (name?.trim() === 'q') q = Number(value) || 0;
-    }
-    if (mediaType === 'application/openmetrics-text') openMetricsQ = Math.max(openMetricsQ, q);
-    else if (mediaType === 'text/plain' || mediaType === '*/*' || mediaType === 'text/*')
-      textQ = Math.max(textQ, q);
-  }
-  return openMetricsQ > 0 && openMetricsQ >= textQ;
-}
-
 export class CollectorMetrics {
   readonly registry = new Registry<client.OpenMetricsContentType>();
-  /** Renders metrics of `registry` in Prometheus text; holds no metrics itself. */
-  private readonly prometheusView = new Registry() as unknown as PrometheusTextRenderer;
   readonly labels: LabelLimiter;
 
   readonly spansReceived: client.Counter<'source'>;
@@ -143,9 +93,9 @@ export class CollectorMetrics {
   readonly queueConsumers: client.Gauge<(typeof QUEUE_LABELS)[number]>;
   readonly queueOldestAge: client.Gauge<(typeof QUEUE_LABELS)[number]>;
   readonly dlqMessages: client.Gauge<(typeof QUEUE_LABELS)[number] | 'dead_letter_source'>;
-  readonly lagMessages: client.Gauge<(typeof LAG_LABELS)[number]>;
-  readonly lagSeconds: client.Gauge<(typeof LAG_LABELS)[number]>;
-  readonly lagStatus: client.Gauge<'messaging_system' | 'messaging_consumer_group_name'>;
+  readonly lagMessages: client.Gauge<LagLabel>;
+  readonly lagSeconds: client.Gauge<LagLabel>;
+  readonly lagStatus: client.Gauge<LagStatusLabel>;
 
   constructor(options: { maxLabelValues: number; trackedMessages?: () => Record<EvictionKind, number> }) {
     // Set once, before any metric is registered (exemplar metrics require it at registration).
@@ -256,24 +206,10 @@ export class CollectorMetrics {
       labelNames: [...QUEUE_LABELS, LABEL_DEAD_LETTER_SOURCE],
       registers,
     });
-    this.lagMessages = new Gauge({
-      name: METRIC_CONSUMER_LAG_MESSAGES,
-      help: 'Messages not yet processed by a consumer group (Kafka: high watermark - committed; RabbitMQ: ready).',
-      labelNames: [...LAG_LABELS],
-      registers,
-    });
-    this.lagSeconds = new Gauge({
-      name: METRIC_CONSUMER_LAG_SECONDS,
-      help: 'Age of the oldest unprocessed message of a consumer group, seconds.',
-      labelNames: [...LAG_LABELS],
-      registers,
-    });
-    this.lagStatus = new Gauge({
-      name: METRIC_CONSUMER_LAG_STATUS,
-      help: 'Consumer group lag status from a sliding window: 0 OK, 1 WARN, 2 STALL, 3 STOP.',
-      labelNames: [LABEL_MESSAGING_SYSTEM, LABEL_CONSUMER_GROUP],
-      registers,
-    });
+    const lag = lagGauges(this.registry);
+    this.lagMessages = lag.messages;
+    this.lagSeconds = lag.seconds;
+    this.lagStatus = lag.status;
     this.up.set({ source: 'collector' }, 1);
   }
 
@@ -282,39 +218,12 @@ export class CollectorMetrics {
     return this.labels.bound(metric, label, value);
   }
 
-  async render(accept: string | undefined): Promise<RenderedMetrics> {
-    if (prefersOpenMetrics(accept)) {
-      return { contentType: this.registry.contentType, body: await this.registry.metrics() };
-    }
-    const parts = await Promise.all(
-      this.registry.getMetricsAsArray().map((metric) =>
-        this.prometheusView.getMetricsAsString({
-          async get() {
-            const data = await (metric as unknown as MetricSource).get();
-            return String(data.type) === 'counter' && !data.name.endsWith('_total')
-              ? { ...data, name: `${data.name}_total` }
-              : data;
-          },
-        }),
-      ),
-    );
-    return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: `${parts.join('\n\n')}\n` };
+  /** `/metrics`: Prometheus text or OpenMetrics by `Accept`, the same rule as applications' `renderMetrics`. */
+  render(accept: string | undefined): Promise<RenderedMetrics> {
+    return renderMetrics(this.registry, accept);
   }
-}
-
-interface MetricSource {
-  get(): Promise<client.MetricObjectWithValues<client.MetricValue<string>>>;
-}
-
-/**
- * `Registry#getMetricsAsString(metric)` is the per-metric serializer `Registry#metrics()` uses
- * (prom-client 15 `lib/registry.js`); it is not in the typings, so it is declared here. The unit
- * tests render both formats, so a prom-client change that breaks this fails there.
- */
-interface PrometheusTextRenderer {
-  getMetricsAsString(metric: MetricSource): Promise<string>;
 }
 
 export type HopLabels = Labels<typeof HOP_LABELS>;
 export type PublishLabels = Labels<typeof PUBLISH_LABELS>;
-export type LagLabels = Labels<typeof LAG_LABELS>;
+export type { LagLabels };

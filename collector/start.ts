@@ -4,25 +4,27 @@
  * monitors, flush the forwarder).
  */
 
-import { createKafkaLagMonitor } from '../instrumentation/kafka/lag-monitor.js';
-import { type CollectorOptions, type ResolvedConfig, resolveConfig } from './config.js';
+import { randomUUID } from 'node:crypto';
+import { MonitorRunner } from '../monitors/runner.js';
+import { type CollectorOptions, resolveConfig } from './config.js';
 import { HoptraceError } from './errors.js';
 import { Forwarder } from './exporter/forwarder.js';
 import { type KafkaTopicScaleOut, startKafkaTopicScaleOut } from './exporter/kafka-topic.js';
 import { Linker, pickLinkerLimits } from './linker/linker.js';
 import { CollectorMetrics } from './metrics.js';
-import { KafkaLagCollectorMonitor } from './monitors/kafka.js';
-import { RabbitMqMonitor } from './monitors/rabbitmq.js';
-import { MonitorRunner } from './monitors/runner.js';
-import type { Monitor } from './monitors/types.js';
+import { createMonitors } from './monitors/index.js';
+import { brokerSnapshot } from './monitors/snapshot.js';
 import { recordsToResourceSpans } from './otlp/records.js';
 import { LoadShedder } from './receiver/load-shedder.js';
-import { otlpRoutes, type SpanSink } from './receiver/otlp-http.js';
+import { otlpRoutes } from './receiver/otlp-http.js';
 import { healthRoutes } from './routes/health.js';
 import { journeyRoutes } from './routes/journeys.js';
+import { mapRoutes } from './routes/map.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { INSTANCE_HEADER, Peers } from './routes/peers.js';
+import { uiRoutes } from './routes/ui.js';
 import { HttpServer, logger } from './server.js';
-import type { SpanRecord } from './types.js';
+import type { SpanRecord, SpanSink } from './types.js';
 
 export interface Collector {
   /** The port actually bound (useful with `port: 0`). */
@@ -38,18 +40,6 @@ export interface Collector {
   pollMonitors(): Promise<void>;
   /** Stops everything: server, timers, monitors, scale-out clients; flushes the forwarder. Idempotent. */
   close(): Promise<void>;
-}
-
-function createMonitors(config: ResolvedConfig, metrics: CollectorMetrics): Monitor[] {
-  const monitors: Monitor[] = [];
-  if (config.rabbitmq) monitors.push(new RabbitMqMonitor(config.rabbitmq, metrics));
-  if (config.kafka) {
-    const { brokers, groups, intervalMs, clientId } = config.kafka;
-    // The Kafka instrumentation's lag monitor (shared with `hoptrace lag`); kafkajs loads on first poll.
-    const lag = createKafkaLagMonitor({ brokers, groups, clientId, intervalMs });
-    monitors.push(new KafkaLagCollectorMonitor(lag, intervalMs, metrics));
-  }
-  return monitors;
 }
 
 export async function startCollector(options: CollectorOptions = {}): Promise<Collector> {
@@ -70,7 +60,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   });
   linker = localLinker;
 
-  const monitors = new MonitorRunner(createMonitors(config, metrics), metrics);
+  const monitors = new MonitorRunner(createMonitors(config), metrics, logger);
   const localSink: SpanSink = {
     messagingOnly: true,
     accept: (spans) => localLinker.ingest(spans),
@@ -98,8 +88,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   // Holder so routes can ask the server whether it is closing.
   const state = { closing: false };
   const shedder = new LoadShedder({ busyPercent: config.limits.shedAboveBusyPercent });
+  const instanceId = randomUUID();
+  const peers = config.scaleOut?.peers.length
+    ? new Peers(config.scaleOut.peers, instanceId, config.token)
+    : undefined;
   const server = new HttpServer({
     token: config.token,
+    headers: { [INSTANCE_HEADER]: instanceId },
     routes: [
       ...otlpRoutes({
         limits: config.limits,
@@ -117,7 +112,18 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
         readiness: () => ({ http: true, ...scaleOut?.readiness() }),
         sources: () => monitors.sources(),
       }),
-      ...journeyRoutes(localLinker),
+      ...journeyRoutes(localLinker, peers),
+      ...mapRoutes({
+        reader: localLinker,
+        now: config.now,
+        broker: () => brokerSnapshot(metrics),
+        peers,
+        settings: {
+          refreshMs: config.ui.refreshMs,
+          ...(config.ui.jaegerUrl ? { jaegerUrl: config.ui.jaegerUrl.href.replace(/\/$/, '') } : {}),
+        },
+      }),
+      ...uiRoutes(),
     ],
   });
 

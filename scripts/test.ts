@@ -5,7 +5,8 @@
  * Before the run it makes sure the real servers the integration tests use are reachable: a server
  * whose HOPTRACE_* variable the user set is theirs and left alone; one already answering on the
  * stack's ports is reused; anything else is started with the project's stack and stopped again
- * afterwards (only what this run started). With CI=true a server that cannot start fails the run.
+ * afterwards (only what this run started). Chromium (for the browser tests) is installed when missing
+ * and passed on as HOPTRACE_CHROMIUM. With CI=true a server or Chromium that cannot be had fails the run.
  *
  *   node dist/scripts/test.js [--unit] [filter...]
  *   --unit             only tests outside test/integration/, no servers
@@ -22,7 +23,7 @@ import {
   type StackConfig,
   stackEndpoints,
 } from './stack/config.js';
-import { down, SERVERS, up } from './stack/control.js';
+import { down, installTools, SERVERS, up } from './stack/control.js';
 import { logTail } from './stack/ready.js';
 
 const distRoot = join(import.meta.dirname, '..');
@@ -95,7 +96,19 @@ async function prepareServers(config: StackConfig): Promise<Prepared> {
       }
     }
   }
+  if (!(await prepareChromium(config, env))) failed = true;
   return { env, started, failed };
+}
+
+/** The user's HOPTRACE_CHROMIUM, else Debian's chromium, installed now when missing. */
+async function prepareChromium(config: StackConfig, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const [outcome] = await installTools(config, ['chromium']);
+  if (outcome.state === 'failed') {
+    log(`chromium is not available: ${outcome.error.message}`);
+    return false;
+  }
+  env.HOPTRACE_CHROMIUM = outcome.path;
+  return true;
 }
 
 function runNodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -2,6 +2,8 @@
  * Broker state from every source, mapped onto hoptrace's names and labels: the collector's own
  * gauges, kafka_exporter, kminion and rabbitmq_prometheus (per-object and detailed endpoints, as
  * RabbitMQ 3.10 exposes them: `rabbitmq_queue_*{vhost, queue}` and `rabbitmq_detailed_queue_*`).
+ * SQS has no oldest-message age among its queue attributes: its lag in seconds comes from the
+ * wrappers' message age at receive, or from CloudWatch's `ApproximateAgeOfOldestMessage` through YACE.
  *
  * Each source writes `*:by_source` with its `hoptrace_source`; the deduplicating rules at the end of
  * the group (evaluated after them, in order) give dashboards and alerts one series per key.
@@ -13,11 +15,13 @@ import {
   LABEL_MESSAGING_SYSTEM,
   LABEL_PARTITION,
   LABEL_QUEUE_STATE,
+  MESSAGING_SYSTEM_AWS_SQS,
   MESSAGING_SYSTEM_KAFKA,
   MESSAGING_SYSTEM_RABBITMQ,
   METRIC_CONSUMER_LAG_MESSAGES,
   METRIC_CONSUMER_LAG_SECONDS,
   METRIC_DLQ_MESSAGES,
+  METRIC_MESSAGE_AGE,
   METRIC_QUEUE_CONSUMERS,
   METRIC_QUEUE_MESSAGES,
   METRIC_QUEUE_OLDEST_AGE,
@@ -43,10 +47,12 @@ import {
   RECORD_OLDEST_AGE_BY_SOURCE,
   RECORD_QUEUE_MESSAGES,
   RECORD_QUEUE_MESSAGES_BY_SOURCE,
+  SOURCE_CLOUDWATCH,
   SOURCE_COLLECTOR,
   SOURCE_INSTRUMENTATION,
   SOURCE_KAFKA_EXPORTER,
   SOURCE_KMINION,
+  SOURCE_MESSAGE_AGE,
   SOURCE_RABBITMQ,
 } from './names.js';
 import { by, quote, renameLabels, selector } from './promql.js';
@@ -65,7 +71,16 @@ const rabbit = (extra: Record<string, string> = {}) => ({
   [LABEL_HOPTRACE_SOURCE]: SOURCE_RABBITMQ,
   ...extra,
 });
+const sqs = (source: string) => ({
+  [LABEL_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_AWS_SQS,
+  [LABEL_HOPTRACE_SOURCE]: source,
+});
 const collector = { [LABEL_HOPTRACE_SOURCE]: SOURCE_COLLECTOR };
+
+/** YACE's SQS `ApproximateAgeOfOldestMessage` (maximum statistic) per queue. */
+function cloudwatchSqsOldestAge(ctx: RuleContext): string {
+  return `max ${by([D])} (${renameLabels(selector('aws_sqs_approximate_age_of_oldest_message_maximum', ctx.config.selectors.cloudwatch), { dimension_QueueName: D })})`;
+}
 const instrumentation = { [LABEL_HOPTRACE_SOURCE]: SOURCE_INSTRUMENTATION };
 
 /** A rabbitmq_prometheus queue gauge from whichever endpoint is scraped (per-object or detailed). */
@@ -144,6 +159,17 @@ function lagSeconds(ctx: RuleContext): RecordingRule[] {
       record: RECORD_LAG_SECONDS_BY_SOURCE,
       expr: perQueue(`time() - ${rabbitHeadTimestampSeconds(ctx)}`),
       labels: rabbit(),
+    },
+    {
+      // SQS: p99 message age at receive, per queue, while messages are being received.
+      record: RECORD_LAG_SECONDS_BY_SOURCE,
+      expr: `histogram_quantile(0.99, sum ${by(['le', ...CONSUMER_KEY])} (rate(${selector(`${METRIC_MESSAGE_AGE}_bucket`, ctx.config.selectors.services, `${LABEL_MESSAGING_SYSTEM}=${quote(MESSAGING_SYSTEM_AWS_SQS)}`)}[${ctx.window(ctx.config.windows.sqsMessageAge)}])))`,
+      labels: { [LABEL_HOPTRACE_SOURCE]: SOURCE_MESSAGE_AGE },
+    },
+    {
+      record: RECORD_LAG_SECONDS_BY_SOURCE,
+      expr: cloudwatchSqsOldestAge(ctx),
+      labels: sqs(SOURCE_CLOUDWATCH),
     },
     { record: RECORD_LAG_SECONDS, expr: `max ${by(CONSUMER_KEY)} (${RECORD_LAG_SECONDS_BY_SOURCE})` },
   ];
@@ -230,6 +256,11 @@ function oldestMessageAge(ctx: RuleContext): RecordingRule[] {
       record: RECORD_OLDEST_AGE_BY_SOURCE,
       expr: perQueue(`time() - ${rabbitHeadTimestampSeconds(ctx)}`),
       labels: rabbit(),
+    },
+    {
+      record: RECORD_OLDEST_AGE_BY_SOURCE,
+      expr: cloudwatchSqsOldestAge(ctx),
+      labels: sqs(SOURCE_CLOUDWATCH),
     },
     { record: RECORD_OLDEST_AGE, expr: `max ${by(DESTINATION_KEY)} (${RECORD_OLDEST_AGE_BY_SOURCE})` },
   ];

@@ -4,7 +4,7 @@ import { by, num, quote, selector } from './promql.js';
 import { labelRef } from './templates.js';
 import type { AlertingRule, RuleContext, RuleGroup } from './types.js';
 
-/** `source` values of the collector's broker monitors (collector/monitors: RabbitMQ, Kafka). */
+/** `source` values of the collector's broker monitors (monitors/: RabbitMQ, Kafka). */
 export const BROKER_SOURCES = ['rabbitmq', 'kafka'] as const;
 
 export function collectorAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {

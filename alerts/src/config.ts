@@ -31,6 +31,11 @@ export interface HoptraceRulesConfig {
     kminion: string;
     /** RabbitMQ's rabbitmq_prometheus plugin, `/metrics/per-object` or `/metrics/detailed`. */
     rabbitmq: string;
+    /**
+     * CloudWatch through prometheus-community/yet-another-cloudwatch-exporter (YACE) with the AWS/SQS
+     * namespace: `aws_sqs_approximate_age_of_oldest_message_maximum{dimension_QueueName}`.
+     */
+    cloudwatch: string;
   };
   /**
    * RE2 pattern (full match) of RabbitMQ queue names that are dead-letter queues, for the
@@ -61,6 +66,8 @@ export interface HoptraceRulesConfig {
     deadLetterQueueDrain: string;
     consumerLagTrend: string;
     unconsumed: string;
+    /** SQS consumer lag in seconds from the wrappers' message age at receive (p99 over this window). */
+    sqsMessageAge: string;
   };
   /** How long a condition must hold before the alert fires. */
   for: {
@@ -97,6 +104,7 @@ export const defaultConfig: HoptraceRulesConfig = {
     kafkaExporter: '',
     kminion: '',
     rabbitmq: '',
+    cloudwatch: '',
   },
   rabbitmqDeadLetterQueuePattern: '(.+)[._-](?:dlq|dead-letters?|dead_letters?|dead)',
   consumerlessDestinationPattern: '.+[._-](?:retry|delay|delayed|parking)(?:[._-].*)?',
@@ -114,6 +122,7 @@ export const defaultConfig: HoptraceRulesConfig = {
     deadLetterQueueDrain: '30m',
     consumerLagTrend: '10m',
     unconsumed: '15m',
+    sqsMessageAge: '5m',
   },
   for: {
     deadLettersIncreasing: '10m',

@@ -23,6 +23,10 @@ export const SOURCE_INSTRUMENTATION = 'instrumentation';
 export const SOURCE_KAFKA_EXPORTER = 'kafka_exporter';
 export const SOURCE_KMINION = 'kminion';
 export const SOURCE_RABBITMQ = 'rabbitmq_prometheus';
+/** SQS lag in seconds from the wrappers' `hoptrace_message_age_seconds` (age at receive). */
+export const SOURCE_MESSAGE_AGE = 'message_age';
+/** CloudWatch metrics through yet-another-cloudwatch-exporter (SQS `ApproximateAgeOfOldestMessage`). */
+export const SOURCE_CLOUDWATCH = 'cloudwatch';
 
 export const RECORD_LAG_MESSAGES_BY_SOURCE = 'hoptrace:consumer_lag_messages:by_source';
 /** Per partition (Kafka) or per queue (RabbitMQ): system, destination, group, partition. */

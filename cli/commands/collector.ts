@@ -3,13 +3,14 @@ import type { CollectorOptions } from '../../collector/config.js';
 import { ConfigError } from '../../collector/errors.js';
 import { startCollector } from '../../collector/start.js';
 import { type Command, UsageError } from '../command.js';
-import { brokersFlag, integerFlag, listFlag, parseFlags, redactUrl } from '../flags.js';
+import { brokersFlag, integerFlag, listFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
 
 const HELP = `Usage: hoptrace collector [flags]
 
 Receives OTLP/HTTP spans (POST /v1/traces, protobuf or JSON, gzip), links publishes to deliveries,
-serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz and the journeys API
-(/api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches RabbitMQ and forwards
+serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz, the web UI (/: flow map and journeys)
+and the API (/api/map, /api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches
+RabbitMQ, Kafka lag and SQS queues, and forwards
 spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
 
 Flags:
@@ -19,6 +20,10 @@ Flags:
   --forward URL               forward spans over OTLP/HTTP, e.g. http://127.0.0.1:34318 (Jaeger)
   --rabbitmq URL              RabbitMQ management API, e.g. http://guest:guest@127.0.0.1:15672
   --rabbitmq-vhost V          vhost to watch (default /)
+  --sqs ENDPOINT              watch SQS queues: an emulator URL, or "aws" for AWS (credentials: the AWS SDK chain)
+  --sqs-region R              region (default $AWS_REGION or us-east-1)
+  --sqs-queues Q1,Q2          queue names or URLs (default every queue, up to 1000)
+  --sqs-prefix P              only queues whose name starts with P
   --kafka-brokers HOSTS       watch Kafka consumer lag (comma-separated host:port)
   --kafka-groups G1,G2        only these consumer groups (default all)
   --monitor-interval MS       broker poll interval (default 15000)
@@ -32,6 +37,9 @@ Flags:
   --scale-out-topic T         the topic (default hoptrace.spans)
   --scale-out-role R          ingest, link or both (default both)
   --scale-out-group G         consumer group of the linking instances (default hoptrace-collector)
+  --scale-out-peer URL        an instance's HTTP base URL (repeat for each; may include this one): the UI
+                              and /api of any instance then show the whole map and find any journey
+  --jaeger-url URL            Jaeger UI base URL: the web UI links journeys to their traces there
   -h, --help                  this text
 
 Examples:
@@ -49,6 +57,10 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       forward: { type: 'string' },
       rabbitmq: { type: 'string' },
       'rabbitmq-vhost': { type: 'string' },
+      sqs: { type: 'string' },
+      'sqs-region': { type: 'string' },
+      'sqs-queues': { type: 'string' },
+      'sqs-prefix': { type: 'string' },
       'kafka-brokers': { type: 'string' },
       'kafka-groups': { type: 'string' },
       'monitor-interval': { type: 'string' },
@@ -62,10 +74,12 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       'scale-out-topic': { type: 'string' },
       'scale-out-role': { type: 'string' },
       'scale-out-group': { type: 'string' },
+      'scale-out-peer': { type: 'string', multiple: true },
+      'jaeger-url': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
-  }) as { values: Record<string, string | undefined> };
+  }) as unknown as { values: Record<string, string | undefined> & { 'scale-out-peer'?: string[] } };
   const interval = integerFlag('monitor-interval', values['monitor-interval'], { min: 1 });
   const options: CollectorOptions = {};
   const port = integerFlag('port', values.port, { max: 65535 });
@@ -80,6 +94,16 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
     if (interval !== undefined) options.rabbitmq.intervalMs = interval;
   } else if (values['rabbitmq-vhost'] !== undefined) {
     throw new UsageError('--rabbitmq-vhost needs --rabbitmq');
+  }
+  if (values.sqs !== undefined) {
+    options.sqs = values.sqs === 'aws' ? {} : { endpoint: values.sqs };
+    if (values['sqs-region'] !== undefined) options.sqs.region = values['sqs-region'];
+    const queues = listFlag(values['sqs-queues']);
+    if (queues) options.sqs.queues = queues;
+    if (values['sqs-prefix'] !== undefined) options.sqs.queueNamePrefix = values['sqs-prefix'];
+    if (interval !== undefined) options.sqs.intervalMs = interval;
+  } else if (values['sqs-region'] ?? values['sqs-queues'] ?? values['sqs-prefix']) {
+    throw new UsageError('--sqs-region, --sqs-queues and --sqs-prefix need --sqs');
   }
   const brokers = brokersFlag('kafka-brokers', values['kafka-brokers']);
   if (brokers) {
@@ -123,10 +147,24 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       },
     };
     if (values['scale-out-group'] !== undefined) options.scaleOut.kafka.groupId = values['scale-out-group'];
-  } else if (values['scale-out-topic'] ?? values['scale-out-role'] ?? values['scale-out-group']) {
+    const peers = values['scale-out-peer'];
+    if (peers) {
+      for (const peer of peers) urlFlag('scale-out-peer', peer, 'http://10.0.0.2:4318');
+      options.scaleOut.kafka.peers = peers;
+    }
+  } else if (
+    values['scale-out-topic'] ??
+    values['scale-out-role'] ??
+    values['scale-out-group'] ??
+    values['scale-out-peer']
+  ) {
     throw new UsageError(
-      '--scale-out-topic, --scale-out-role and --scale-out-group need --scale-out-brokers',
+      '--scale-out-topic, --scale-out-role, --scale-out-group and --scale-out-peer need --scale-out-brokers',
     );
+  }
+  if (values['jaeger-url'] !== undefined) {
+    urlFlag('jaeger-url', values['jaeger-url'], 'http://127.0.0.1:16686');
+    options.ui = { jaegerUrl: values['jaeger-url'] };
   }
   return options;
 }
@@ -145,10 +183,15 @@ export const command: Command = {
       if (err instanceof ConfigError) throw new UsageError(err.message);
       throw err;
     }
-    const parts = [`hoptrace collector listening on ${collector.url}`, `OTLP: ${collector.url}/v1/traces`];
+    const parts = [
+      `hoptrace collector listening on ${collector.url}`,
+      `OTLP: ${collector.url}/v1/traces`,
+      `UI: ${collector.url}/`,
+    ];
     if (options.forwardOtlpUrl) parts.push(`forwarding to ${redactUrl(options.forwardOtlpUrl)}`);
     if (options.rabbitmq) parts.push('watching RabbitMQ');
     if (options.kafka) parts.push('watching Kafka lag');
+    if (options.sqs) parts.push('watching SQS');
     console.log(parts.join('; '));
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

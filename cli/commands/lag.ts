@@ -1,5 +1,5 @@
 /** `hoptrace lag`: Kafka consumer lag per group, topic and partition, as a table (once, or `--watch`). */
-import type { GroupLag, KafkaLagMonitor, LagSnapshot } from '../../instrumentation/kafka/lag-monitor.js';
+import type { GroupLag, KafkaLagMonitor, LagSnapshot } from '../../monitors/kafka/lag-monitor.js';
 import { type Command, UsageError } from '../command.js';
 import { brokersFlag, integerFlag, parseFlags } from '../flags.js';
 
@@ -97,7 +97,7 @@ export function formatLagTable(snapshot: LagSnapshot): string {
 
 async function run(argv: string[]): Promise<number> {
   const args = parseLagArgs(argv);
-  const { createKafkaLagMonitor } = await import('../../instrumentation/kafka/lag-monitor.js');
+  const { createKafkaLagMonitor } = await import('../../monitors/kafka/lag-monitor.js');
   try {
     await import('kafkajs');
   } catch {

@@ -16,9 +16,8 @@ import { ConfigError, OverloadedError } from '../errors.js';
 import { roleOf } from '../linker/classify.js';
 import type { CollectorMetrics } from '../metrics.js';
 import { deserializeRecord, serializeRecord } from '../otlp/records.js';
-import type { SpanSink } from '../receiver/otlp-http.js';
 import { logger } from '../server.js';
-import type { SpanRecord } from '../types.js';
+import type { SpanRecord, SpanSink } from '../types.js';
 
 type ScaleOutConfig = NonNullable<ResolvedConfig['scaleOut']>;
 

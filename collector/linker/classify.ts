@@ -17,6 +17,7 @@ import {
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_RABBITMQ_ROUTING_KEY,
   ATTR_MESSAGING_SYSTEM,
+  MESSAGING_SYSTEM_GCP_PUBSUB,
 } from '../../instrumentation/core/semconv.js';
 import { numberAttribute, stringAttribute } from '../otlp/normalize.js';
 import type { SpanRecord } from '../types.js';
@@ -28,15 +29,23 @@ export type MessagingRole = 'publish' | 'delivery';
  *   creation contexts of batch sends), or no operation type and kind PRODUCER.
  * - delivery: operation type `process` or `receive` (hoptrace's wrappers make one consumer span per
  *   delivery: `receive` for a pull such as AMQP `get`, `process` otherwise), or no operation type
- *   and kind CONSUMER. `settle` spans are not deliveries.
+ *   and kind CONSUMER. `settle` spans are not deliveries, nor are CLIENT `receive` spans (OTel semconv's
+ *   kind for a pull whose messages are processed in their own spans, as SQS's are).
+ * - none: Pub/Sub spans without an operation type (the Pub/Sub client's own tracing).
  */
 export function roleOf(span: SpanRecord): MessagingRole | undefined {
   const op = span.attributes[ATTR_MESSAGING_OPERATION_TYPE];
   if (typeof op === 'string' && op !== '') {
     if (op === 'send' || op === 'publish' || op === 'create') return 'publish';
-    if (op === 'process' || op === 'receive') return 'delivery';
+    if (op === 'process') return 'delivery';
+    // A CLIENT `receive` span is a pull that hands messages to their own `process` spans (SQS).
+    if (op === 'receive') return span.kind === 'client' ? undefined : 'delivery';
     return undefined;
   }
+  // `@google-cloud/pubsub`'s own spans (`enableOpenTelemetryTracing`) carry no operation type (only the older
+  // `messaging.operation`) and no message ID; hoptrace's wrapper makes the per-message spans, so these would
+  // be phantom publishes (the client's `create` and batch `send`) and deliveries.
+  if (span.attributes[ATTR_MESSAGING_SYSTEM] === MESSAGING_SYSTEM_GCP_PUBSUB) return undefined;
   if (span.kind === 'producer') return 'publish';
   if (span.kind === 'consumer') return 'delivery';
   return undefined;

@@ -18,18 +18,11 @@ import {
 } from '../otlp/codec.js';
 import { normalizeRequest } from '../otlp/normalize.js';
 import type { RequestContext, Route } from '../server.js';
-import type { SpanRecord } from '../types.js';
+import type { SpanSink } from '../types.js';
 import { decodeContentEncoding, readRawBody } from './body.js';
 import type { LoadShedder } from './load-shedder.js';
 
 export const OTLP_TRACES_PATH = '/v1/traces';
-
-/** Where normalized spans go: the local linker, or the scale-out topic. */
-export interface SpanSink {
-  /** Only messaging spans are needed (others are counted, not converted). */
-  readonly messagingOnly: boolean;
-  accept(spans: SpanRecord[]): void | Promise<void>;
-}
 
 export interface OtlpRouteDeps {
   limits: Pick<CollectorLimits, 'maxBodyBytes' | 'maxInFlightBytes' | 'maxConcurrentRequests'>;

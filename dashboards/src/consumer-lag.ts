@@ -107,7 +107,7 @@ export function consumerLagDashboard(): Dashboard {
           timeseriesPanel({
             title: 'Lag (messages) per group',
             description:
-              'Unprocessed messages per group: Kafka high watermark minus committed offset, RabbitMQ ready messages.',
+              'Unprocessed messages per group: Kafka high watermark minus committed offset, RabbitMQ ready messages, SQS visible messages.',
             unit: UNIT.messages,
             min: 0,
             queries: [
@@ -119,7 +119,8 @@ export function consumerLagDashboard(): Dashboard {
           }),
           timeseriesPanel({
             title: 'Lag (seconds) per group',
-            description: 'Age of the oldest unprocessed message per group.',
+            description:
+              'Age of the oldest unprocessed message per group. SQS: p99 message age at receive, or CloudWatch ApproximateAgeOfOldestMessage through YACE.',
             unit: UNIT.seconds,
             min: 0,
             queries: [
@@ -161,7 +162,7 @@ export function consumerLagDashboard(): Dashboard {
           timeseriesPanel({
             title: 'Consumers',
             description:
-              'Consumers on each queue (RabbitMQ) or members of each group reading a topic (Kafka).',
+              'Consumers on each queue (RabbitMQ) or members of each group reading a topic (Kafka). SQS does not know its consumers.',
             unit: UNIT.count,
             min: 0,
             queries: [
@@ -197,7 +198,8 @@ export function consumerLagDashboard(): Dashboard {
           }),
           timeseriesPanel({
             title: 'Queue depth',
-            description: 'RabbitMQ and bus queues: ready and unacknowledged messages.',
+            description:
+              'RabbitMQ, SQS and bus queues: ready and unacknowledged messages (SQS: visible, in flight, and delayed).',
             unit: UNIT.messages,
             min: 0,
             stacked: true,

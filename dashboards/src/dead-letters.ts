@@ -129,7 +129,7 @@ export function deadLettersDashboard(): Dashboard {
           timeseriesPanel({
             title: 'Dead letters by reason',
             description:
-              "rejected, expired, maxlen, delivery_limit, max_attempts or error. Wrappers: Kafka and the bus count at the consumer that gave up, RabbitMQ at the dead-letter queue's consumer (none without one). Collector: every dead-lettering consumer span, per source destination and group.",
+              "rejected, expired, maxlen, delivery_limit, max_attempts or error. Wrappers: Kafka and the bus count at the consumer that gave up, RabbitMQ and SQS at the dead-letter queue's consumer (none without one). Collector: every dead-lettering consumer span, per source destination and group.",
             unit: UNIT.messagesPerSecond,
             queries: [
               {

@@ -123,7 +123,7 @@ export function flowsDashboard(): Dashboard {
           statPanel({
             title: 'Collector sources up',
             description:
-              'Per source, 1 when every collector reports it working: the collector itself, each broker monitor (rabbitmq, kafka), the forwarder and the scale-out topic. 0 when one fails.',
+              'Per source, 1 when every collector reports it working: the collector itself, each broker monitor (rabbitmq, kafka, sqs), the forwarder and the scale-out topic. 0 when one fails.',
             unit: UNIT.count,
             queries: [
               {
@@ -139,7 +139,7 @@ export function flowsDashboard(): Dashboard {
           timeseriesPanel({
             title: 'Broker data age',
             description:
-              'Seconds since the collector last read each broker (rabbitmq, kafka), received spans (otlp), forwarded or read the scale-out topic. Only the brokers alert (StaleBrokerData): a quiet span stream is normal.',
+              'Seconds since the collector last read each broker (rabbitmq, kafka, sqs), received spans (otlp), forwarded or read the scale-out topic. Only the brokers alert (StaleBrokerData): a quiet span stream is normal.',
             unit: UNIT.seconds,
             width: 9,
             queries: [

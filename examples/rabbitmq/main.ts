@@ -9,10 +9,10 @@
  * (optional, e.g. http://127.0.0.1:4318, to see the traces in Jaeger or the hoptrace collector).
  */
 import { randomBytes } from 'node:crypto';
-import { setupTelemetry } from '../shared/telemetry.js';
-import { formatRabbitDemoSummary, runRabbitDemo } from './demo.js';
-import { startStorefront, startWorker } from './services.js';
-import { demoTopology } from './topology.js';
+import { formatRabbitDemoSummary, runRabbitDemo } from '../../cli/demo/rabbitmq.js';
+import { startStorefront, startWorker } from '../../cli/demo/rabbitmq-services.js';
+import { demoTopology } from '../../cli/demo/rabbitmq-topology.js';
+import { setupTelemetry } from '../../cli/demo/telemetry.js';
 
 const url = process.env.HOPTRACE_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:35672';
 const [role = 'all', count = '3'] = process.argv.slice(2);

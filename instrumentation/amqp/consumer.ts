@@ -8,14 +8,13 @@
  * deliveries settle as `ack` when the handler finishes. Deliveries still unsettled when the channel
  * closes end as abandoned (span marked `hoptrace.unsettled`, no outcome, not an error).
  */
-import type { Delivery } from '../core/delivery.js';
-import { startDelivery } from '../core/delivery.js';
+
 import {
   ATTR_HOPTRACE_DEAD_LETTER_COUNT,
   ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE,
   type Outcome,
 } from '../core/semconv.js';
-import { recordError } from '../core/spans.js';
+import { type Delivery, runHandler, startDelivery } from '../transport/index.js';
 import type { AnyFunction } from './proxy.js';
 import type { AmqpSettings } from './settings.js';
 import { topology } from './topology.js';
@@ -152,55 +151,28 @@ export class Consumer {
   }
 
   /**
-   * Runs the user's handler in the delivery's context. A synchronous throw propagates to amqplib as
-   * is; an async handler's rejection stays unhandled exactly as without hoptrace (same reason, once).
+   * Runs the user's handler in the delivery's context (the core's rule: same result, same error, once).
+   * amqplib drops the handler's promise, so a rejection stays unhandled as it would without hoptrace.
    */
   private runHandler(delivery: Delivery, noAck: boolean, invoke: () => unknown): unknown {
     const { guard } = this.settings.instr;
-    const failed = (error: unknown) =>
-      guard.do('handler error', () => {
-        if (!delivery.settled) {
+    return runHandler(
+      guard,
+      delivery,
+      invoke,
+      {
+        succeeded: () => {
+          if (noAck) delivery.settle('ack');
+        },
+        failed: (error) => {
+          // Failed after settling (an ack, then a throw): the delivery records the error on its span.
+          if (delivery.settled) return;
           this.forget(delivery);
           delivery.settle('error', { error });
-        } else recordError(delivery.span, error);
-      });
-    const succeeded = () => {
-      if (noAck) guard.do('settle', () => delivery.settle('ack'));
-    };
-
-    let isAsync = false;
-    const result = delivery.run(() => {
-      let value: unknown;
-      try {
-        value = invoke();
-      } catch (err) {
-        failed(err);
-        throw err;
-      }
-      if (!(value instanceof Promise)) {
-        succeeded();
-        return value;
-      }
-      isAsync = true;
-      return value.then(
-        (v) => {
-          succeeded();
-          return v;
         },
-        (err) => {
-          failed(err);
-          throw err;
-        },
-      );
-    });
-    // The core observes the promise (which marks it handled); re-raise the rejection on a promise
-    // nobody awaits, as amqplib drops the handler's promise and the process sees an unhandled rejection.
-    if (isAsync && result instanceof Promise) {
-      result.then(undefined, (err) => {
-        throw err;
-      });
-    }
-    return result;
+      },
+      { keepRejectionUnhandled: true },
+    );
   }
 
   private forget(delivery: Delivery): void {

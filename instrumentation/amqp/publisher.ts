@@ -12,9 +12,6 @@
  *   confirm); otherwise as a short `return <exchange>` span under the producer span.
  */
 import { type Attributes, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import { randomId } from '../core/ids.js';
-import { extractIncoming } from '../core/propagation.js';
-import { type PublishOperation, startPublish } from '../core/publish.js';
 import {
   ATTR_HOPTRACE_PUBLISH_BACKPRESSURE,
   ATTR_HOPTRACE_RETURN_REPLY_CODE,
@@ -25,8 +22,14 @@ import {
   ATTR_MESSAGING_SYSTEM,
   EVENT_HOPTRACE_RETURNED,
 } from '../core/semconv.js';
-import { recordError } from '../core/spans.js';
-import { shallowCopy } from '../core/utils.js';
+import {
+  extractIncoming,
+  type PublishOperation,
+  randomId,
+  recordError,
+  shallowCopy,
+  startPublish,
+} from '../transport/index.js';
 import { ConfirmFailedError, MessageReturnedError } from './errors.js';
 import type { AnyFunction } from './proxy.js';
 import type { AmqpSettings } from './settings.js';
@@ -163,7 +166,7 @@ export class Publisher {
             .operation(
               'confirm',
               (performance.now() - publishReturnedAt) / 1000,
-              failure ? String(failure.code) : '',
+              failure ? failure.errorType : '',
             );
           if (typeof messageId === 'string' && this.awaitingConfirm.get(messageId) === confirmed)
             this.awaitingConfirm.delete(messageId);
@@ -212,7 +215,7 @@ export class Publisher {
     instr.metrics.producer(instr.system, destination, 'publish').returned(returnReason(fields.replyCode));
 
     const error = new MessageReturnedError(fields.replyCode, fields.replyText);
-    const eventAttributes: Attributes = { [ATTR_HOPTRACE_RETURN_REPLY_TEXT]: error.code };
+    const eventAttributes: Attributes = { [ATTR_HOPTRACE_RETURN_REPLY_TEXT]: error.errorType };
     if (error.replyCode !== undefined) eventAttributes[ATTR_HOPTRACE_RETURN_REPLY_CODE] = error.replyCode;
 
     const messageId = messageIdOf(message);

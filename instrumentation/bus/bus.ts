@@ -4,19 +4,16 @@
  * (`messaging.system = hoptrace.bus`). The publisher's OTel Context object travels with the message.
  */
 import { type Context, context, createContextKey } from '@opentelemetry/api';
-import { currentOriginAt } from '../core/flow.js';
-import { randomId } from '../core/ids.js';
-import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
-import { type PublishOperation, startPublish } from '../core/publish.js';
+import { MESSAGING_SYSTEM_BUS } from '../core/semconv.js';
 import {
-  HEADER_DEAD_LETTER_ATTEMPTS,
-  HEADER_DEAD_LETTER_ERROR,
-  HEADER_DEAD_LETTER_GROUP,
-  HEADER_DEAD_LETTER_REASON,
-  HEADER_DEAD_LETTER_SOURCE,
-  MESSAGING_SYSTEM_BUS,
-} from '../core/semconv.js';
-import { errorTypeOf } from '../core/spans.js';
+  createInstrumentation,
+  currentOriginAt,
+  deadLetterHeaders,
+  type Instrumentation,
+  type PublishOperation,
+  randomId,
+  startPublish,
+} from '../transport/index.js';
 import { BusClosedError, BusOverflowError } from './errors.js';
 import { registerBusLag, unregisterBusLag } from './lag-metrics.js';
 import {
@@ -38,7 +35,6 @@ import type {
   SubscribeOptions,
 } from './types.js';
 
-const MAX_ERROR_HEADER_LENGTH = 512;
 /** Topics whose routes are remembered; beyond this the cache starts over (topics may be unbounded, e.g. ids). */
 const MAX_CACHED_ROUTES = 1_000;
 /** Marks contexts of this bus's handlers: while closing, their follow-on publishes are part of the drain. */
@@ -353,14 +349,14 @@ export class Bus {
     failedContext: Context,
     from: Subscription,
   ): Promise<void> {
-    const headers: Record<string, unknown> = {
-      ...message.headers,
-      [HEADER_DEAD_LETTER_REASON]: 'max_attempts',
-      [HEADER_DEAD_LETTER_ERROR]: describeError(error),
-      [HEADER_DEAD_LETTER_ATTEMPTS]: String(message.attempt),
-      [HEADER_DEAD_LETTER_SOURCE]: message.topic,
-    };
-    if (from.options.group !== undefined) headers[HEADER_DEAD_LETTER_GROUP] = from.options.group;
+    const headers = deadLetterHeaders(message.headers, {
+      reason: 'max_attempts',
+      error,
+      attempts: message.attempt,
+      source: message.topic,
+      group: from.options.group,
+      at: Date.now(),
+    });
     try {
       // Not rejected for a full queue nor a closing bus: a dead letter must not be lost on the way.
       await this.deliver(
@@ -377,9 +373,4 @@ export class Bus {
       );
     }
   }
-}
-
-function describeError(error: unknown): string {
-  const text = error instanceof Error ? `${errorTypeOf(error)}: ${error.message}` : String(error);
-  return text.slice(0, MAX_ERROR_HEADER_LENGTH);
 }

@@ -1,12 +1,9 @@
-/** Errors the bus raises to its callers. Each has a stable `code`. */
+/** Errors the bus raises to its callers: HoptraceErrors with a stable `HOPTRACE_BUS_*` code. */
+import { HoptraceError } from '../transport/index.js';
 
-export class BusError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class BusError extends HoptraceError {
+  constructor(message: string, code: string, options?: { cause?: unknown; retriable?: boolean }) {
+    super(code, message, options);
     this.name = new.target.name;
   }
 }
@@ -25,7 +22,7 @@ export class BusClosedError extends BusError {
   }
 }
 
-/** A subscription queue is full and its overflow policy is `'reject'`. Nothing was enqueued. */
+/** A subscription queue is full and its overflow policy is `'reject'`. Nothing was enqueued; retriable. */
 export class BusOverflowError extends BusError {
   constructor(
     readonly topic: string,
@@ -35,6 +32,7 @@ export class BusOverflowError extends BusError {
     super(
       `cannot publish to "${topic}": the queue of subscription "${subscription}" is full (${maxQueueSize} messages) and its overflow policy is 'reject'`,
       'HOPTRACE_BUS_OVERFLOW',
+      { retriable: true },
     );
   }
 }

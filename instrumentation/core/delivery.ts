@@ -23,7 +23,8 @@ import { setCorrelationBaggage } from './correlation.js';
 import { withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { ConsumerSeries } from './metrics.js';
-import { extractIncoming, type HeaderCarrier, type IncomingContext } from './propagation.js';
+import { DEFAULT_OPTIONS } from './options.js';
+import { extractIncoming, type HeaderCarrier, headerString, type IncomingContext } from './propagation.js';
 import {
   ATTR_HOPTRACE_DEAD_LETTER_REASON,
   ATTR_HOPTRACE_DEAD_LETTER_SOURCE,
@@ -44,7 +45,7 @@ import { recordError, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
 import { isPromiseLike, shallowCopy } from './utils.js';
 
-export const DEFAULT_SETTLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_SETTLE_TIMEOUT_MS = DEFAULT_OPTIONS.settleTimeoutMs;
 const MAX_CAPTURED_HEADER_LENGTH = 256;
 
 export interface DeadLetterInfo {
@@ -90,12 +91,15 @@ export interface DeliveryRequest<TMessage> {
   base?: Context;
 }
 
+/** What `settle` may say besides the outcome. */
 export interface SettleDetail {
+  /** The handler's error, when it failed. */
   error?: unknown;
   deadLetterReason?: DeadLetterReason;
   /**
-   * Count this settle in `hoptrace_dead_lettered_messages_total{reason}`: for brokers where only the
-   * consumer that gives up knows the message is dead-lettered (Pub/Sub's dead-letter policy).
+   * Count this settle in `hoptrace_dead_lettered_messages_total{reason}`: the settle is the dead-lettering
+   * itself (hoptrace wrote the dead letter: see `settleDeadLettered`), or the consumer that gives up is the
+   * only one that knows (Pub/Sub's dead-letter policy).
    */
   countDeadLetter?: boolean;
 }
@@ -187,8 +191,9 @@ class TracedDelivery<TMessage> implements Delivery {
   private handlerEndedAt: number | undefined;
   private spanEnded = false;
   private settleTimer: NodeJS.Timeout | undefined;
-  /** Created on first use: only a handler that returns a promise needs it. */
-  private onHandlerSettled: (() => void) | undefined;
+  /** Created on first use: only a handler that returns a promise needs them. */
+  private onHandlerFulfilled: (() => void) | undefined;
+  private onHandlerRejected: ((error: unknown) => void) | undefined;
 
   constructor(instr: Instrumentation<never, TMessage>, req: DeliveryRequest<TMessage>) {
     this.instr = instr;
@@ -288,15 +293,16 @@ class TracedDelivery<TMessage> implements Delivery {
     try {
       result = context.with(this.context, handler);
     } catch (err) {
-      this.handlerFinished();
+      this.handlerFinished(true, err);
       throw err;
     }
     if (isPromiseLike(result)) {
       // Observe the promise without changing what the caller awaits: same value, same rejection.
-      this.onHandlerSettled ??= () => this.handlerFinished();
-      result.then(this.onHandlerSettled, this.onHandlerSettled);
+      this.onHandlerFulfilled ??= () => this.handlerFinished(false, undefined);
+      this.onHandlerRejected ??= (err: unknown) => this.handlerFinished(true, err);
+      result.then(this.onHandlerFulfilled, this.onHandlerRejected);
     } else {
-      this.handlerFinished();
+      this.handlerFinished(false, undefined);
     }
     return result;
   }
@@ -354,10 +360,12 @@ class TracedDelivery<TMessage> implements Delivery {
     });
   }
 
-  private handlerFinished(): void {
+  private handlerFinished(failed: boolean, error: unknown): void {
     this.handlerState = HandlerState.Done;
     this.handlerEndedAt = performance.now();
     try {
+      // A handler that settled its message (an ack) and then failed: the span still shows the failure.
+      if (failed && this.settled && !this.spanEnded) recordError(this.span, error);
       this.maybeEnd();
     } catch (err) {
       this.instr.guard.report('delivery end', err);
@@ -396,10 +404,8 @@ class TracedDelivery<TMessage> implements Delivery {
 function captureHeaders(attributes: Attributes, headers: HeaderCarrier, names: readonly string[]): void {
   for (const name of names) {
     const value = headers[name];
-    let text: string | undefined;
-    if (typeof value === 'string') text = value;
-    else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
-    else if (value instanceof Uint8Array) text = Buffer.from(value).toString('utf8');
+    const text =
+      typeof value === 'number' || typeof value === 'boolean' ? String(value) : headerString(value);
     if (text !== undefined)
       attributes[`${ATTR_HOPTRACE_HEADER_PREFIX}${name}`] = text.slice(0, MAX_CAPTURED_HEADER_LENGTH);
   }

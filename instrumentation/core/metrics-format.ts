@@ -1,6 +1,6 @@
 /**
- * Serves a prom-client registry in the format the scraper asks for. Exemplars exist only in
- * OpenMetrics, and prom-client fixes the format per registry, so an OpenMetrics registry is rendered
+ * Serves a prom-client registry in the format the scraper asks for (one rule: `negotiateMetricsFormat`).
+ * Exemplars exist only in OpenMetrics, and prom-client fixes the format per registry, so an OpenMetrics registry is rendered
  * once and converted to Prometheus text when the scraper does not accept OpenMetrics.
  */
 import { Registry, type RegistryContentType } from 'prom-client';
@@ -8,11 +8,48 @@ import { Registry, type RegistryContentType } from 'prom-client';
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
 
-/** True when an `Accept` header lists OpenMetrics (Prometheus sends it first when exemplars are on). */
-export function acceptsOpenMetrics(accept: string | undefined): boolean {
-  return typeof accept === 'string' && accept.includes('application/openmetrics-text');
+export type MetricsFormat = 'openmetrics' | 'prometheus';
+
+const OPENMETRICS_MEDIA_TYPE = 'application/openmetrics-text';
+/** Media ranges a Prometheus text answer satisfies. */
+const TEXT_MEDIA_TYPES = new Set(['text/plain', 'text/*', '*/*']);
+
+/**
+ * The one format negotiation of hoptrace (applications' `renderMetrics` and the collector's `/metrics`):
+ * OpenMetrics when the `Accept` header ranks it (by q-value, default 1) at least as high as every range
+ * Prometheus text satisfies (`text/plain`, `text/` any, any type), and above 0; Prometheus text otherwise,
+ * including a missing or empty header. Media types and parameter names are case-insensitive; other
+ * parameters (`version`, `charset`) are ignored; a q-value that is not a number counts as 0.
+ */
+export function negotiateMetricsFormat(accept: string | undefined): MetricsFormat {
+  if (typeof accept !== 'string' || accept.length === 0) return 'prometheus';
+  let openMetricsQ = -1;
+  let textQ = -1;
+  for (const range of accept.split(',')) {
+    const [type = '', ...params] = range.split(';');
+    const mediaType = type.trim().toLowerCase();
+    let q = 1;
+    for (const param of params) {
+      const eq = param.indexOf('=');
+      if (eq === -1 || param.slice(0, eq).trim().toLowerCase() !== 'q') continue;
+      q = Number(param.slice(eq + 1).trim()) || 0;
+    }
+    if (mediaType === OPENMETRICS_MEDIA_TYPE) openMetricsQ = Math.max(openMetricsQ, q);
+    else if (TEXT_MEDIA_TYPES.has(mediaType)) textQ = Math.max(textQ, q);
+  }
+  return openMetricsQ > 0 && openMetricsQ >= textQ ? 'openmetrics' : 'prometheus';
 }
 
+/** True when {@link negotiateMetricsFormat} picks OpenMetrics for this `Accept` header. */
+export function acceptsOpenMetrics(accept: string | undefined): boolean {
+  return negotiateMetricsFormat(accept) === 'openmetrics';
+}
+
+/**
+ * `registry` rendered in the format `accept` negotiates. An OpenMetrics-typed registry (hoptrace's, the
+ * collector's) is rendered once and converted when Prometheus text is wanted; a Prometheus-typed one can
+ * only answer Prometheus text.
+ */
 export async function renderMetrics(
   registry: Registry<RegistryContentType>,
   accept?: string,

@@ -5,6 +5,7 @@
  */
 import type { SpanContext } from '@opentelemetry/api';
 import { type OpenMetricsContentType, Registry, type RegistryContentType } from 'prom-client';
+import { LabelLimiter } from './label-limiter.js';
 import {
   type CounterSeries,
   FastCounter,
@@ -12,6 +13,7 @@ import {
   FastHistogram,
   type HistogramSeries,
 } from './metric-store.js';
+import { DEFAULT_OPTIONS } from './options.js';
 import { guardFor } from './safe.js';
 import {
   type DeadLetterReason,
@@ -34,7 +36,6 @@ import {
   METRIC_RETURNED,
   METRIC_SENT_MESSAGES,
   type MessagingSystem,
-  OTHER_DESTINATION,
   type Outcome,
 } from './semconv.js';
 
@@ -54,7 +55,7 @@ export function createOpenMetricsRegistry(): Registry<OpenMetricsContentType> {
   return registry;
 }
 
-export const DEFAULT_MAX_DESTINATIONS = 200;
+export const DEFAULT_MAX_DESTINATIONS = DEFAULT_OPTIONS.maxDestinations;
 /** Distinct `error_type` values kept per registry before the rest become `_OTHER` (OTel's catch-all). */
 export const MAX_ERROR_TYPES = 50;
 
@@ -274,8 +275,10 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
     ),
   };
 
-  const destinations = new DestinationGuard(maxDestinations);
-  const errorTypes = new BoundedValues(MAX_ERROR_TYPES, '_OTHER');
+  // Destinations bounded per messaging system, error types per registry.
+  const destinations = new LabelLimiter(maxDestinations);
+  const errorTypes = new LabelLimiter(MAX_ERROR_TYPES, '_OTHER');
+  const boundErrorType = (raw: string) => errorTypes.bound('', LABEL_ERROR_TYPE, raw);
   // Series handles by system, destination, then operation or group: a lookup on the message path
   // builds no key string and allocates nothing.
   const producers = new Table3<ProducerSeries>();
@@ -288,7 +291,7 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
     const returned = new Map<string, CounterSeries>();
     const series: ProducerSeries = {
       sent(errorType = '') {
-        const error = errorTypes.value(errorType);
+        const error = boundErrorType(errorType);
         let child = sent.get(error);
         if (!child) {
           child = set.sent.child({
@@ -301,7 +304,7 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
         child.inc();
       },
       operation(operation, seconds, errorType = '') {
-        const error = errorTypes.value(errorType);
+        const error = boundErrorType(errorType);
         const child =
           durations.get(operation, error) ??
           durations.set(
@@ -360,7 +363,7 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
         child.inc();
       },
       finished(outcome, seconds, errorType = '', span, nowMs) {
-        const error = errorTypes.value(errorType);
+        const error = boundErrorType(errorType);
         let children = finishedSeries.get(outcome, error);
         if (!children) {
           const duration = { ...base, [LABEL_OPERATION_NAME]: 'process', [LABEL_ERROR_TYPE]: error };
@@ -383,7 +386,7 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
   };
 
   const producer = (system: MessagingSystem, rawDestination: string, operationName: string) => {
-    const destination = destinations.label(system, rawDestination);
+    const destination = destinations.bound(system, LABEL_DESTINATION, rawDestination);
     return (
       producers.get(system, destination, operationName) ??
       producers.set(system, destination, operationName, createProducer(system, destination, operationName))
@@ -391,7 +394,7 @@ function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: numb
   };
 
   const consumer = (system: MessagingSystem, rawDestination: string, group: string | undefined) => {
-    const destination = destinations.label(system, rawDestination);
+    const destination = destinations.bound(system, LABEL_DESTINATION, rawDestination);
     const groupLabel = group ?? '';
     return (
       consumers.get(system, destination, groupLabel) ??
@@ -438,34 +441,3 @@ const NOOP_CONSUMER: ConsumerSeries = {
   finished() {},
   abandoned() {},
 };
-
-/** Keeps at most `max` distinct values; later ones map to `other`. */
-export class BoundedValues {
-  private readonly seen = new Set<string>();
-  constructor(
-    private readonly max: number,
-    private readonly other: string,
-  ) {}
-
-  value(raw: string): string {
-    if (raw === '' || this.seen.has(raw)) return raw;
-    if (this.seen.size >= this.max) return this.other;
-    this.seen.add(raw);
-    return raw;
-  }
-}
-
-/** The destination-label cardinality guard: `max` distinct destinations per system, the rest `__other__`. */
-export class DestinationGuard {
-  private readonly perSystem = new Map<string, BoundedValues>();
-  constructor(private readonly max: number) {}
-
-  label(system: string, destination: string): string {
-    let values = this.perSystem.get(system);
-    if (!values) {
-      values = new BoundedValues(this.max, OTHER_DESTINATION);
-      this.perSystem.set(system, values);
-    }
-    return values.value(destination);
-  }
-}

@@ -16,7 +16,7 @@ import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlati
 import { flowOf, withFlow } from './flow.js';
 import { randomId } from './ids.js';
 import type { Instrumentation } from './instrumentation.js';
-import { headerString, injectContext } from './propagation.js';
+import { headerString, injectContext, parseEpochMillis } from './propagation.js';
 import {
   ATTR_HOPTRACE_SERVICE_NAME,
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
@@ -143,7 +143,7 @@ class TracedPublish<TMessage> implements PublishOperation {
       span.setAttributes(attributes);
     }
 
-    const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
+    const originAt = parseEpochMillis(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
     const spanContext = withFlow(setCorrelationBaggage(trace.setSpan(parent, span), correlationId), {
       correlationId,
       originAt,
@@ -187,10 +187,4 @@ class TracedPublish<TMessage> implements PublishOperation {
       instr.guard.report('publish end', err);
     }
   }
-}
-
-function readOrigin(value: unknown): number | undefined {
-  // Same rule as incoming headers: 13-digit epoch milliseconds.
-  if (typeof value !== 'string' || !/^\d{13}$/.test(value)) return undefined;
-  return Number(value);
 }

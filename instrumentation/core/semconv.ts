@@ -204,6 +204,22 @@ export const HEADER_AMQP_DELIVERY_COUNT = 'x-delivery-count';
 /** RabbitMQ's dead-letter history header: an array of tables, most recent event first. */
 export const HEADER_AMQP_X_DEATH = 'x-death';
 
+// --- AWS SQS and SNS specifics (hoptrace/aws)
+/** Where a producer put hoptrace's context: `attributes`, `packed`, `aws_trace_header` or `none` (docs/aws.md). */
+export const ATTR_HOPTRACE_PROPAGATION = 'hoptrace.propagation';
+/** Sends whose hoptrace context did not fully fit the message (`reason`: `aws_trace_header`, `attribute_limit`, `size_limit`). */
+export const METRIC_CONTEXT_NOT_PROPAGATED = 'hoptrace_context_not_propagated_total';
+
+// --- BullMQ specifics (hoptrace/bullmq)
+/** The job's name (BullMQ's own attribute name); never a metric label. */
+export const ATTR_BULLMQ_JOB_NAME = 'bullmq.job.name';
+/** A delayed job's delay in ms: its message age counts from when it became due. */
+export const ATTR_HOPTRACE_DELAY_MS = 'hoptrace.delay_ms';
+/** The backoff before the next attempt of a failed job, in ms (outcome `retry`). */
+export const ATTR_HOPTRACE_RETRY_DELAY_MS = 'hoptrace.retry.delay_ms';
+/** Consumer spans of a flow's parent job: how many children it waited for. */
+export const ATTR_HOPTRACE_FLOW_CHILDREN = 'hoptrace.flow.children';
+
 // --- collector (span linking, synthetic spans, self-health)
 /** Set on spans the collector makes itself (synthetic `deliver <destination>` spans). */
 export const ATTR_HOPTRACE_SYNTHETIC = 'hoptrace.synthetic';
@@ -217,3 +233,17 @@ export const ATTR_HOPTRACE_CONSUMER_SERVICE = 'hoptrace.consumer.service.name';
 export const METRIC_DEAD_LETTER_HOPS = 'hoptrace_dead_letter_hops_total';
 export const METRIC_COLLECTOR_EVICTIONS = 'hoptrace_collector_evictions_total';
 export const METRIC_COLLECTOR_TRACKED_MESSAGES = 'hoptrace_collector_tracked_messages';
+
+// --- Google Cloud Pub/Sub specifics (hoptrace/pubsub)
+/** The subscription a consumer span read from (OTel semconv); also its `messaging.destination.name`. */
+export const ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME = 'messaging.destination.subscription.name';
+export const ATTR_MESSAGING_GCP_PUBSUB_ORDERING_KEY = 'messaging.gcp_pubsub.message.ordering_key';
+/** Pub/Sub's own attempt count: set only on subscriptions with a dead-letter policy. */
+export const ATTR_MESSAGING_GCP_PUBSUB_DELIVERY_ATTEMPT = 'messaging.gcp_pubsub.message.delivery_attempt';
+/** How many of hoptrace's message attributes were left out to stay within Pub/Sub's attribute limits. */
+export const ATTR_HOPTRACE_PROPAGATION_DROPPED = 'hoptrace.propagation.dropped';
+/** The trace context attribute `@google-cloud/pubsub` writes and reads when its own OTel tracing is on. */
+export const HEADER_GCP_PUBSUB_CLIENT_TRACEPARENT = 'googclient_traceparent';
+/** Attributes Pub/Sub adds to a message it forwards to a dead-letter topic. */
+export const HEADER_GCP_PUBSUB_DEAD_LETTER_SOURCE_SUBSCRIPTION = 'CloudPubSubDeadLetterSourceSubscription';
+export const HEADER_GCP_PUBSUB_DEAD_LETTER_SOURCE_DELIVERY_COUNT = 'CloudPubSubDeadLetterSourceDeliveryCount';

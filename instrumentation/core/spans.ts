@@ -10,6 +10,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { HoptraceError } from './errors.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -95,12 +96,14 @@ export function startConsumerSpan(tracer: Tracer, start: ConsumerSpanStart, base
 const MAX_ERROR_TYPE_LENGTH = 64;
 
 /**
- * `error.type` for a thrown value: its `code` when it has a string one (e.g. ECONNRESET), else its class
+ * `error.type` for a thrown value: a HoptraceError's `errorType`, else its `code` when it has a string one (e.g. ECONNRESET), else its class
  * name, else `_OTHER`. Bounded in length; metrics bound the number of distinct values further.
  */
 export function errorTypeOf(error: unknown): string {
   if (error === null || error === undefined) return '_OTHER';
   if (typeof error === 'object') {
+    if (error instanceof HoptraceError && error.errorType)
+      return error.errorType.slice(0, MAX_ERROR_TYPE_LENGTH);
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.length > 0) return code.slice(0, MAX_ERROR_TYPE_LENGTH);
     const name = (error as { name?: unknown }).name;

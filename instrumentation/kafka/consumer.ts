@@ -20,13 +20,20 @@ import type {
   EachMessageHandler,
   EachMessagePayload,
 } from 'kafkajs';
-import { startBatchDelivery } from '../core/batch.js';
-import { type Delivery, startDelivery } from '../core/delivery.js';
 import { ATTR_MESSAGING_DESTINATION_PARTITION_ID } from '../core/semconv.js';
+import {
+  type BatchDelivery,
+  type Delivery,
+  deadLetterInfoOf,
+  runHandlerAwaited,
+  settleDeadLettered,
+  startBatchDelivery,
+  startDelivery,
+} from '../transport/index.js';
 import { DeadLetterWriter } from './dead-letter.js';
-import type { KafkaWrapContext } from './internal-types.js';
+import type { KafkaInstr, KafkaWrapContext } from './internal-types.js';
 import { registerMessageScope } from './message-context.js';
-import { consumerAttributes, deadLetterInfoOf, recordTimestamp } from './utils.js';
+import { consumerAttributes, recordTimestamp } from './utils.js';
 
 /** Failed attempts at the offset a partition is stuck on. */
 class AttemptTracker {
@@ -53,15 +60,91 @@ export function wrapConsumer(
   consumer: Consumer,
   groupId: string | undefined,
 ): Consumer {
-  const { instr } = ctx;
-  const attempts = new AttemptTracker();
-  const deadLetters = ctx.deadLetter ? new DeadLetterWriter(ctx, groupId) : undefined;
+  return new TracedConsumer(ctx, consumer, groupId).proxy();
+}
 
-  const startMessageDelivery = (payload: EachMessagePayload, attempt: number): Delivery => {
+/** One consumer's tracing state (attempts, dead-letter producer) and the steps of its two handler kinds. */
+class TracedConsumer {
+  private readonly instr: KafkaInstr;
+  private readonly attempts = new AttemptTracker();
+  private readonly deadLetters: DeadLetterWriter | undefined;
+
+  constructor(
+    private readonly ctx: KafkaWrapContext,
+    private readonly consumer: Consumer,
+    private readonly groupId: string | undefined,
+  ) {
+    this.instr = ctx.instr;
+    this.deadLetters = ctx.deadLetter ? new DeadLetterWriter(ctx, groupId) : undefined;
+  }
+
+  /** The consumer as the caller sees it: `run` and `disconnect` are ours, everything else kafkajs's. */
+  proxy(): Consumer {
+    const run = (config?: ConsumerRunConfig) => this.run(config);
+    const disconnect = () => this.disconnect();
+    return new Proxy(this.consumer, {
+      get(target, prop, receiver) {
+        if (prop === 'run') return run;
+        if (prop === 'disconnect') return disconnect;
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+  }
+
+  private run(config?: ConsumerRunConfig): Promise<void> {
+    const wrapped = this.instr.guard.run(
+      'run',
+      () => {
+        if (!config) return config;
+        const copy: ConsumerRunConfig = { ...config };
+        if (typeof config.eachMessage === 'function')
+          copy.eachMessage = this.wrapEachMessage(config.eachMessage);
+        if (typeof config.eachBatch === 'function') copy.eachBatch = this.wrapEachBatch(config.eachBatch);
+        return copy;
+      },
+      () => config,
+    );
+    return this.consumer.run(wrapped);
+  }
+
+  private async disconnect(): Promise<void> {
+    try {
+      await this.consumer.disconnect();
+    } finally {
+      if (this.deadLetters) {
+        await this.deadLetters.close().catch((err: unknown) => {
+          this.instr.guard.logger.warn('closing the dead-letter producer failed', err);
+        });
+      }
+    }
+  }
+
+  // --- eachMessage
+
+  private wrapEachMessage(handler: EachMessageHandler): EachMessageHandler {
+    return (payload) => {
+      // Per message: plain try/catch rather than guard closures.
+      let attempt: number;
+      let delivery: Delivery;
+      try {
+        attempt = this.attempts.attemptFor(payload.topic, payload.partition, payload.message.offset);
+        delivery = this.startMessageDelivery(payload, attempt);
+      } catch (err) {
+        this.instr.guard.report('eachMessage', err);
+        return handler(payload);
+      }
+      return runHandlerAwaited(this.instr.guard, delivery, () => handler(payload), {
+        succeeded: () => this.acked(payload, delivery),
+        failed: (error) => this.failedAttempt(payload, delivery, attempt, error),
+      });
+    };
+  }
+
+  private startMessageDelivery(payload: EachMessagePayload, attempt: number): Delivery {
     const { topic, partition, message } = payload;
-    return startDelivery(instr, {
+    return startDelivery(this.instr, {
       destination: topic,
-      consumerGroup: groupId,
+      consumerGroup: this.groupId,
       headers: message.headers,
       attempt,
       publishedAtFallback: recordTimestamp(message),
@@ -71,160 +154,91 @@ export function wrapConsumer(
       // The wrapper settles as soon as the handler finishes: no settle timer needed.
       settleTimeoutMs: false,
     });
-  };
+  }
 
-  /** Settles a failed attempt: dead-letters it (resolves) or records `retry` and rethrows the same error. */
-  const failed = async (
+  private acked(payload: EachMessagePayload, delivery: Delivery): void {
+    this.attempts.done(payload.topic, payload.partition);
+    delivery.settle('ack');
+  }
+
+  /**
+   * A failed attempt: dead-lettered after the last one (true: the handler's promise then resolves, so
+   * the offset commits), else recorded as `retry` (false: kafkajs gets the same error and retries).
+   */
+  private async failedAttempt(
     payload: EachMessagePayload,
     delivery: Delivery,
     attempt: number,
     error: unknown,
-  ): Promise<void> => {
+  ): Promise<boolean> {
     const { topic, partition, message } = payload;
-    const maxAttempts = ctx.deadLetter?.maxAttempts;
-    if (deadLetters && maxAttempts !== undefined && attempt >= maxAttempts) {
+    const maxAttempts = this.ctx.deadLetter?.maxAttempts;
+    if (this.deadLetters && maxAttempts !== undefined && attempt >= maxAttempts) {
       let written = false;
       try {
-        await deadLetters.write(payload, error, attempt, delivery);
+        await this.deadLetters.write(payload, error, attempt, delivery);
         written = true;
       } catch (writeError) {
-        instr.guard.logger.error(
+        this.instr.guard.logger.error(
           `could not write the dead letter of ${topic}/${partition}@${message.offset}; kafkajs will retry it`,
           writeError,
         );
       }
       if (written) {
-        instr.guard.do('dead letter', () => {
-          attempts.done(topic, partition);
-          instr.metrics.consumer(instr.system, topic, groupId).deadLettered('max_attempts');
-          delivery.settle('dead_letter', { error, deadLetterReason: 'max_attempts' });
-        });
-        return;
+        this.attempts.done(topic, partition);
+        settleDeadLettered(delivery, error);
+        return true;
       }
     }
-    instr.guard.do('retry', () => {
-      attempts.failedAt(topic, partition, message.offset, attempt);
-      delivery.settle('retry', { error });
-    });
-    throw error;
-  };
+    this.attempts.failedAt(topic, partition, message.offset, attempt);
+    delivery.settle('retry', { error });
+    return false;
+  }
 
-  const wrapEachMessage =
-    (handler: EachMessageHandler): EachMessageHandler =>
-    (payload) => {
-      // Per message: plain try/catch rather than guard closures.
-      let attempt: number;
-      let delivery: Delivery;
-      try {
-        attempt = attempts.attemptFor(payload.topic, payload.partition, payload.message.offset);
-        delivery = startMessageDelivery(payload, attempt);
-      } catch (err) {
-        instr.guard.report('eachMessage', err);
-        return handler(payload);
-      }
-      let result: Promise<void>;
-      try {
-        result = delivery.run(() => handler(payload));
-      } catch (err) {
-        return failed(payload, delivery, attempt, err);
-      }
-      return Promise.resolve(result).then(
-        () => {
-          try {
-            attempts.done(payload.topic, payload.partition);
-            delivery.settle('ack');
-          } catch (err) {
-            instr.guard.report('ack', err);
-          }
-        },
-        (err: unknown) => failed(payload, delivery, attempt, err),
-      );
-    };
+  // --- eachBatch
 
-  const wrapEachBatch =
-    (handler: EachBatchHandler): EachBatchHandler =>
-    (payload: EachBatchPayload) => {
-      const { batch } = payload;
-      const started = instr.guard.run(
+  private wrapEachBatch(handler: EachBatchHandler): EachBatchHandler {
+    return (payload: EachBatchPayload) => {
+      const batch = this.instr.guard.run(
         'eachBatch',
-        () => {
-          const delivery = startBatchDelivery(instr, {
-            destination: batch.topic,
-            consumerGroup: groupId,
-            messages: batch.messages.map((m) => ({
-              headers: m.headers,
-              publishedAtFallback: recordTimestamp(m),
-            })),
-            attributes: { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(batch.partition) },
-          });
-          batch.messages.forEach((message, index) => {
-            let attempt = 0;
-            registerMessageScope(message, {
-              start: () => {
-                attempt += 1;
-                return delivery.startMessage(index, {
-                  attempt,
-                  deadLetter: deadLetterInfoOf(message.headers),
-                  attributes: consumerAttributes(batch.partition, message),
-                  message: { topic: batch.topic, partition: batch.partition, message },
-                  settleTimeoutMs: false,
-                });
-              },
-            });
-          });
-          return delivery;
-        },
+        () => this.startBatch(payload),
         () => undefined,
       );
-      if (!started) return handler(payload);
-      let result: Promise<void>;
-      try {
-        result = started.run(() => handler(payload));
-      } catch (err) {
-        started.settle('retry', { error: err });
-        throw err;
-      }
-      return Promise.resolve(result).then(
-        () => started.settle('ack'),
-        (err: unknown) => {
-          started.settle('retry', { error: err });
-          throw err;
+      if (!batch) return handler(payload);
+      return runHandlerAwaited(this.instr.guard, batch, () => handler(payload), {
+        succeeded: () => batch.settle('ack'),
+        failed: (error) => {
+          batch.settle('retry', { error });
+          return false;
         },
-      );
+      });
     };
+  }
 
-  const run = (config?: ConsumerRunConfig): Promise<void> => {
-    const wrapped = instr.guard.run(
-      'run',
-      () => {
-        if (!config) return config;
-        const copy: ConsumerRunConfig = { ...config };
-        if (typeof config.eachMessage === 'function') copy.eachMessage = wrapEachMessage(config.eachMessage);
-        if (typeof config.eachBatch === 'function') copy.eachBatch = wrapEachBatch(config.eachBatch);
-        return copy;
-      },
-      () => config,
-    );
-    return consumer.run(wrapped);
-  };
-
-  const disconnect = async (): Promise<void> => {
-    try {
-      await consumer.disconnect();
-    } finally {
-      if (deadLetters) {
-        await deadLetters.close().catch((err: unknown) => {
-          instr.guard.logger.warn('closing the dead-letter producer failed', err);
-        });
-      }
-    }
-  };
-
-  return new Proxy(consumer, {
-    get(target, prop, receiver) {
-      if (prop === 'run') return run;
-      if (prop === 'disconnect') return disconnect;
-      return Reflect.get(target, prop, receiver);
-    },
-  });
+  /** The batch's delivery, with each message registered for `withMessageContext`. */
+  private startBatch(payload: EachBatchPayload): BatchDelivery {
+    const { batch } = payload;
+    const delivery = startBatchDelivery(this.instr, {
+      destination: batch.topic,
+      consumerGroup: this.groupId,
+      messages: batch.messages.map((m) => ({ headers: m.headers, publishedAtFallback: recordTimestamp(m) })),
+      attributes: { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(batch.partition) },
+    });
+    batch.messages.forEach((message, index) => {
+      let attempt = 0;
+      registerMessageScope(message, {
+        start: () => {
+          attempt += 1;
+          return delivery.startMessage(index, {
+            attempt,
+            deadLetter: deadLetterInfoOf(message.headers),
+            attributes: consumerAttributes(batch.partition, message),
+            message: { topic: batch.topic, partition: batch.partition, message },
+            settleTimeoutMs: false,
+          });
+        },
+      });
+    });
+    return delivery;
+  }
 }

@@ -1,29 +1,38 @@
 /**
  * Dead-lettering for `eachMessage` handlers: after `maxAttempts` failures the message is produced to the
  * dead-letter topic with its key, value and original headers (so its `traceparent` and correlation ID
- * still name the original flow) plus `x-hoptrace-dead-letter-*` headers. The write is traced as a
- * `send {dlq}` span under the failed delivery's span.
+ * still name the original flow) plus the core's `x-hoptrace-dead-letter-*` headers. The write is traced
+ * as a `send {dlq}` span under the failed delivery's span.
  */
-import type { EachMessagePayload, Producer } from 'kafkajs';
-import type { Delivery } from '../core/delivery.js';
-import { startPublish } from '../core/publish.js';
+import type { EachMessagePayload, IHeaders, Producer } from 'kafkajs';
 import {
   ATTR_HOPTRACE_DEAD_LETTER_REASON,
   ATTR_HOPTRACE_DEAD_LETTER_SOURCE,
   type DeadLetterReason,
 } from '../core/semconv.js';
-import { errorTypeOf } from '../core/spans.js';
+import {
+  type Delivery,
+  deadLetterDestinationFor,
+  deadLetterHeaders,
+  LazyClient,
+  startPublish,
+} from '../transport/index.js';
 import type { KafkaWrapContext } from './internal-types.js';
-import { deadLetterHeaders, deadLetterTopicFor, producerAttributes } from './utils.js';
+import { producerAttributes } from './utils.js';
 
 export class DeadLetterWriter {
-  private producer: Producer | undefined;
-  private connecting: Promise<void> | undefined;
+  private readonly producer: LazyClient<Producer>;
 
   constructor(
     private readonly ctx: KafkaWrapContext,
     private readonly group: string | undefined,
-  ) {}
+  ) {
+    this.producer = new LazyClient(
+      () => ctx.kafka.producer(ctx.deadLetter?.producerConfig),
+      (producer) => producer.connect(),
+      (producer) => producer.disconnect(),
+    );
+  }
 
   /** Writes the dead letter; rejects when it could not be written (the caller then lets kafkajs retry). */
   async write(
@@ -36,13 +45,12 @@ export class DeadLetterWriter {
     const options = this.ctx.deadLetter;
     if (!options) throw new Error('dead-lettering is not enabled');
     const { topic, partition, message } = payload;
-    const target = deadLetterTopicFor(options.topic, topic);
-    const headers = deadLetterHeaders(message.headers, {
+    const target = deadLetterDestinationFor(options.topic, topic);
+    const headers: IHeaders = deadLetterHeaders(message.headers, {
       reason,
       error,
-      errorType: errorTypeOf(error),
       attempts,
-      topic,
+      source: topic,
       partition,
       offset: message.offset,
       group: this.group,
@@ -63,10 +71,10 @@ export class DeadLetterWriter {
       parent: delivery.context,
     });
     try {
-      const producer = await this.connected();
+      const producer = await this.producer.get();
       await producer.send({
         topic: target,
-        messages: [{ ...outgoing, headers: publish.headers as typeof headers }],
+        messages: [{ ...outgoing, headers: publish.headers as IHeaders }],
       });
       publish.end();
     } catch (err) {
@@ -75,26 +83,7 @@ export class DeadLetterWriter {
     }
   }
 
-  private async connected(): Promise<Producer> {
-    if (!this.producer) {
-      this.producer = this.ctx.kafka.producer(this.ctx.deadLetter?.producerConfig);
-      this.connecting = this.producer.connect();
-    }
-    try {
-      await this.connecting;
-    } catch (err) {
-      // Next attempt reconnects from scratch.
-      this.producer = undefined;
-      this.connecting = undefined;
-      throw err;
-    }
-    return this.producer as Producer;
-  }
-
-  async close(): Promise<void> {
-    const producer = this.producer;
-    this.producer = undefined;
-    this.connecting = undefined;
-    if (producer) await producer.disconnect();
+  close(): Promise<void> {
+    return this.producer.close();
   }
 }

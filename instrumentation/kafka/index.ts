@@ -6,10 +6,6 @@
  * ```
  */
 
-export type { LagStatus } from '../core/semconv.js';
-export { KafkajsInstrumentation, type KafkajsInstrumentationConfig } from './auto.js';
-export { instrumentKafka } from './instrument.js';
-export { registerLagMetrics } from './lag-metrics.js';
 export {
   createKafkaLagMonitor,
   evaluatePartitionStatus,
@@ -19,7 +15,11 @@ export {
   type LagSecondsSource,
   type LagSnapshot,
   type PartitionLag,
-} from './lag-monitor.js';
+} from '../../monitors/kafka/lag-monitor.js';
+export type { LagStatus } from '../core/semconv.js';
+export { KafkajsInstrumentation, type KafkajsInstrumentationConfig } from './auto.js';
+export { instrumentKafka } from './instrument.js';
+export { registerLagMetrics } from './lag-metrics.js';
 export { withMessageContext } from './message-context.js';
 export type {
   KafkaConsumeHook,

@@ -1,100 +1,43 @@
 /**
- * Exports a lag monitor's latest snapshot as prom-client gauges, computed at scrape time (`collect`),
- * so a scrape always shows the last evaluation and series of vanished groups disappear with it.
+ * Exports a lag monitor's latest snapshot through the core's lag gauges, computed at scrape time, so a
+ * scrape always shows the last evaluation and series of vanished groups disappear with it.
  */
-import { Gauge } from 'prom-client';
-import type { MetricsRegistry } from '../core/metrics.js';
-import {
-  LABEL_CONSUMER_GROUP,
-  LABEL_DESTINATION,
-  LABEL_MESSAGING_SYSTEM,
-  LABEL_PARTITION,
-  LAG_STATUS,
-  MESSAGING_SYSTEM_KAFKA,
-  METRIC_CONSUMER_LAG_MESSAGES,
-  METRIC_CONSUMER_LAG_SECONDS,
-  METRIC_CONSUMER_LAG_STATUS,
-} from '../core/semconv.js';
-import type { LagSnapshot } from './lag-monitor.js';
 
-const PARTITION_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_CONSUMER_GROUP, LABEL_PARTITION];
+import type { LagSnapshot } from '../../monitors/kafka/lag-monitor.js';
+import { LAG_STATUS, MESSAGING_SYSTEM_KAFKA } from '../core/semconv.js';
+import { lagGauges, type MetricsRegistry } from '../transport/index.js';
 
 /**
- * Registers `hoptrace_consumer_lag_messages`, `hoptrace_consumer_lag_seconds` (per group, topic, partition)
+ * Reports `hoptrace_consumer_lag_messages`, `hoptrace_consumer_lag_seconds` (per group, topic, partition)
  * and `hoptrace_consumer_lag_status` (per group: 0 OK, 1 WARN, 2 STALL, 3 STOP) in `registry`, reading
- * `snapshot()` (typically `monitor.latest`) at each scrape. Throws if the names are already registered.
+ * `snapshot()` (typically `monitor.latest`) at each scrape. A name another metric already holds in the
+ * registry is left alone (warned once), as for every hoptrace metric.
  */
 export function registerLagMetrics(
   registry: MetricsRegistry,
   snapshot: () => LagSnapshot | undefined,
 ): { unregister(): void } {
-  const partitionSeries = (s: LagSnapshot) =>
-    s.groups.flatMap((g) =>
-      g.partitions.map((p) => ({
-        labels: {
-          [LABEL_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_KAFKA,
-          [LABEL_DESTINATION]: p.topic,
-          [LABEL_CONSUMER_GROUP]: g.group,
-          [LABEL_PARTITION]: String(p.partition),
-        },
-        partition: p,
-      })),
-    );
-
-  const messages = new Gauge({
-    name: METRIC_CONSUMER_LAG_MESSAGES,
-    help: 'Kafka consumer lag in messages: high watermark - committed offset, per group and partition.',
-    labelNames: PARTITION_LABELS,
-    registers: [],
-    collect() {
-      this.reset();
-      const s = snapshot();
-      if (!s) return;
-      for (const { labels, partition } of partitionSeries(s)) this.set(labels, partition.lag);
-    },
-  });
-  const seconds = new Gauge({
-    name: METRIC_CONSUMER_LAG_SECONDS,
-    help: 'Kafka consumer lag in seconds: age of the oldest record the group has not processed.',
-    labelNames: PARTITION_LABELS,
-    registers: [],
-    collect() {
-      this.reset();
-      const s = snapshot();
-      if (!s) return;
-      for (const { labels, partition } of partitionSeries(s)) {
-        if (partition.lagSeconds !== undefined) this.set(labels, partition.lagSeconds);
-      }
-    },
-  });
-  const status = new Gauge({
-    name: METRIC_CONSUMER_LAG_STATUS,
-    help: 'Kafka consumer group status from a sliding window: 0 OK, 1 WARN, 2 STALL, 3 STOP.',
-    labelNames: [LABEL_MESSAGING_SYSTEM, LABEL_CONSUMER_GROUP],
-    registers: [],
-    collect() {
-      this.reset();
-      const s = snapshot();
-      if (!s) return;
-      for (const g of s.groups) {
-        if (g.status === undefined) continue;
-        this.set(
-          { [LABEL_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_KAFKA, [LABEL_CONSUMER_GROUP]: g.group },
+  const remove = lagGauges(registry).add((write) => {
+    const s = snapshot();
+    if (!s) return;
+    for (const g of s.groups) {
+      if (g.status !== undefined) {
+        write.status(
+          { messaging_system: MESSAGING_SYSTEM_KAFKA, messaging_consumer_group_name: g.group },
           LAG_STATUS[g.status],
         );
       }
-    },
+      for (const p of g.partitions) {
+        const labels = {
+          messaging_system: MESSAGING_SYSTEM_KAFKA,
+          messaging_destination_name: p.topic,
+          messaging_consumer_group_name: g.group,
+          messaging_destination_partition_id: String(p.partition),
+        };
+        write.messages(labels, p.lag);
+        if (p.lagSeconds !== undefined) write.seconds(labels, p.lagSeconds);
+      }
+    }
   });
-  const gauges = [messages, seconds, status];
-  for (const gauge of gauges) registry.registerMetric(gauge);
-  return {
-    unregister() {
-      for (const name of [
-        METRIC_CONSUMER_LAG_MESSAGES,
-        METRIC_CONSUMER_LAG_SECONDS,
-        METRIC_CONSUMER_LAG_STATUS,
-      ])
-        registry.removeSingleMetric(name);
-    },
-  };
+  return { unregister: remove };
 }

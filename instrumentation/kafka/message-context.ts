@@ -5,8 +5,7 @@
  * kafkajs's objects.
  */
 import type { KafkaMessage } from 'kafkajs';
-import type { Delivery } from '../core/delivery.js';
-import { isPromiseLike } from './utils.js';
+import { type Delivery, guardFor, runHandler } from '../transport/index.js';
 
 interface MessageScope {
   /** Starts one attempt at the message (a new delivery each call). */
@@ -14,6 +13,7 @@ interface MessageScope {
 }
 
 const scopes = new WeakMap<KafkaMessage, MessageScope>();
+const guard = guardFor('kafka');
 
 export function registerMessageScope(message: KafkaMessage, scope: MessageScope): void {
   scopes.set(message, scope);
@@ -35,21 +35,8 @@ export function withMessageContext<T>(message: KafkaMessage, fn: () => T): T {
   }
   if (!delivery) return fn();
   const d = delivery;
-  let result: T;
-  try {
-    result = d.run(fn);
-  } catch (err) {
-    d.settle('retry', { error: err });
-    throw err;
-  }
-  if (isPromiseLike(result)) {
-    // Observe without replacing: the caller awaits its own promise.
-    result.then(
-      () => d.settle('ack'),
-      (err: unknown) => d.settle('retry', { error: err }),
-    );
-  } else {
-    d.settle('ack');
-  }
-  return result;
+  return runHandler(guard, d, fn, {
+    succeeded: () => d.settle('ack'),
+    failed: (error) => d.settle('retry', { error }),
+  });
 }

@@ -9,14 +9,19 @@ import {
   SERVER_NAMES,
   SERVER_VARIABLES,
   stackEndpoints,
+  TOOL_NAMES,
+  TOOL_VARIABLES,
 } from './config.js';
 
 test('the stack serves exactly the endpoints the test helpers default to', () => {
   assert.deepEqual(stackEndpoints(loadStackConfig({})), STACK_DEFAULTS);
 });
 
-test('every endpoint variable belongs to exactly one server', () => {
-  const owned = SERVER_NAMES.flatMap((name) => SERVER_VARIABLES[name]);
+test('every endpoint variable belongs to exactly one server or tool', () => {
+  const owned = [
+    ...SERVER_NAMES.flatMap((name) => SERVER_VARIABLES[name]),
+    ...TOOL_NAMES.flatMap((name) => TOOL_VARIABLES[name]),
+  ];
   assert.deepEqual([...owned].sort(), Object.keys(STACK_DEFAULTS).sort());
 });
 
@@ -37,6 +42,18 @@ test('a port offset moves every port and the RabbitMQ node name', () => {
   }
   assert.equal(config.rabbitmqNode, 'hoptrace1000@localhost');
   assert.equal(stackEndpoints(config).HOPTRACE_KAFKA_BROKERS, '127.0.0.1:40092');
+  assert.equal(stackEndpoints(config).HOPTRACE_REDIS_URL, 'redis://127.0.0.1:37379');
+  assert.equal(stackEndpoints(config).HOPTRACE_SQS_ENDPOINT, 'http://127.0.0.1:35566');
+  assert.equal(stackEndpoints(config).HOPTRACE_PUBSUB_EMULATOR_HOST, '127.0.0.1:39085');
+});
+
+test('no two ports collide, in one stack or across the offsets the tests use side by side', () => {
+  // The shared stack (0) and the private stacks of the lifecycle and fault tests run at once.
+  const offsets = [0, -12000, -13000, -14000];
+  const all = offsets.flatMap((offset) =>
+    Object.values(loadStackConfig({ HOPTRACE_STACK_PORT_OFFSET: String(offset) }).ports),
+  );
+  assert.equal(new Set(all).size, all.length);
 });
 
 test('an offset outside -20000..20000 or not an integer is refused; a negative one lowers every port', () => {

@@ -6,11 +6,32 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 
-export const SERVER_NAMES = ['rabbitmq', 'kafka', 'prometheus', 'alertmanager', 'jaeger'] as const;
+/**
+ * In start order for installs: quick Debian and PyPI installs first, the Go builds (the Pub/Sub fake,
+ * then Jaeger's long one) last, so everything else is up while they build.
+ */
+export const SERVER_NAMES = [
+  'rabbitmq',
+  'kafka',
+  'prometheus',
+  'alertmanager',
+  'redis',
+  'sqs',
+  'pubsub',
+  'jaeger',
+] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
 export function isServerName(value: string): value is ServerName {
   return (SERVER_NAMES as readonly string[]).includes(value);
+}
+
+/** Installed programs the tests run themselves (no process of the stack's): only a browser today. */
+export const TOOL_NAMES = ['chromium'] as const;
+export type ToolName = (typeof TOOL_NAMES)[number];
+
+export function isToolName(value: string): value is ToolName {
+  return (TOOL_NAMES as readonly string[]).includes(value);
 }
 
 /** Kafka is pinned: kafkajs 2.2.4 was verified against it (produce, group consume, offset commit). */
@@ -23,6 +44,13 @@ export const LOG4J_VERSION = '2.24.3';
  * v2.x tags cannot be resolved as module versions.
  */
 export const JAEGER_MODULE_VERSION = 'v1.76.0';
+/**
+ * The SQS/SNS emulator, moto from PyPI, in a venv of its own; the rest of its dependencies are pinned
+ * by scripts/stack/moto/constraints.txt.
+ */
+export const MOTO_VERSION = '5.2.6';
+/** Debian's chromium package installs here; tests launch it with playwright-core. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 export interface StackPorts {
   amqp: number;
@@ -38,6 +66,9 @@ export interface StackPorts {
   jaegerOtlpGrpc: number;
   jaegerQuery: number;
   jaegerQueryGrpc: number;
+  redis: number;
+  sqs: number;
+  pubsub: number;
 }
 
 /** The fixed loopback ports every hoptrace test and doc assumes. */
@@ -55,6 +86,9 @@ export const DEFAULT_PORTS: StackPorts = {
   jaegerOtlpGrpc: 34317,
   jaegerQuery: 36686,
   jaegerQueryGrpc: 36685,
+  redis: 36379,
+  sqs: 34566,
+  pubsub: 38085,
 };
 
 export interface StackConfig {
@@ -133,6 +167,10 @@ export function stackEndpoints(config: StackConfig): Record<string, string> {
     HOPTRACE_ALERTMANAGER_URL: `http://127.0.0.1:${p.alertmanager}`,
     HOPTRACE_JAEGER_OTLP_URL: `http://127.0.0.1:${p.jaegerOtlpHttp}`,
     HOPTRACE_JAEGER_QUERY_URL: `http://127.0.0.1:${p.jaegerQuery}`,
+    HOPTRACE_REDIS_URL: `redis://127.0.0.1:${p.redis}`,
+    HOPTRACE_SQS_ENDPOINT: `http://127.0.0.1:${p.sqs}`,
+    HOPTRACE_PUBSUB_EMULATOR_HOST: `127.0.0.1:${p.pubsub}`,
+    HOPTRACE_CHROMIUM: CHROMIUM_PATH,
   };
 }
 
@@ -143,6 +181,14 @@ export const SERVER_VARIABLES: Record<ServerName, readonly string[]> = {
   prometheus: ['HOPTRACE_PROMETHEUS_URL'],
   alertmanager: ['HOPTRACE_ALERTMANAGER_URL'],
   jaeger: ['HOPTRACE_JAEGER_OTLP_URL', 'HOPTRACE_JAEGER_QUERY_URL'],
+  redis: ['HOPTRACE_REDIS_URL'],
+  // One moto server answers for both SQS and SNS.
+  sqs: ['HOPTRACE_SQS_ENDPOINT'],
+  pubsub: ['HOPTRACE_PUBSUB_EMULATOR_HOST'],
+};
+
+export const TOOL_VARIABLES: Record<ToolName, readonly string[]> = {
+  chromium: ['HOPTRACE_CHROMIUM'],
 };
 
 /** Files of the stack's Prometheus that tests may write to (file_sd targets and rule files). */
@@ -157,7 +203,7 @@ export function prometheusPaths(config: StackConfig) {
   };
 }
 
-export function logFile(config: StackConfig, server: ServerName): string {
+export function logFile(config: StackConfig, server: ServerName | ToolName): string {
   return join(config.dir, 'logs', `${server}.log`);
 }
 

@@ -8,16 +8,37 @@ import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { alertmanager } from './alertmanager.js';
-import { isServerName, logFile, pidFile, SERVER_NAMES, type ServerName, type StackConfig } from './config.js';
+import { ensureChromium, findChromium } from './chromium.js';
+import {
+  isServerName,
+  logFile,
+  pidFile,
+  SERVER_NAMES,
+  type ServerName,
+  type StackConfig,
+  type ToolName,
+} from './config.js';
 import { jaeger } from './jaeger.js';
 import { kafka } from './kafka.js';
 import { findOwnedProcesses, isRunning, type OwnedProcess, readPidFile, reapOwned } from './process.js';
 import { prometheus } from './prometheus.js';
+import { pubsub } from './pubsub.js';
 import { rabbitmq } from './rabbitmq.js';
 import { StackError, waitUntilReady } from './ready.js';
+import { redis } from './redis.js';
 import type { StackServer } from './server.js';
+import { sqs } from './sqs.js';
 
-export const SERVERS: Record<ServerName, StackServer> = { rabbitmq, kafka, prometheus, alertmanager, jaeger };
+export const SERVERS: Record<ServerName, StackServer> = {
+  rabbitmq,
+  kafka,
+  prometheus,
+  alertmanager,
+  redis,
+  sqs,
+  pubsub,
+  jaeger,
+};
 
 export type UpOutcome =
   | { server: ServerName; state: 'started'; ms: number }
@@ -69,9 +90,9 @@ export async function up(
       }
       toStart.push(name);
     }
-    // Installs run one at a time (apt-get holds a lock; Maven and Go are heavy on two cores), in
-    // SERVER_NAMES order so Jaeger's long build comes last; each server starts as soon as its own
-    // install is done, so the others are up while Jaeger still builds.
+    // Installs run one at a time (apt-get holds a lock; Maven, pip and Go are heavy on two cores), in
+    // SERVER_NAMES order so the Go builds come last; each server starts as soon as its own install is
+    // done, so the others are up while Jaeger still builds.
     let installQueue = Promise.resolve();
     const ordered = SERVER_NAMES.filter((name) => toStart.includes(name));
     await Promise.all(
@@ -126,6 +147,32 @@ async function startOne(config: StackConfig, server: StackServer): Promise<UpOut
   }
 }
 
+export type ToolOutcome =
+  | { tool: ToolName; state: 'installed'; path: string; version: string }
+  | { tool: ToolName; state: 'failed'; error: StackError };
+
+/** Installs the tools that are missing (under the stack lock: apt-get runs one at a time). */
+export async function installTools(config: StackConfig, tools: readonly ToolName[]): Promise<ToolOutcome[]> {
+  if (tools.length === 0) return [];
+  return withLock(config, async () => {
+    const outcomes: ToolOutcome[] = [];
+    for (const tool of tools) {
+      try {
+        outcomes.push({ tool, state: 'installed', ...(await ensureChromium(config)) });
+      } catch (err) {
+        const error = new StackError(`${tool}: ${(err as Error).message}`, tool, logFile(config, tool));
+        outcomes.push({ tool, state: 'failed', error });
+      }
+    }
+    return outcomes;
+  });
+}
+
+/** Where each tool is, without installing anything. */
+export function toolStatus(config: StackConfig, tools: readonly ToolName[]) {
+  return tools.map((tool) => ({ tool, path: findChromium(config.env) }));
+}
+
 export interface DownOutcome {
   server: ServerName;
   stopped: boolean;
@@ -151,6 +198,8 @@ export interface ServerStatus {
   pid?: number;
   running: boolean;
   ready: boolean;
+  /** Not this stack's process, but its ports answer like the server (another stack, a hand-started one). */
+  elsewhere: boolean;
   detail: string;
 }
 
@@ -164,13 +213,20 @@ export async function status(
       const record = readPidFile(pidFile(config, name));
       const running = isRunning(record);
       let ready = false;
+      let elsewhere = false;
       if (running)
         ready = await server.probe(config).then(
           () => true,
           () => false,
         );
-      const detail = running ? server.describe(config) : (server.unavailable?.(config) ?? 'stopped');
-      return { server: name, pid: running ? record.pid : undefined, running, ready, detail };
+      else if ((await busyPorts(server.ports(config))).length > 0)
+        elsewhere = await server.probe(config).then(
+          () => true,
+          () => false,
+        );
+      const detail =
+        running || elsewhere ? server.describe(config) : (server.unavailable?.(config) ?? 'stopped');
+      return { server: name, pid: running ? record.pid : undefined, running, ready, elsewhere, detail };
     }),
   );
 }

@@ -26,6 +26,13 @@ function isExecutable(path: string): boolean {
   }
 }
 
+/** Go, from PATH or where the official tarball puts it (/usr/local/go). */
+export function findGo(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return (
+    findExecutable('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined)
+  );
+}
+
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -67,9 +74,15 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
 }
 
 export interface AptRequirement {
-  /** Executable that proves the package is installed. */
+  /** Executable that proves the package is installed (or, with `present`, what is needed). */
   binary: string;
   aptPackage: string;
+  /** Overrides the check for `binary` on PATH (e.g. a Python module rather than a program). */
+  present?: () => boolean;
+}
+
+function isPresent(need: AptRequirement): boolean {
+  return need.present ? need.present() : findExecutable(need.binary) !== undefined;
 }
 
 let aptUpdated = false;
@@ -80,7 +93,7 @@ export async function ensureAptPackages(
   needs: AptRequirement[],
   logFile: string,
 ): Promise<void> {
-  const missing = needs.filter((need) => !findExecutable(need.binary));
+  const missing = needs.filter((need) => !isPresent(need));
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map((need) => need.aptPackage))];
   const command = `apt-get install -y --no-install-recommends ${packages.join(' ')}`;
@@ -93,15 +106,20 @@ export async function ensureAptPackages(
   process.stderr.write(`stack: installing ${packages.join(', ')} with apt-get (log: ${logFile})\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await withServiceStartsSuppressed(async () => {
+    // Another apt-get (another agent, unattended upgrades) may hold dpkg's lock: wait for it.
+    const wait = ['-o', 'DPkg::Lock::Timeout=600'];
     if (!aptUpdated) {
-      await run('apt-get', ['update'], { env, logFile });
+      await run('apt-get', [...wait, 'update'], { env, logFile });
       aptUpdated = true;
     }
-    await run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env, logFile });
+    await run('apt-get', [...wait, 'install', '-y', '--no-install-recommends', ...packages], {
+      env,
+      logFile,
+    });
   }).catch((err: Error) => {
     throw new StackError(`${server}: \`${command}\` failed: ${err.message}; see ${logFile}`, server, logFile);
   });
-  const stillMissing = missing.filter((need) => !findExecutable(need.binary));
+  const stillMissing = missing.filter((need) => !isPresent(need));
   if (stillMissing.length > 0) {
     throw new StackError(
       `${server}: ${stillMissing.map((m) => m.binary).join(', ')} still missing after apt-get`,

@@ -9,7 +9,7 @@
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JAEGER_MODULE_VERSION, logFile, pidFile, type StackConfig } from './config.js';
-import { findExecutable, run } from './install.js';
+import { findGo, run } from './install.js';
 import { isRunning, readPidFile, spawnDaemon, stopRecorded } from './process.js';
 import { httpOk, StackError } from './ready.js';
 import type { StackServer } from './server.js';
@@ -77,8 +77,7 @@ exporters:
 
 /** Builds the binary into the cache. Minutes on a cold Go module cache (hundreds of modules). */
 export async function buildJaeger(config: StackConfig): Promise<void> {
-  const go =
-    findExecutable('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const go = findGo(config.env);
   if (!go) throw new StackError('jaeger: building it needs Go (`go` not found on PATH)', 'jaeger');
   const log = logFile(config, 'jaeger');
   const binary = jaegerBinary(config);

@@ -11,9 +11,9 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import amqplib from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
+import { runKafkaDemo } from '../../../cli/demo/kafka.js';
+import { runRabbitDemo } from '../../../cli/demo/rabbitmq.js';
 import { type Collector, startCollector } from '../../../collector/start.js';
-import { runKafkaDemo } from '../../../examples/kafka/demo.js';
-import { runRabbitDemo } from '../../../examples/rabbitmq/demo.js';
 import { createOpenMetricsRegistry } from '../../../instrumentation/core/metrics.js';
 import {
   METRIC_DEAD_LETTER_HOPS,

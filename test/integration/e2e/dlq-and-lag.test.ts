@@ -79,6 +79,7 @@ function e2eRules(scenario: Scenario): string {
       kafkaExporter: nothing,
       kminion: nothing,
       rabbitmq: nothing,
+      cloudwatch: nothing,
     },
     thresholds: {
       ...defaultConfig.thresholds,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runKafkaDemo } from '../../../examples/kafka/demo.js';
+import { runKafkaDemo } from '../../../cli/demo/kafka.js';
 import { createOpenMetricsRegistry } from '../../../instrumentation/core/metrics.js';
 import { createTestTracing } from '../../helpers/tracing.js';
 import { brokers, metricSum, requireKafka } from './kafka-helpers.js';

@@ -239,7 +239,8 @@ describe('failing handlers on a real broker', () => {
     assert.equal(String(h.note), 'keep me');
     assert.equal(String(h['x-correlation-id']), 'flow-dlq');
     assert.equal(String(h['x-hoptrace-dead-letter-reason']), 'max_attempts');
-    assert.equal(String(h['x-hoptrace-dead-letter-error']), 'card expired');
+    // One dead-letter rule (docs/contract.md): `<error.type>: <message>`, as the bus writes it.
+    assert.equal(String(h['x-hoptrace-dead-letter-error']), 'PaymentDeclined: card expired');
     assert.equal(String(h['x-hoptrace-dead-letter-error-type']), 'PaymentDeclined');
     assert.equal(String(h['x-hoptrace-dead-letter-attempts']), '3');
     assert.equal(String(h['x-hoptrace-dead-letter-source']), topic);

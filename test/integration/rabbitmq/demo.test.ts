@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runRabbitDemo } from '../../../examples/rabbitmq/demo.js';
+import { runRabbitDemo } from '../../../cli/demo/rabbitmq.js';
 import { amqpUrl, metricValue, rabbit, unique } from './helpers.js';
 
 describe('the RabbitMQ orders example (runRabbitDemo)', () => {

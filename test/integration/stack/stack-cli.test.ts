@@ -1,7 +1,8 @@
 /**
  * The stack's own lifecycle, on a second stack beside the shared one (its own directory, every port
  * moved by an offset): `up` starts each server, a second `up` changes nothing, `status` reports them,
- * `down` leaves no process of that stack behind (RabbitMQ's epmd and Erlang helpers included).
+ * `down` leaves no process of that stack behind (RabbitMQ's epmd and Erlang helpers included). Redis,
+ * moto and the Pub/Sub fake take a second or two together, so they ride along here.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,7 +15,7 @@ import { loadStackConfig, pidFile } from '../../../scripts/stack/config.js';
 import { findOwnedProcesses, readPidFile } from '../../../scripts/stack/process.js';
 
 const stackScript = join(import.meta.dirname, '..', '..', '..', 'scripts', 'stack.js');
-const SERVERS = ['rabbitmq', 'kafka', 'prometheus', 'alertmanager'] as const;
+const SERVERS = ['rabbitmq', 'kafka', 'prometheus', 'alertmanager', 'redis', 'sqs', 'pubsub'] as const;
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolvePort) => {
@@ -94,6 +95,9 @@ test('stack up twice is a no-op the second time, status reports it, down leaves 
     config.ports.kafka,
     config.ports.prometheus,
     config.ports.alertmanager,
+    config.ports.redis,
+    config.ports.sqs,
+    config.ports.pubsub,
   ];
   for (const port of ports) assert.equal(await portOpen(port), false, `port ${port} is closed`);
 

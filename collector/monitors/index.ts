@@ -1,0 +1,25 @@
+/**
+ * The collector's broker monitors, made from its options. The monitors themselves live in the
+ * monitor layer (../../monitors, shared with the CLI); the collector runs them with `MonitorRunner`,
+ * which writes their readings into the collector's gauges. A new monitor is one more line here.
+ */
+
+import { KafkaMonitor } from '../../monitors/kafka/broker-monitor.js';
+import { createKafkaLagMonitor } from '../../monitors/kafka/lag-monitor.js';
+import { RabbitMqMonitor } from '../../monitors/rabbitmq/broker-monitor.js';
+import { SqsMonitor } from '../../monitors/sqs/broker-monitor.js';
+import type { Monitor } from '../../monitors/types.js';
+import type { ResolvedConfig } from '../config.js';
+
+export function createMonitors(config: ResolvedConfig): Monitor[] {
+  const monitors: Monitor[] = [];
+  if (config.rabbitmq) monitors.push(new RabbitMqMonitor(config.rabbitmq));
+  if (config.sqs) monitors.push(new SqsMonitor(config.sqs));
+  if (config.kafka) {
+    const { brokers, groups, intervalMs, clientId } = config.kafka;
+    // The same lag monitor `hoptrace lag` uses; kafkajs loads on first poll.
+    const lag = createKafkaLagMonitor({ brokers, groups, clientId, intervalMs });
+    monitors.push(new KafkaMonitor(lag, intervalMs));
+  }
+  return monitors;
+}

@@ -1,0 +1,195 @@
+/**
+ * `BullMQTelemetry`: an implementation of BullMQ's own `telemetry` option (the interface `bullmq-otel`
+ * implements) that records hoptrace's spans and metrics and stores hoptrace's headers in each job's
+ * telemetry metadata. Adoption is one option on each Queue, Worker and FlowProducer.
+ *
+ * Two extra hooks, for what the interface cannot carry (docs/bullmq.md):
+ * - `processor(fn)` hands the Job to hoptrace before the processor runs: exact attempt numbers, stalled
+ *   redeliveries, a delayed job's due time, the backoff delay, flow parents' links to their children.
+ * - `flow(tree)` makes BullMQ store the context on every node of a flow (it skips nodes without `opts`).
+ */
+import { type Context, context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { MESSAGING_SYSTEM_BULLMQ } from '../core/semconv.js';
+import { createInstrumentation, injectContext } from '../transport/index.js';
+import { childLinks, copyFlow } from './flow.js';
+import { encodeMetadata } from './metadata.js';
+import {
+  type BullMQInstrumentation,
+  METADATA_KEY,
+  NOOP_SPAN,
+  PROCESS_KEY,
+  ProcessSpan,
+  PUBLISH_KEY,
+  PublishSpan,
+  type SpanHost,
+} from './spans.js';
+import type {
+  BullMQContextManager,
+  BullMQFlowNode,
+  BullMQJobLike,
+  BullMQSpan,
+  BullMQTelemetryOptions,
+  BullMQTracer,
+} from './types.js';
+
+/** BullMQ's SpanKind enum values. */
+const KIND_PRODUCER = 3;
+const KIND_CONSUMER = 4;
+
+const PUBLISH_OPERATIONS = new Set(['add', 'addBulk', 'addNode']);
+const OUTCOME_OPERATIONS = new Set(['complete', 'retry', 'delay', 'fail']);
+
+export class BullMQTelemetry implements SpanHost {
+  readonly tracer: BullMQTracer<Context>;
+  readonly contextManager: BullMQContextManager<Context>;
+  /** @internal */
+  readonly instr: BullMQInstrumentation;
+  private wrapped = false;
+
+  constructor(options?: BullMQTelemetryOptions) {
+    this.instr = createInstrumentation('bullmq', MESSAGING_SYSTEM_BULLMQ, options);
+    const guard = this.instr.guard;
+    this.tracer = {
+      startSpan: (name, options, ctx) =>
+        guard.run(
+          'startSpan',
+          () => this.startSpan(name, options?.kind, ctx),
+          () => NOOP_SPAN,
+        ),
+    };
+    this.contextManager = {
+      with: (ctx, fn) => (isContext(ctx) ? context.with(ctx, fn) : fn()),
+      active: () => context.active(),
+      root: () => ROOT_CONTEXT,
+      getMetadata: (ctx) =>
+        guard.run(
+          'getMetadata',
+          () => metadataOf(ctx),
+          () => '{}',
+        ),
+      fromMetadata: (active, metadata) =>
+        guard.run(
+          'fromMetadata',
+          () => (isContext(active) ? active : context.active()).setValue(METADATA_KEY, metadata),
+          () => active,
+        ),
+    };
+  }
+
+  /** @internal */
+  get hooked(): boolean {
+    return this.wrapped;
+  }
+
+  /**
+   * Wraps a Worker's processor so hoptrace sees the Job before it runs (attempt numbers, stalled
+   * redeliveries, delays, backoffs, flow links). Same arguments, `this`, result and errors.
+   * Wrap every processor of the Workers that share this telemetry object.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: any processor signature (BullMQ's Processor, a user's own Job type)
+  processor<F extends (job: any, ...rest: any[]) => unknown>(fn: F): F {
+    if (typeof fn !== 'function') {
+      this.instr.guard.warnOnce(
+        'processor',
+        'processor() takes a function (sandboxed processors cannot be wrapped)',
+      );
+      return fn;
+    }
+    this.wrapped = true;
+    const guard = this.instr.guard;
+    const wrapper = function (this: unknown, job: BullMQJobLike, ...rest: unknown[]): unknown {
+      const span = guard.run(
+        'processor',
+        () => {
+          const found = context.active().getValue(PROCESS_KEY);
+          return found instanceof ProcessSpan && !found.delivery ? found : undefined;
+        },
+        () => undefined,
+      );
+      if (!span) return fn.call(this, job, ...rest);
+      const run = () => {
+        const delivery = span.delivery;
+        let result: unknown;
+        try {
+          result = delivery ? delivery.run(() => fn.call(this, job, ...rest)) : fn.call(this, job, ...rest);
+        } catch (err) {
+          span.noteHandlerError(err);
+          throw err;
+        }
+        // BullMQ 5 does not pass the processor's error to the span: keep it (same promise returned).
+        if (isPromiseLike(result)) result.then(undefined, (err: unknown) => span.noteHandlerError(err));
+        return result;
+      };
+      if (!span.flowNode) {
+        guard.do('start', () => span.start(job));
+        return run();
+      }
+      // A flow node: read its children's contexts first (two Redis round trips), then run.
+      return childLinks(job).then(
+        (flow) => {
+          guard.do('start', () => span.start(job, flow));
+          return run();
+        },
+        (err) => {
+          guard.report('flow links', err);
+          guard.do('start', () => span.start(job));
+          return run();
+        },
+      );
+    };
+    // BullMQ reads `processor.length` to decide whether to pass an AbortSignal.
+    Object.defineProperty(wrapper, 'length', { value: fn.length });
+    return wrapper as unknown as F;
+  }
+
+  /**
+   * A copy of a FlowProducer tree in which every node has an `opts` object, so BullMQ stores the
+   * flow's context on every job (5.x and 6.x skip nodes without one). Nothing else changes.
+   */
+  flow<T extends BullMQFlowNode>(tree: T): T {
+    return this.instr.guard.run(
+      'flow',
+      () => copyFlow(tree),
+      () => tree,
+    );
+  }
+
+  private startSpan(name: unknown, kind: unknown, ctx: unknown): BullMQSpan<Context> {
+    if (typeof name !== 'string') return NOOP_SPAN;
+    const space = name.indexOf(' ');
+    const operation = space < 0 ? name : name.slice(0, space);
+    const rest = space < 0 ? '' : name.slice(space + 1);
+    if (kind === KIND_PRODUCER && PUBLISH_OPERATIONS.has(operation)) {
+      return new PublishSpan(this, operation as 'add' | 'addBulk' | 'addNode', rest);
+    }
+    if (kind === KIND_CONSUMER && operation === 'process') {
+      return new ProcessSpan(this, rest, isContext(ctx) ? ctx : undefined);
+    }
+    if (OUTCOME_OPERATIONS.has(operation)) {
+      const current = context.active().getValue(PROCESS_KEY);
+      if (current instanceof ProcessSpan) current.sawOutcome(operation as 'complete');
+    }
+    return NOOP_SPAN;
+  }
+}
+
+/** What BullMQ stores with a job added (or moved on) in `ctx`. */
+function metadataOf(ctx: unknown): string {
+  if (!isContext(ctx)) return '{}';
+  const publish = ctx.getValue(PUBLISH_KEY);
+  if (publish instanceof PublishSpan) return publish.metadata();
+  // Inside an attempt (a retry): keep the job's original context, not the attempt's.
+  const process = ctx.getValue(PROCESS_KEY);
+  if (process instanceof ProcessSpan && process.metadata !== undefined) return process.metadata;
+  const headers: Record<string, unknown> = {};
+  injectContext(ctx, headers);
+  return encodeMetadata(headers);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+function isContext(value: unknown): value is Context {
+  return typeof value === 'object' && value !== null && typeof (value as Context).getValue === 'function';
+}

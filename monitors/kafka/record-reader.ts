@@ -1,0 +1,108 @@
+/**
+ * Reads the timestamp of one record, the exact input of lag in seconds (as klag-exporter does): one
+ * Fetch request to the partition leader, at the committed offset, with `maxWaitTime` 0, through the
+ * kafkajs client's own cluster (same brokers, TLS, SASL and socket factory as the caller's client).
+ *
+ * kafkajs has no public single-partition fetch, so this reaches the client's cluster factory by its
+ * symbol description (`private:Kafka:createCluster`, stable across kafkajs 2.x). When it is not there
+ * (another major version), `createRecordReader` returns undefined and the lag monitor interpolates.
+ */
+import type { Kafka } from 'kafkajs';
+import { LazyClient } from '../../instrumentation/core/lazy-client.js';
+
+const CREATE_CLUSTER = 'private:Kafka:createCluster';
+const READ_COMMITTED = 1;
+/** Enough for one small record batch; the broker always returns at least one whole batch (KIP-74). */
+const PARTITION_MAX_BYTES = 64 * 1024;
+
+interface FetchedMessage {
+  offset: string;
+  timestamp: string;
+  isControlRecord?: boolean;
+}
+interface KafkaBroker {
+  fetch(request: {
+    replicaId?: number;
+    isolationLevel: number;
+    maxWaitTime: number;
+    minBytes: number;
+    maxBytes: number;
+    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+  }): Promise<{
+    responses: { topicName: string; partitions: { partition: number; messages: FetchedMessage[] }[] }[];
+  }>;
+}
+interface KafkaCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addMultipleTargetTopics(topics: string[]): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(args: { nodeId: string }): Promise<KafkaBroker>;
+}
+type CreateCluster = (options: { metadataMaxAge?: number; allowAutoTopicCreation?: boolean }) => KafkaCluster;
+
+export interface RecordReader {
+  /**
+   * Timestamp (epoch ms) of the first record at or after `offset` (the oldest message the group has not
+   * processed), or undefined when the broker no longer has it (OFFSET_OUT_OF_RANGE: deleted by retention)
+   * or returned none. Other failures reject.
+   */
+  timestampAt(topic: string, partition: number, offset: string): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+export function createRecordReader(kafka: Kafka): RecordReader | undefined {
+  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === CREATE_CLUSTER);
+  const createCluster = symbol ? (kafka as unknown as Record<symbol, unknown>)[symbol] : undefined;
+  if (typeof createCluster !== 'function') return undefined;
+  const cluster = new LazyClient<KafkaCluster>(
+    () => (createCluster as CreateCluster)({ metadataMaxAge: 60_000, allowAutoTopicCreation: false }),
+    (c) => c.connect(),
+    (c) => c.disconnect(),
+  );
+
+  return {
+    async timestampAt(topic, partition, offset) {
+      const c = await cluster.get();
+      await c.addMultipleTargetTopics([topic]);
+      let leaders = c.findLeaderForPartitions(topic, [partition]);
+      if (Object.keys(leaders).length === 0) {
+        await c.refreshMetadata();
+        leaders = c.findLeaderForPartitions(topic, [partition]);
+      }
+      const nodeId = Object.keys(leaders)[0];
+      if (nodeId === undefined) return undefined;
+      const broker = await c.findBroker({ nodeId });
+      let response: Awaited<ReturnType<KafkaBroker['fetch']>>;
+      try {
+        response = await broker.fetch({
+          isolationLevel: READ_COMMITTED,
+          maxWaitTime: 0,
+          minBytes: 1,
+          maxBytes: PARTITION_MAX_BYTES,
+          topics: [
+            { topic, partitions: [{ partition, fetchOffset: offset, maxBytes: PARTITION_MAX_BYTES }] },
+          ],
+        });
+      } catch (err) {
+        if ((err as { type?: unknown }).type === 'OFFSET_OUT_OF_RANGE') return undefined;
+        throw err;
+      }
+      const wanted = BigInt(offset);
+      for (const { partitions } of response.responses) {
+        for (const p of partitions) {
+          if (p.partition !== partition) continue;
+          // The broker answers from the start of the batch holding `offset`: skip what precedes it.
+          const record = p.messages.find((m) => !m.isControlRecord && BigInt(m.offset) >= wanted);
+          const timestamp = record ? Number(record.timestamp) : Number.NaN;
+          return Number.isFinite(timestamp) && timestamp > 0 ? timestamp : undefined;
+        }
+      }
+      return undefined;
+    },
+    close() {
+      return cluster.close();
+    },
+  };
+}
