@@ -10,7 +10,7 @@ import {
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
-import { HoptraceInstrumentation, type HoptraceInstrumentationConfig } from '../core/auto-instrumentation.js';
+import { HoptraceInstrumentation, type HoptraceInstrumentationConfig } from '../transport/index.js';
 import { instrumentAmqp } from './instrument.js';
 import type { AmqpInstrumentationOptions } from './types.js';
 

@@ -10,7 +10,7 @@ import {
   InstrumentationNodeModuleDefinition,
 } from '@opentelemetry/instrumentation';
 import type { Kafka } from 'kafkajs';
-import { HoptraceInstrumentation, type HoptraceInstrumentationConfig } from '../core/auto-instrumentation.js';
+import { HoptraceInstrumentation, type HoptraceInstrumentationConfig } from '../transport/index.js';
 import { instrumentKafka } from './instrument.js';
 import type { KafkaInstrumentationOptions } from './types.js';
 
