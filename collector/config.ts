@@ -3,6 +3,7 @@
  * fails startup with a `ConfigError` naming the option.
  */
 import { positiveInt, throwPolicy } from '../instrumentation/core/options.js';
+import { DEFAULT_MONITORING_URL, type PubSubMonitorSettings } from '../monitors/pubsub/broker-monitor.js';
 import type { SqsMonitorSettings } from '../monitors/sqs/broker-monitor.js';
 import { ConfigError } from './errors.js';
 
@@ -92,6 +93,23 @@ export interface SqsMonitorOptions {
   intervalMs?: number;
 }
 
+export interface PubSubMonitorOptions {
+  projectId: string;
+  /** `host:port` of an emulator (pstest, Google's emulator); omit for the real service. */
+  emulatorHost?: string;
+  /** Subscriptions to watch (their dead-letter subscriptions are added); default every one of the project. */
+  subscriptions?: string[];
+  /**
+   * Read backlog and oldest-unacked age from Cloud Monitoring (the Pub/Sub API has no such figures).
+   * Default true for the real service; emulators have no Cloud Monitoring.
+   */
+  backlog?: boolean;
+  /** Default https://monitoring.googleapis.com. */
+  monitoringUrl?: string;
+  /** Default 15 s. */
+  intervalMs?: number;
+}
+
 export interface KafkaMonitorOptions {
   brokers: string[];
   /** Consumer groups to watch; default all groups. */
@@ -141,6 +159,7 @@ export interface CollectorOptions {
   kafka?: KafkaMonitorOptions;
   rabbitmq?: RabbitMqMonitorOptions;
   sqs?: SqsMonitorOptions;
+  pubsub?: PubSubMonitorOptions;
   limits?: Partial<CollectorLimits>;
   scaleOut?: { kafka: KafkaScaleOutOptions };
   ui?: UiOptions;
@@ -199,6 +218,7 @@ export interface ResolvedConfig {
       }
     | undefined;
   sqs: SqsMonitorSettings | undefined;
+  pubsub: PubSubMonitorSettings | undefined;
   limits: CollectorLimits;
   scaleOut: (Required<Omit<KafkaScaleOutOptions, 'peers'>> & { peers: URL[] }) | undefined;
   ui: { jaegerUrl: URL | undefined; refreshMs: number };
@@ -214,6 +234,7 @@ const OPTION_KEYS = new Set([
   'kafka',
   'rabbitmq',
   'sqs',
+  'pubsub',
   'limits',
   'scaleOut',
   'ui',
@@ -378,6 +399,47 @@ function resolveSqs(value: unknown): ResolvedConfig['sqs'] {
   };
 }
 
+function resolvePubSub(value: unknown): ResolvedConfig['pubsub'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('pubsub must be an object');
+  checkKeys('pubsub', value, [
+    'projectId',
+    'emulatorHost',
+    'subscriptions',
+    'backlog',
+    'monitoringUrl',
+    'intervalMs',
+  ]);
+  const { projectId, emulatorHost, subscriptions, backlog } = value;
+  if (typeof projectId !== 'string' || !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(projectId))
+    throw new ConfigError('pubsub.projectId must be a Google Cloud project ID');
+  if (
+    emulatorHost !== undefined &&
+    (typeof emulatorHost !== 'string' || !/^[^\s:/]+:\d{1,5}$/.test(emulatorHost))
+  )
+    throw new ConfigError('pubsub.emulatorHost must be host:port');
+  if (
+    subscriptions !== undefined &&
+    (!Array.isArray(subscriptions) || !subscriptions.every((s) => typeof s === 'string' && s !== ''))
+  ) {
+    throw new ConfigError('pubsub.subscriptions must be a list of subscription names');
+  }
+  if (backlog !== undefined && typeof backlog !== 'boolean')
+    throw new ConfigError('pubsub.backlog must be a boolean');
+  const monitoringUrl =
+    value.monitoringUrl === undefined
+      ? DEFAULT_MONITORING_URL
+      : httpUrl('pubsub.monitoringUrl', value.monitoringUrl).href;
+  return {
+    projectId,
+    emulatorHost: emulatorHost as string | undefined,
+    subscriptions: subscriptions as string[] | undefined,
+    backlog: (backlog as boolean | undefined) ?? emulatorHost === undefined,
+    monitoringUrl,
+    intervalMs: positiveInt(CONFIG, 'pubsub.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
+  };
+}
+
 function resolveKafka(value: unknown): ResolvedConfig['kafka'] {
   if (value === undefined) return undefined;
   if (!isObject(value)) throw new ConfigError('kafka must be an object');
@@ -493,6 +555,7 @@ export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
     kafka: resolveKafka(o.kafka),
     rabbitmq: resolveRabbitMq(o.rabbitmq),
     sqs: resolveSqs(o.sqs),
+    pubsub: resolvePubSub(o.pubsub),
     limits: resolveLimits(o.limits),
     scaleOut: resolveScaleOut(o.scaleOut),
     ui: resolveUi(o.ui),

@@ -10,7 +10,7 @@ const HELP = `Usage: hoptrace collector [flags]
 Receives OTLP/HTTP spans (POST /v1/traces, protobuf or JSON, gzip), links publishes to deliveries,
 serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz, the web UI (/: flow map and journeys)
 and the API (/api/map, /api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches
-RabbitMQ, Kafka lag and SQS queues, and forwards
+RabbitMQ, Kafka lag, SQS queues and Pub/Sub subscriptions, and forwards
 spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
 
 Flags:
@@ -24,6 +24,9 @@ Flags:
   --sqs-region R              region (default $AWS_REGION or us-east-1)
   --sqs-queues Q1,Q2          queue names or URLs (default every queue, up to 1000)
   --sqs-prefix P              only queues whose name starts with P
+  --pubsub PROJECT            watch Pub/Sub subscriptions of a Google Cloud project (backlog from Cloud Monitoring)
+  --pubsub-emulator HOST:PORT an emulator (default $PUBSUB_EMULATOR_HOST): subscriptions and dead-letter topology only
+  --pubsub-subscriptions S1,S2 subscriptions to watch (default every one of the project)
   --kafka-brokers HOSTS       watch Kafka consumer lag (comma-separated host:port)
   --kafka-groups G1,G2        only these consumer groups (default all)
   --monitor-interval MS       broker poll interval (default 15000)
@@ -61,6 +64,9 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       'sqs-region': { type: 'string' },
       'sqs-queues': { type: 'string' },
       'sqs-prefix': { type: 'string' },
+      pubsub: { type: 'string' },
+      'pubsub-emulator': { type: 'string' },
+      'pubsub-subscriptions': { type: 'string' },
       'kafka-brokers': { type: 'string' },
       'kafka-groups': { type: 'string' },
       'monitor-interval': { type: 'string' },
@@ -104,6 +110,16 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
     if (interval !== undefined) options.sqs.intervalMs = interval;
   } else if (values['sqs-region'] ?? values['sqs-queues'] ?? values['sqs-prefix']) {
     throw new UsageError('--sqs-region, --sqs-queues and --sqs-prefix need --sqs');
+  }
+  if (values.pubsub !== undefined) {
+    options.pubsub = { projectId: values.pubsub };
+    const emulator = values['pubsub-emulator'] ?? env.PUBSUB_EMULATOR_HOST;
+    if (emulator) options.pubsub.emulatorHost = emulator;
+    const subscriptions = listFlag(values['pubsub-subscriptions']);
+    if (subscriptions) options.pubsub.subscriptions = subscriptions;
+    if (interval !== undefined) options.pubsub.intervalMs = interval;
+  } else if (values['pubsub-emulator'] ?? values['pubsub-subscriptions']) {
+    throw new UsageError('--pubsub-emulator and --pubsub-subscriptions need --pubsub');
   }
   const brokers = brokersFlag('kafka-brokers', values['kafka-brokers']);
   if (brokers) {
@@ -192,6 +208,7 @@ export const command: Command = {
     if (options.rabbitmq) parts.push('watching RabbitMQ');
     if (options.kafka) parts.push('watching Kafka lag');
     if (options.sqs) parts.push('watching SQS');
+    if (options.pubsub) parts.push(`watching Pub/Sub project ${options.pubsub.projectId}`);
     console.log(parts.join('; '));
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
