@@ -147,4 +147,20 @@ describe('the published package', () => {
     assert.deepEqual(missing, []);
     assert.ok(seen.size > 50, `walked ${seen.size} modules`);
   });
+
+  it('ships the built web UI (the collector serves it from the package, no network)', () => {
+    const files = packedFiles();
+    const assets = ['index.html', 'app.js', 'app.css', 'elk-worker.min.js'].map(
+      (name) => `dist/collector/ui/assets/${name}`,
+    );
+    assert.deepEqual(
+      assets.filter((f) => !files.has(f)),
+      [],
+    );
+    assert.deepEqual(
+      [...files].filter((f) => f.startsWith('collector/ui/web/')),
+      [],
+      'the front-end sources stay out',
+    );
+  });
 });
