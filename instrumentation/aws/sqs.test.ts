@@ -186,7 +186,7 @@ describe('instrumentSns on a fake client', () => {
       MessageId: string;
     };
     assert.equal(r.MessageId, 's-1');
-    assert.ok((raw.sent[0]?.input.MessageAttributes as Record<string, unknown>).traceparent);
+    assert.ok((raw.sent[0]?.input.MessageAttributes as Record<string, unknown> | undefined)?.traceparent);
     const producer = tracing.spans()[0];
     assert.equal(producer?.name, 'publish orders');
     assert.equal(producer?.attributes['messaging.system'], 'aws_sns');
