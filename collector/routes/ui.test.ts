@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { parseCollectorFlags } from '../../cli/commands/collector.js';
 import { otlpProtobuf, processSpan, publishSpan } from '../../test/helpers/collector.js';
 import { resolveConfig } from '../config.js';
@@ -138,6 +141,27 @@ describe('web UI and map routes', () => {
       [summary.deadLetters, summary.retries, summary.errors, summary.services, summary.destinations],
       [1, 1, 0, ['orders', 'billing'], ['orders']], // these test spans carry no error status
     );
+  });
+});
+
+describe('hoptrace journey', () => {
+  it("prints the journey's deep link into the web UI", async () => {
+    const collector = await startCollector({ port: 0 });
+    try {
+      const pub = publishSpan({ service: 'a', destination: 'd', correlationId: 'link me/1', at: 0 });
+      await collector.ingestSpans([pub, processSpan(pub, { service: 'b', destination: 'd', at: 1 })]);
+      const cli = fileURLToPath(new URL('../../cli/index.js', import.meta.url));
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        cli,
+        'journey',
+        'link me/1',
+        '--collector',
+        collector.url,
+      ]);
+      assert.ok(stdout.trimEnd().endsWith(`${collector.url}/journeys/link%20me%2F1`), stdout);
+    } finally {
+      await collector.close();
+    }
   });
 });
 

@@ -57,6 +57,27 @@ function TokenForm(props: { onToken: () => void }) {
   );
 }
 
+/** Unconsumed publishes and orphan deliveries over the whole map, where nobody can miss them. */
+function LossBadges(props: { map: FlowMap }) {
+  let unconsumed = 0;
+  let orphans = 0;
+  for (const n of props.map.nodes) {
+    if (n.kind !== 'destination') continue;
+    unconsumed += n.unconsumed;
+    orphans += n.orphans;
+  }
+  return (
+    <span class="loss">
+      <span class={`badge ${unconsumed > 0 ? 'bad' : 'ok'}`} data-total="unconsumed">
+        {count(unconsumed)} unconsumed
+      </span>
+      <span class={`badge ${orphans > 0 ? 'warn' : 'ok'}`} data-total="orphans">
+        {count(orphans)} orphans
+      </span>
+    </span>
+  );
+}
+
 function App() {
   const route = useRoute();
   const [settings, setSettings] = useState<UiSettings | undefined>();
@@ -150,6 +171,7 @@ function App() {
                 {map.instances > 1 ? ` · ${map.instances} collectors` : ''}
               </span>
             )}
+            {map && <LossBadges map={map} />}
           </h2>
           {map?.missingPeers && (
             <p class="error">

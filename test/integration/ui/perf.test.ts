@@ -4,11 +4,13 @@
  * (`ui-perf: {...}`, recorded in docs/ui.md) and fails only on a pathological slowdown.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FlowMap } from '../../../collector/journey/map-types.js';
 import { type Collector, startCollector } from '../../../collector/start.js';
 import type { SpanRecord } from '../../../collector/types.js';
-import { launchChromium } from '../../helpers/browser.js';
+import { launchChromium, SCREENSHOTS } from '../../helpers/browser.js';
 import { otlpProtobuf, processSpan, publishSpan } from '../../helpers/collector.js';
 
 const JOURNEYS = 10_000;
@@ -110,6 +112,7 @@ describe('UI at 10k journeys and 50 nodes', () => {
     figures.apiJourneysListMs = round(listTimes[0]);
     figures.apiJourneysFilteredMs = round(Math.max(listTimes[1], listTimes[2]));
 
+    mkdirSync(SCREENSHOTS, { recursive: true });
     const browser = await launchChromium(t);
     if (!browser) return;
     try {
@@ -135,6 +138,7 @@ describe('UI at 10k journeys and 50 nodes', () => {
         await page.waitForURL(/service=consumer-3/);
       });
       figures.clickToFilteredListMs = round(filterMs);
+      await page.locator('.map').screenshot({ path: join(SCREENSHOTS, 'map-50-nodes.png') });
       console.log(`ui-perf: ${JSON.stringify(figures)}`);
       // Generous bounds: a regression to seconds fails, machine noise does not.
       assert.ok(figures.apiMapMs < 1_000, `map built in ${figures.apiMapMs} ms`);
