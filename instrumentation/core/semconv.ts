@@ -45,7 +45,12 @@ export const MESSAGING_SYSTEM_BULLMQ = 'bullmq';
 export const MESSAGING_SYSTEM_AWS_SQS = 'aws_sqs';
 export const MESSAGING_SYSTEM_AWS_SNS = 'aws_sns';
 export const MESSAGING_SYSTEM_GCP_PUBSUB = 'gcp_pubsub';
+/**
+ * `messaging.system`: hoptrace's transports, or any other value a transport built on `hoptrace/transport`
+ * names itself by (OTel's list is open: `nats`, `servicebus`, ...).
+ */
 export type MessagingSystem =
+  | (string & {})
   | typeof MESSAGING_SYSTEM_RABBITMQ
   | typeof MESSAGING_SYSTEM_KAFKA
   | typeof MESSAGING_SYSTEM_BUS
