@@ -10,6 +10,7 @@
  *   runHandler(instr.guard, delivery, () => handler(msg), { succeeded: ..., failed: ... });
  */
 
+export { HoptraceInstrumentation, type HoptraceInstrumentationConfig } from '../core/auto-instrumentation.js';
 export type {
   BatchDelivery,
   BatchDeliveryRequest,
