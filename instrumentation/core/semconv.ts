@@ -156,6 +156,10 @@ export const METRIC_CONSUMER_LAG_STATUS = 'hoptrace_consumer_lag_status';
 export const METRIC_QUEUE_MESSAGES = 'hoptrace_queue_messages';
 export const METRIC_QUEUE_CONSUMERS = 'hoptrace_queue_consumers';
 export const METRIC_QUEUE_OLDEST_AGE = 'hoptrace_queue_oldest_message_age_seconds';
+/** 1 while a queue is paused (BullMQ), from the collector. */
+export const METRIC_QUEUE_PAUSED = 'hoptrace_queue_paused';
+/** Jobs a BullMQ worker's stalled-job check found (their worker died or blocked the event loop). */
+export const METRIC_STALLED_JOBS = 'hoptrace_stalled_jobs_total';
 export const METRIC_DLQ_MESSAGES = 'hoptrace_dlq_messages';
 export const METRIC_HOP_LATENCY = 'hoptrace_hop_latency_seconds';
 export const METRIC_FANOUT_DELIVERIES = 'hoptrace_fanout_deliveries';
