@@ -113,6 +113,19 @@ export interface KafkaScaleOutOptions {
   /** Consume the topic and link. Default true. */
   link?: boolean;
   clientId?: string;
+  /**
+   * Base URLs of the instances' HTTP APIs (this one may be listed too), so `/api` and the UI of any
+   * instance show the whole map and find any journey. Instances of one scale-out share the token.
+   */
+  peers?: string[];
+}
+
+/** The web UI at `/`. */
+export interface UiOptions {
+  /** Base URL of a Jaeger UI (e.g. `http://127.0.0.1:16686`): journeys link to their traces there. */
+  jaegerUrl?: string;
+  /** How often the page polls for updates. Default 2 s. */
+  refreshMs?: number;
 }
 
 export interface CollectorOptions {
@@ -130,6 +143,7 @@ export interface CollectorOptions {
   sqs?: SqsMonitorOptions;
   limits?: Partial<CollectorLimits>;
   scaleOut?: { kafka: KafkaScaleOutOptions };
+  ui?: UiOptions;
   /** Clock for the linker (tests). Default `Date.now`. */
   now?: () => number;
 }
@@ -186,7 +200,8 @@ export interface ResolvedConfig {
     | undefined;
   sqs: SqsMonitorSettings | undefined;
   limits: CollectorLimits;
-  scaleOut: Required<KafkaScaleOutOptions> | undefined;
+  scaleOut: (Required<Omit<KafkaScaleOutOptions, 'peers'>> & { peers: URL[] }) | undefined;
+  ui: { jaegerUrl: URL | undefined; refreshMs: number };
   now: () => number;
 }
 
@@ -201,6 +216,7 @@ const OPTION_KEYS = new Set([
   'sqs',
   'limits',
   'scaleOut',
+  'ui',
   'now',
 ]);
 
@@ -389,7 +405,12 @@ function resolveScaleOut(value: unknown): ResolvedConfig['scaleOut'] {
     throw new ConfigError('scaleOut must be { kafka: { brokers, topic } }');
   checkKeys('scaleOut', value, ['kafka']);
   const k = value.kafka;
-  checkKeys('scaleOut.kafka', k, ['brokers', 'topic', 'groupId', 'ingest', 'link', 'clientId']);
+  checkKeys('scaleOut.kafka', k, ['brokers', 'topic', 'groupId', 'ingest', 'link', 'clientId', 'peers']);
+  if (k.peers !== undefined && !Array.isArray(k.peers))
+    throw new ConfigError('scaleOut.kafka.peers must be a list of URLs');
+  const peers = ((k.peers as unknown[] | undefined) ?? []).map((p, i) =>
+    httpUrl(`scaleOut.kafka.peers[${i}]`, p),
+  );
   if (typeof k.topic !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(k.topic)) {
     throw new ConfigError('scaleOut.kafka.topic must be a valid Kafka topic name');
   }
@@ -409,10 +430,22 @@ function resolveScaleOut(value: unknown): ResolvedConfig['scaleOut'] {
     ingest: (k.ingest as boolean | undefined) ?? true,
     link: (k.link as boolean | undefined) ?? true,
     clientId,
+    peers,
   };
   if (!resolved.ingest && !resolved.link)
     throw new ConfigError('scaleOut.kafka: ingest and link cannot both be false');
   return resolved;
+}
+
+function resolveUi(value: unknown): ResolvedConfig['ui'] {
+  if (value === undefined) return { jaegerUrl: undefined, refreshMs: 2_000 };
+  if (!isObject(value)) throw new ConfigError('ui must be an object');
+  checkKeys('ui', value, ['jaegerUrl', 'refreshMs']);
+  const jaegerUrl = value.jaegerUrl === undefined ? undefined : httpUrl('ui.jaegerUrl', value.jaegerUrl);
+  if (jaegerUrl && (jaegerUrl.username || jaegerUrl.password)) {
+    throw new ConfigError('ui.jaegerUrl must not hold credentials (every page viewer would see them)');
+  }
+  return { jaegerUrl, refreshMs: positiveInt('ui.refreshMs', value.refreshMs ?? 2_000) };
 }
 
 /**
@@ -462,6 +495,7 @@ export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
     sqs: resolveSqs(o.sqs),
     limits: resolveLimits(o.limits),
     scaleOut: resolveScaleOut(o.scaleOut),
+    ui: resolveUi(o.ui),
     now: (o.now as (() => number) | undefined) ?? Date.now,
   };
 }

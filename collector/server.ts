@@ -79,6 +79,8 @@ export function sendJson(
 export interface HttpServerOptions {
   routes: Route[];
   token: string | undefined;
+  /** Sent on every response (e.g. the instance ID peers recognise themselves by). */
+  headers?: Record<string, string>;
   /** Called for every answered request (metrics). */
   onResponse?: (route: string, status: number) => void;
 }
@@ -127,6 +129,7 @@ export class HttpServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for (const [name, value] of Object.entries(this.options.headers ?? {})) res.setHeader(name, value);
     const url = new URL(req.url ?? '/', 'http://collector.invalid');
     let matched: { compiled: CompiledRoute; params: Record<string, string> } | undefined;
     const allowed: string[] = [];

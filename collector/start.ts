@@ -4,6 +4,7 @@
  * monitors, flush the forwarder).
  */
 
+import { randomUUID } from 'node:crypto';
 import { MonitorRunner } from '../monitors/runner.js';
 import { type CollectorOptions, resolveConfig } from './config.js';
 import { HoptraceError } from './errors.js';
@@ -12,12 +13,16 @@ import { type KafkaTopicScaleOut, startKafkaTopicScaleOut } from './exporter/kaf
 import { Linker, pickLinkerLimits } from './linker/linker.js';
 import { CollectorMetrics } from './metrics.js';
 import { createMonitors } from './monitors/index.js';
+import { brokerSnapshot } from './monitors/snapshot.js';
 import { recordsToResourceSpans } from './otlp/records.js';
 import { LoadShedder } from './receiver/load-shedder.js';
 import { otlpRoutes } from './receiver/otlp-http.js';
 import { healthRoutes } from './routes/health.js';
 import { journeyRoutes } from './routes/journeys.js';
+import { mapRoutes } from './routes/map.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { INSTANCE_HEADER, Peers } from './routes/peers.js';
+import { uiRoutes } from './routes/ui.js';
 import { HttpServer, logger } from './server.js';
 import type { SpanRecord, SpanSink } from './types.js';
 
@@ -83,8 +88,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   // Holder so routes can ask the server whether it is closing.
   const state = { closing: false };
   const shedder = new LoadShedder({ busyPercent: config.limits.shedAboveBusyPercent });
+  const instanceId = randomUUID();
+  const peers = config.scaleOut?.peers.length
+    ? new Peers(config.scaleOut.peers, instanceId, config.token)
+    : undefined;
   const server = new HttpServer({
     token: config.token,
+    headers: { [INSTANCE_HEADER]: instanceId },
     routes: [
       ...otlpRoutes({
         limits: config.limits,
@@ -102,7 +112,18 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
         readiness: () => ({ http: true, ...scaleOut?.readiness() }),
         sources: () => monitors.sources(),
       }),
-      ...journeyRoutes(localLinker),
+      ...journeyRoutes(localLinker, peers),
+      ...mapRoutes({
+        reader: localLinker,
+        now: config.now,
+        broker: () => brokerSnapshot(metrics),
+        peers,
+        settings: {
+          refreshMs: config.ui.refreshMs,
+          ...(config.ui.jaegerUrl ? { jaegerUrl: config.ui.jaegerUrl.href.replace(/\/$/, '') } : {}),
+        },
+      }),
+      ...uiRoutes(),
     ],
   });
 

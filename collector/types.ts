@@ -119,8 +119,23 @@ export interface JourneySummary {
   correlationId: string;
   publishes: number;
   deliveries: number;
+  /** ISO 8601 of the earliest span. */
+  firstSeen: string;
   /** ISO 8601 of the latest span. */
   lastSeen: string;
+  /** Services that published or consumed, in order of appearance. */
+  services: string[];
+  destinations: string[];
+  retries: number;
+  /** Dead-letter events (a message dead-lettered from one source counts once). */
+  deadLetters: number;
+  duplicates: number;
+  orphans: number;
+  unconsumed: number;
+  /** Attempts that failed (error status, `error.type`, or a failing outcome). */
+  errors: number;
+  /** Some entries were not kept (per-journey cap). */
+  truncated: boolean;
 }
 
 /**

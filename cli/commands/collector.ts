@@ -3,14 +3,14 @@ import type { CollectorOptions } from '../../collector/config.js';
 import { ConfigError } from '../../collector/errors.js';
 import { startCollector } from '../../collector/start.js';
 import { type Command, UsageError } from '../command.js';
-import { brokersFlag, integerFlag, listFlag, parseFlags, redactUrl } from '../flags.js';
+import { brokersFlag, integerFlag, listFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
 
 const HELP = `Usage: hoptrace collector [flags]
 
 Receives OTLP/HTTP spans (POST /v1/traces, protobuf or JSON, gzip), links publishes to deliveries,
-serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz and the journeys API
-(/api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches RabbitMQ, Kafka lag and
-SQS queues, and forwards
+serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz, the web UI (/: flow map and journeys)
+and the API (/api/map, /api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches
+RabbitMQ, Kafka lag and SQS queues, and forwards
 spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
 
 Flags:
@@ -37,6 +37,9 @@ Flags:
   --scale-out-topic T         the topic (default hoptrace.spans)
   --scale-out-role R          ingest, link or both (default both)
   --scale-out-group G         consumer group of the linking instances (default hoptrace-collector)
+  --scale-out-peer URL        an instance's HTTP base URL (repeat for each; may include this one): the UI
+                              and /api of any instance then show the whole map and find any journey
+  --jaeger-url URL            Jaeger UI base URL: the web UI links journeys to their traces there
   -h, --help                  this text
 
 Examples:
@@ -71,10 +74,12 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       'scale-out-topic': { type: 'string' },
       'scale-out-role': { type: 'string' },
       'scale-out-group': { type: 'string' },
+      'scale-out-peer': { type: 'string', multiple: true },
+      'jaeger-url': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
-  }) as { values: Record<string, string | undefined> };
+  }) as unknown as { values: Record<string, string | undefined> & { 'scale-out-peer'?: string[] } };
   const interval = integerFlag('monitor-interval', values['monitor-interval'], { min: 1 });
   const options: CollectorOptions = {};
   const port = integerFlag('port', values.port, { max: 65535 });
@@ -142,10 +147,24 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       },
     };
     if (values['scale-out-group'] !== undefined) options.scaleOut.kafka.groupId = values['scale-out-group'];
-  } else if (values['scale-out-topic'] ?? values['scale-out-role'] ?? values['scale-out-group']) {
+    const peers = values['scale-out-peer'];
+    if (peers) {
+      for (const peer of peers) urlFlag('scale-out-peer', peer, 'http://10.0.0.2:4318');
+      options.scaleOut.kafka.peers = peers;
+    }
+  } else if (
+    values['scale-out-topic'] ??
+    values['scale-out-role'] ??
+    values['scale-out-group'] ??
+    values['scale-out-peer']
+  ) {
     throw new UsageError(
-      '--scale-out-topic, --scale-out-role and --scale-out-group need --scale-out-brokers',
+      '--scale-out-topic, --scale-out-role, --scale-out-group and --scale-out-peer need --scale-out-brokers',
     );
+  }
+  if (values['jaeger-url'] !== undefined) {
+    urlFlag('jaeger-url', values['jaeger-url'], 'http://127.0.0.1:16686');
+    options.ui = { jaegerUrl: values['jaeger-url'] };
   }
   return options;
 }
@@ -164,7 +183,11 @@ export const command: Command = {
       if (err instanceof ConfigError) throw new UsageError(err.message);
       throw err;
     }
-    const parts = [`hoptrace collector listening on ${collector.url}`, `OTLP: ${collector.url}/v1/traces`];
+    const parts = [
+      `hoptrace collector listening on ${collector.url}`,
+      `OTLP: ${collector.url}/v1/traces`,
+      `UI: ${collector.url}/`,
+    ];
     if (options.forwardOtlpUrl) parts.push(`forwarding to ${redactUrl(options.forwardOtlpUrl)}`);
     if (options.rabbitmq) parts.push('watching RabbitMQ');
     if (options.kafka) parts.push('watching Kafka lag');

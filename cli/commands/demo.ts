@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { renderJourney } from '../../collector/journey/render.js';
 import { Linker } from '../../collector/linker/linker.js';
 import { fromReadableSpan } from '../../collector/otlp/readable-span.js';
+import { type Collector, startCollector } from '../../collector/start.js';
+import type { SpanRecord } from '../../collector/types.js';
 import { metricsRegistry } from '../../instrumentation/core/metrics.js';
 import { renderMetrics } from '../../instrumentation/core/metrics-format.js';
 import { type Command, UsageError } from '../command.js';
@@ -22,6 +25,10 @@ Flags:
   --orders N          orders to place (default 3)
   --otlp URL          also export spans over OTLP/HTTP, e.g. http://127.0.0.1:4318 (Jaeger, hoptrace collector)
   --metrics-port N    serve /metrics on 127.0.0.1:N and keep placing an order every second until Ctrl-C
+  --ui                run a collector in process, feed it the demo's spans and keep it up until Ctrl-C:
+                      open the URL it prints for the flow map and each journey (inproc: an order a second)
+  --ui-port N         the collector's port for --ui (default 4318, a free one when that is taken)
+  --jaeger-url URL    with --ui: link journeys to their traces in this Jaeger UI (with --otlp to Jaeger)
   --amqp-url URL      RabbitMQ URL for --broker rabbitmq (default $HOPTRACE_AMQP_URL or amqp://guest:guest@127.0.0.1:35672)
   --brokers HOSTS     Kafka brokers for --broker kafka (default $HOPTRACE_KAFKA_BROKERS or 127.0.0.1:39092)
   -h, --help          this text
@@ -29,7 +36,8 @@ Flags:
 Examples:
   npx hoptrace demo
   npx hoptrace demo --orders 6 --otlp http://127.0.0.1:4318
-  npx hoptrace demo --metrics-port 9464      # then scrape http://127.0.0.1:9464/metrics`;
+  npx hoptrace demo --metrics-port 9464      # then scrape http://127.0.0.1:9464/metrics
+  npx hoptrace demo --ui                     # then open http://127.0.0.1:4318/`;
 
 interface DemoFlags {
   broker: 'inproc' | 'rabbitmq' | 'kafka';
@@ -38,6 +46,9 @@ interface DemoFlags {
   metricsPort?: number;
   amqpUrl: string;
   brokers: string[];
+  ui: boolean;
+  uiPort: number;
+  jaegerUrl?: string;
 }
 
 export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoFlags {
@@ -50,6 +61,9 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
       'metrics-port': { type: 'string' },
       'amqp-url': { type: 'string' },
       brokers: { type: 'string' },
+      ui: { type: 'boolean', default: false },
+      'ui-port': { type: 'string' },
+      'jaeger-url': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -59,6 +73,13 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
     throw new UsageError(`--broker must be inproc, rabbitmq or kafka, got "${broker}"`);
   }
   urlFlag('otlp', values.otlp, 'http://127.0.0.1:4318');
+  urlFlag('jaeger-url', values['jaeger-url'], 'http://127.0.0.1:16686');
+  if (!values.ui && (values['ui-port'] !== undefined || values['jaeger-url'] !== undefined)) {
+    throw new UsageError('--ui-port and --jaeger-url need --ui');
+  }
+  if (values.ui && values['metrics-port'] !== undefined) {
+    throw new UsageError('--ui and --metrics-port cannot be combined (the collector serves /metrics)');
+  }
   return {
     broker,
     orders: integerFlag('orders', values.orders, { min: 1, max: 10_000 }) as number,
@@ -69,6 +90,9 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
       'brokers',
       values.brokers ?? env.HOPTRACE_KAFKA_BROKERS ?? '127.0.0.1:39092',
     ) as string[],
+    ui: values.ui ?? false,
+    uiPort: integerFlag('ui-port', values['ui-port'], { min: 0, max: 65535 }) ?? 4318,
+    jaegerUrl: values['jaeger-url'],
   };
 }
 
@@ -189,12 +213,103 @@ async function printJourneys(
   }
 }
 
+/** Feeds finished spans to an in-process collector in small batches (the UI reads them from there). */
+function collectorProcessor(collector: Collector): SpanProcessor & { flush(): Promise<void> } {
+  let queue: SpanRecord[] = [];
+  const flush = async () => {
+    if (queue.length === 0) return;
+    const spans = queue;
+    queue = [];
+    await collector.ingestSpans(spans).catch((err: unknown) => console.error(`collector: ${String(err)}`));
+  };
+  const timer = setInterval(() => void flush(), 200);
+  timer.unref();
+  return {
+    onStart() {},
+    onEnd(span) {
+      queue.push(fromReadableSpan(span));
+    },
+    forceFlush: flush,
+    flush,
+    async shutdown() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}
+
+async function startUiCollector(flags: DemoFlags): Promise<Collector> {
+  const options = {
+    ui: flags.jaegerUrl ? { jaegerUrl: flags.jaegerUrl } : undefined,
+    // Short windows, so an order that is never consumed shows as unconsumed within seconds.
+    limits: { unconsumedDeadlineMs: 10_000, linkWindowMs: 5_000 },
+  };
+  try {
+    return await startCollector({ ...options, port: flags.uiPort });
+  } catch (err) {
+    if (flags.uiPort === 0 || !/EADDRINUSE/.test(String((err as Error).message))) throw err;
+    console.log(`Port ${flags.uiPort} is taken; using a free one.`);
+    return startCollector({ ...options, port: 0 });
+  }
+}
+
+/** `--ui`: the scenario's spans go to a collector in this process, which stays up until Ctrl-C. */
+async function runWithUi(flags: DemoFlags, scenario: Scenario): Promise<number> {
+  const collector = await startUiCollector(flags);
+  const feed = collectorProcessor(collector);
+  const telemetry = setupTelemetry({
+    serviceName: 'hoptrace-demo',
+    otlpUrl: flags.otlp,
+    keepSpans: false,
+    processors: [feed],
+  });
+  try {
+    const { correlationIds, headline } = await scenario((line) => console.log(line));
+    await feed.flush();
+    console.log(headline);
+    const first = correlationIds.find((id) => /-3$/.test(id)) ?? correlationIds[0];
+    console.log(`\nhoptrace UI: ${collector.url}/`);
+    if (first) console.log(`a journey:   ${collector.url}/journeys/${encodeURIComponent(first)}`);
+    let timer: NodeJS.Timeout | undefined;
+    let system: ReturnType<typeof createOrdersSystem> | undefined;
+    if (flags.broker === 'inproc') {
+      // Keep the map live: an order a second, numbered after the first run's.
+      system = createOrdersSystem({ firstOrderId: correlationIds.length + 1 });
+      timer = setInterval(() => {
+        system?.publishOrder().catch((err: unknown) => console.error(`publish failed: ${String(err)}`));
+      }, 1000);
+      console.log('Placing an order every second. Ctrl-C stops.');
+    } else {
+      console.log('Ctrl-C stops.');
+    }
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    clearInterval(timer);
+    await system?.bus.close();
+    return 0;
+  } finally {
+    await telemetry.shutdown();
+    await collector.close();
+  }
+}
+
 export const command: Command = {
   name: 'demo',
   summary: 'run an orders flow (in process by default, or on RabbitMQ/Kafka) and print its journeys',
   help: HELP,
   async run(argv) {
     const flags = parseDemoFlags(argv);
+    if (flags.ui) {
+      const scenario =
+        flags.broker === 'inproc'
+          ? inprocScenario(flags)
+          : flags.broker === 'kafka'
+            ? kafkaScenario(flags)
+            : rabbitScenario(flags);
+      return runWithUi(flags, scenario);
+    }
     if (flags.broker === 'inproc') return runInproc(flags);
     if (flags.broker === 'kafka') return runScenario(flags, kafkaScenario(flags));
     return runScenario(flags, rabbitScenario(flags));

@@ -32,6 +32,8 @@ export interface OrdersDemoOptions {
   registry?: MetricsRegistry;
   /** Delay before each retry of the email service (ms); default 20. */
   retryDelayMs?: number;
+  /** Number of the first order (correlation ID `order-<n>`); default 1. */
+  firstOrderId?: number;
 }
 
 export interface OrdersDemoResult {
@@ -87,7 +89,7 @@ export function createOrdersSystem(options: OrdersDemoOptions = {}) {
     { group: 'dlq-audit', serviceName: 'dlq-audit' },
   );
 
-  let next = 1;
+  let next = options.firstOrderId ?? 1;
   const failEvery = options.failEvery ?? 3;
   const publishOrder = async (): Promise<string> => {
     const orderId = next++;

@@ -23,6 +23,8 @@ export interface TelemetryOptions {
   otlpUrl?: string;
   /** Keep finished spans in memory (for printing journeys); default true. */
   keepSpans?: boolean;
+  /** More span processors, e.g. one feeding an in-process collector (`hoptrace demo --ui`). */
+  processors?: SpanProcessor[];
 }
 
 export interface Telemetry {
@@ -48,6 +50,7 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
       new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: otlpTracesUrl(options.otlpUrl) }) }),
     );
   }
+  processors.push(...(options.processors ?? []));
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
     spanProcessors: processors,

@@ -2,6 +2,7 @@
  * Keeps publishes and deliveries per journey (correlation ID) for the journeys API, bounded in
  * journeys, in entries per journey and in entries overall, and builds the journey tree on request.
  */
+import type { JourneyOutcomeFilter } from '../journey/reader.js';
 import type { Journey, JourneyAttempt, JourneyDelivery, JourneyPublish, JourneySummary } from '../types.js';
 import {
   add,
@@ -40,6 +41,96 @@ export function traceJourneyKey(traceId: string): string {
 
 function nsToIso(ns: bigint): string {
   return new Date(Number(ns / 1_000_000n)).toISOString();
+}
+
+/** Narrowing of `JourneyStore.recent`; `keys` (exact) and `keyContains` (lowercase substring) are alternatives. */
+export interface SummaryFilter {
+  service?: string;
+  destination?: string;
+  outcome?: JourneyOutcomeFilter;
+  keys?: ReadonlySet<string>;
+  keyContains?: string;
+}
+
+function hasOutcome(s: JourneySummary, outcome: JourneyOutcomeFilter): boolean {
+  switch (outcome) {
+    case 'dead_lettered':
+      return s.deadLetters > 0;
+    case 'retried':
+      return s.retries > 0;
+    case 'unconsumed':
+      return s.unconsumed > 0;
+    case 'orphaned':
+      return s.orphans > 0;
+    case 'duplicated':
+      return s.duplicates > 0;
+    case 'failed':
+      return s.errors > 0;
+  }
+}
+
+/** Whether an attempt failed, as any client's span says it: error status or `error.type`. */
+export function attemptFailed(d: DeliveryEntry): boolean {
+  return d.statusError || d.errorType !== undefined;
+}
+
+/** A journey's list entry, from its kept entries (the same rules as `buildJourney`, without the tree). */
+function summarize(j: JourneyEntries): JourneySummary {
+  const services: string[] = [];
+  const destinations: string[] = [];
+  const note = (list: string[], value: string) => {
+    if (!list.includes(value)) list.push(value);
+  };
+  let publishes = 0;
+  let deliveries = 0;
+  let duplicates = 0;
+  let orphans = 0;
+  let unconsumed = 0;
+  let errors = 0;
+  let firstNs: bigint | undefined;
+  /** Non-duplicate deliveries per publish and group: each beyond the first is a retry. */
+  const perGroup = new Map<string, number>();
+  const deadLetters = new Set<string>();
+  for (const item of j.items) {
+    if (firstNs === undefined || item.startNs < firstNs) firstNs = item.startNs;
+    note(services, item.service);
+    note(destinations, item.destination);
+    if (isPublish(item)) {
+      publishes++;
+      if (item.unconsumed && item.deliveries.length === 0) unconsumed++;
+      continue;
+    }
+    deliveries++;
+    if (item.duplicate) duplicates++;
+    if (!item.publish) orphans++;
+    if (attemptFailed(item)) errors++;
+    const owner = item.publish?.spanId ?? item.spanId;
+    if (!item.duplicate) {
+      const key = `${owner}\u0000${item.destination}\u0000${item.group}`;
+      perGroup.set(key, (perGroup.get(key) ?? 0) + 1);
+    }
+    if (item.outcome === 'dead_letter') deadLetters.add(`${owner}\u0000${item.destination}`);
+    else if (isDeadLetterQueueDelivery(item))
+      deadLetters.add(`${owner}\u0000${item.deadLetterSource ?? '?'}`);
+  }
+  let retries = 0;
+  for (const n of perGroup.values()) retries += n - 1;
+  return {
+    correlationId: j.key,
+    publishes,
+    deliveries,
+    firstSeen: nsToIso(firstNs ?? j.lastSeenNs),
+    lastSeen: nsToIso(j.lastSeenNs),
+    services,
+    destinations,
+    retries,
+    deadLetters: deadLetters.size,
+    duplicates,
+    orphans,
+    unconsumed,
+    errors,
+    truncated: j.truncated,
+  };
 }
 
 function nsToMs(ns: bigint): number {
@@ -122,21 +213,44 @@ export class JourneyStore {
     }
   }
 
-  recent(limit: number): JourneySummary[] {
+  /**
+   * Most recently updated journeys first, narrowed by `filter`. Journeys without a correlation ID
+   * (`trace:<id>` keys) are listed only when a filter is given (e.g. orphans, which rarely have one).
+   */
+  recent(limit: number, filter: SummaryFilter = {}): JourneySummary[] {
     const out: JourneySummary[] = [];
+    const filtered =
+      filter.service !== undefined ||
+      filter.destination !== undefined ||
+      filter.outcome !== undefined ||
+      filter.keys !== undefined ||
+      filter.keyContains !== undefined;
     const all = [...this.journeys.values()];
     for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
       const j = all[i];
-      if (j.key.startsWith('trace:')) continue;
-      const publishes = j.items.filter(isPublish).length;
-      out.push({
-        correlationId: j.key,
-        publishes,
-        deliveries: j.items.length - publishes,
-        lastSeen: nsToIso(j.lastSeenNs),
-      });
+      if (!filtered && j.key.startsWith('trace:')) continue;
+      if (filter.keys !== undefined || filter.keyContains !== undefined) {
+        const byKey = filter.keys?.has(j.key) ?? false;
+        const byText = filter.keyContains !== undefined && j.key.toLowerCase().includes(filter.keyContains);
+        if (!byKey && !byText) continue;
+      }
+      const summary = summarize(j);
+      if (filter.service !== undefined && !summary.services.includes(filter.service)) continue;
+      if (filter.destination !== undefined && !summary.destinations.includes(filter.destination)) continue;
+      if (filter.outcome !== undefined && !hasOutcome(summary, filter.outcome)) continue;
+      out.push(summary);
     }
     return out;
+  }
+
+  /** Every kept publish and delivery, once each. */
+  visit(onPublish: (p: PublishEntry) => void, onDelivery: (d: DeliveryEntry) => void): void {
+    for (const j of this.journeys.values()) {
+      for (const item of j.items) {
+        if (isPublish(item)) onPublish(item);
+        else onDelivery(item);
+      }
+    }
   }
 
   journey(key: string): Journey | undefined {

@@ -26,7 +26,7 @@ import {
 import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
 import { needsSyntheticSpan, syntheticDeliverySpan } from '../exporter/synthetic.js';
-import type { JourneyReader } from '../journey/reader.js';
+import type { FlowVisitor, JourneyFilter, JourneyReader } from '../journey/reader.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
 import { type DeliveryFields, deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
@@ -81,6 +81,7 @@ interface Match {
   method: MatchMethod;
 }
 
+/** Implements the journey reader the API, the map and the UI read through (`JourneyReader`). */
 export class Linker implements JourneyReader {
   private readonly limits: LinkerLimits;
   private readonly metrics: CollectorMetrics | undefined;
@@ -170,8 +171,37 @@ export class Linker implements JourneyReader {
     return publish ? this.journeys.fromMessage(publish.journeyKey, messageId) : undefined;
   }
 
-  recentJourneys(limit: number): JourneySummary[] {
-    return this.journeys.recent(limit);
+  recentJourneys(limit: number, filter: JourneyFilter = {}): JourneySummary[] {
+    const query = filter.query?.trim();
+    let keys: Set<string> | undefined;
+    if (query) {
+      keys = new Set([query]);
+      const byMessage = this.publishByMessage.get(query);
+      if (byMessage) keys.add(byMessage.journeyKey);
+    }
+    return this.journeys.recent(limit, {
+      service: filter.service,
+      destination: filter.destination,
+      outcome: filter.outcome,
+      keys,
+      keyContains: query ? query.toLowerCase() : undefined,
+    });
+  }
+
+  visitFlows(visitor: FlowVisitor): void {
+    const flags = { fromDeadLetterQueue: false, waiting: false };
+    this.journeys.visit(
+      (p) => visitor.publish(p),
+      (d) => {
+        flags.fromDeadLetterQueue = isDeadLetterQueueDelivery(d);
+        flags.waiting = d.publish === undefined && this.pending.get(this.pendingKey(d)) === d;
+        visitor.delivery(d, flags);
+      },
+    );
+  }
+
+  journeyCount(): number {
+    return this.journeys.size;
   }
 
   // --- publishes

@@ -1,0 +1,23 @@
+/**
+ * Headless Chromium for UI tests: Debian's `chromium` (HOPTRACE_CHROMIUM) driven by playwright-core.
+ * A missing browser fails the test in CI and skips it locally, like a missing server.
+ */
+import { access, constants } from 'node:fs/promises';
+import type { TestContext } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { requireServer, stackEndpoint } from './env.js';
+
+export async function launchChromium(t: TestContext): Promise<Browser | undefined> {
+  const executablePath = stackEndpoint('HOPTRACE_CHROMIUM');
+  let browser: Browser | undefined;
+  const ok = await requireServer(t, `Chromium (${executablePath})`, async () => {
+    await access(executablePath, constants.X_OK);
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
+  });
+  return ok ? browser : undefined;
+}
