@@ -2,7 +2,8 @@
  * Collector options, their defaults, and validation. `resolveConfig` never guesses: a bad value
  * fails startup with a `ConfigError` naming the option.
  */
-
+import { positiveInt, throwPolicy } from '../instrumentation/core/options.js';
+import { DEFAULT_MONITORING_URL, type PubSubMonitorSettings } from '../monitors/pubsub/broker-monitor.js';
 import type { SqsMonitorSettings } from '../monitors/sqs/broker-monitor.js';
 import { ConfigError } from './errors.js';
 
@@ -77,6 +78,17 @@ export interface RabbitMqMonitorOptions {
   timeoutMs?: number;
 }
 
+export interface BullMQMonitorOptions {
+  /** Redis URL, e.g. `redis://127.0.0.1:6379` (`rediss://` for TLS). */
+  url: string;
+  /** BullMQ's key prefix. Default `bull`. */
+  prefix?: string;
+  /** Queues to watch. Default: every queue under the prefix (found with SCAN each poll). */
+  queues?: string[];
+  /** Default 15 s. */
+  intervalMs?: number;
+}
+
 export interface SqsMonitorOptions {
   /** Endpoint URL of an emulator (moto, LocalStack); omit for AWS itself. */
   endpoint?: string;
@@ -88,6 +100,23 @@ export interface SqsMonitorOptions {
   queueNamePrefix?: string;
   /** Default: the AWS SDK's credential chain (environment, profile, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Default 15 s. */
+  intervalMs?: number;
+}
+
+export interface PubSubMonitorOptions {
+  projectId: string;
+  /** `host:port` of an emulator (pstest, Google's emulator); omit for the real service. */
+  emulatorHost?: string;
+  /** Subscriptions to watch (their dead-letter subscriptions are added); default every one of the project. */
+  subscriptions?: string[];
+  /**
+   * Read backlog and oldest-unacked age from Cloud Monitoring (the Pub/Sub API has no such figures).
+   * Default true for the real service; emulators have no Cloud Monitoring.
+   */
+  backlog?: boolean;
+  /** Default https://monitoring.googleapis.com. */
+  monitoringUrl?: string;
   /** Default 15 s. */
   intervalMs?: number;
 }
@@ -140,7 +169,9 @@ export interface CollectorOptions {
   forward?: Partial<ForwardOptions>;
   kafka?: KafkaMonitorOptions;
   rabbitmq?: RabbitMqMonitorOptions;
+  bullmq?: BullMQMonitorOptions;
   sqs?: SqsMonitorOptions;
+  pubsub?: PubSubMonitorOptions;
   limits?: Partial<CollectorLimits>;
   scaleOut?: { kafka: KafkaScaleOutOptions };
   ui?: UiOptions;
@@ -198,7 +229,9 @@ export interface ResolvedConfig {
         timeoutMs: number;
       }
     | undefined;
+  bullmq: { url: string; prefix: string; queues: string[] | undefined; intervalMs: number } | undefined;
   sqs: SqsMonitorSettings | undefined;
+  pubsub: PubSubMonitorSettings | undefined;
   limits: CollectorLimits;
   scaleOut: (Required<Omit<KafkaScaleOutOptions, 'peers'>> & { peers: URL[] }) | undefined;
   ui: { jaegerUrl: URL | undefined; refreshMs: number };
@@ -213,7 +246,9 @@ const OPTION_KEYS = new Set([
   'forward',
   'kafka',
   'rabbitmq',
+  'bullmq',
   'sqs',
+  'pubsub',
   'limits',
   'scaleOut',
   'ui',
@@ -230,14 +265,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function positiveInt(name: string, value: unknown, { allowZero = false } = {}): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new ConfigError(
-      `${name} must be ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${String(value)}`,
-    );
-  }
-  return value;
-}
+/** Bad config fails startup: the core's option resolver under the throw policy. */
+const CONFIG = throwPolicy((message) => new ConfigError(message));
 
 function httpUrl(name: string, value: unknown): URL {
   if (typeof value !== 'string' || value === '') throw new ConfigError(`${name} must be an http(s) URL`);
@@ -278,7 +307,8 @@ function resolveLimits(value: unknown): CollectorLimits {
   checkKeys('limits', value, Object.keys(DEFAULT_LIMITS));
   const limits = { ...DEFAULT_LIMITS } as CollectorLimits;
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof CollectorLimits)[]) {
-    if (value[key] !== undefined) limits[key] = positiveInt(`limits.${key}`, value[key]);
+    if (value[key] !== undefined)
+      limits[key] = positiveInt(CONFIG, `limits.${key}`, value[key], DEFAULT_LIMITS[key]);
   }
   if (limits.unconsumedDeadlineMs > limits.messageTtlMs) {
     throw new ConfigError('limits.unconsumedDeadlineMs must not exceed limits.messageTtlMs');
@@ -302,7 +332,12 @@ function resolveForward(value: unknown): ForwardOptions {
   const out: ForwardOptions = { ...DEFAULT_FORWARD, headers: {} };
   for (const key of Object.keys(DEFAULT_FORWARD) as (keyof ForwardOptions)[]) {
     if (key === 'headers' || value[key] === undefined) continue;
-    (out as unknown as Record<string, number>)[key] = positiveInt(`forward.${key}`, value[key]);
+    (out as unknown as Record<string, number>)[key] = positiveInt(
+      CONFIG,
+      `forward.${key}`,
+      value[key],
+      DEFAULT_FORWARD[key] as number,
+    );
   }
   if (value.headers !== undefined) {
     if (!isObject(value.headers) || !Object.values(value.headers).every((v) => typeof v === 'string')) {
@@ -336,8 +371,38 @@ function resolveRabbitMq(value: unknown): ResolvedConfig['rabbitmq'] {
     vhost,
     username,
     password,
-    intervalMs: positiveInt('rabbitmq.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
-    timeoutMs: positiveInt('rabbitmq.timeoutMs', value.timeoutMs ?? 10_000),
+    intervalMs: positiveInt(CONFIG, 'rabbitmq.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
+    timeoutMs: positiveInt(CONFIG, 'rabbitmq.timeoutMs', value.timeoutMs, 10_000),
+  };
+}
+
+function resolveBullMQ(value: unknown): ResolvedConfig['bullmq'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('bullmq must be an object');
+  checkKeys('bullmq', value, ['url', 'prefix', 'queues', 'intervalMs']);
+  let url: URL;
+  try {
+    url = new URL(String(value.url));
+  } catch {
+    throw new ConfigError('bullmq.url must be a redis:// or rediss:// URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new ConfigError('bullmq.url must be a redis:// or rediss:// URL');
+  const prefix = value.prefix ?? 'bull';
+  if (typeof prefix !== 'string' || prefix === '')
+    throw new ConfigError('bullmq.prefix must be a non-empty string');
+  const queues = value.queues;
+  if (
+    queues !== undefined &&
+    (!Array.isArray(queues) || queues.length === 0 || !queues.every((q) => typeof q === 'string' && q !== ''))
+  ) {
+    throw new ConfigError('bullmq.queues must be a non-empty array of queue names');
+  }
+  return {
+    url: String(value.url),
+    prefix,
+    queues: queues ? [...(queues as string[])] : undefined,
+    intervalMs: positiveInt(CONFIG, 'bullmq.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
   };
 }
 
@@ -374,7 +439,48 @@ function resolveSqs(value: unknown): ResolvedConfig['sqs'] {
     queues: queues as string[] | undefined,
     queueNamePrefix: prefix as string | undefined,
     credentials: credentials as SqsMonitorSettings['credentials'],
-    intervalMs: positiveInt('sqs.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+    intervalMs: positiveInt(CONFIG, 'sqs.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
+  };
+}
+
+function resolvePubSub(value: unknown): ResolvedConfig['pubsub'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('pubsub must be an object');
+  checkKeys('pubsub', value, [
+    'projectId',
+    'emulatorHost',
+    'subscriptions',
+    'backlog',
+    'monitoringUrl',
+    'intervalMs',
+  ]);
+  const { projectId, emulatorHost, subscriptions, backlog } = value;
+  if (typeof projectId !== 'string' || !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(projectId))
+    throw new ConfigError('pubsub.projectId must be a Google Cloud project ID');
+  if (
+    emulatorHost !== undefined &&
+    (typeof emulatorHost !== 'string' || !/^[^\s:/]+:\d{1,5}$/.test(emulatorHost))
+  )
+    throw new ConfigError('pubsub.emulatorHost must be host:port');
+  if (
+    subscriptions !== undefined &&
+    (!Array.isArray(subscriptions) || !subscriptions.every((s) => typeof s === 'string' && s !== ''))
+  ) {
+    throw new ConfigError('pubsub.subscriptions must be a list of subscription names');
+  }
+  if (backlog !== undefined && typeof backlog !== 'boolean')
+    throw new ConfigError('pubsub.backlog must be a boolean');
+  const monitoringUrl =
+    value.monitoringUrl === undefined
+      ? DEFAULT_MONITORING_URL
+      : httpUrl('pubsub.monitoringUrl', value.monitoringUrl).href;
+  return {
+    projectId,
+    emulatorHost: emulatorHost as string | undefined,
+    subscriptions: subscriptions as string[] | undefined,
+    backlog: (backlog as boolean | undefined) ?? emulatorHost === undefined,
+    monitoringUrl,
+    intervalMs: positiveInt(CONFIG, 'pubsub.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
   };
 }
 
@@ -394,7 +500,7 @@ function resolveKafka(value: unknown): ResolvedConfig['kafka'] {
   return {
     brokers: brokerList('kafka.brokers', value.brokers),
     groups: groups as string[] | undefined,
-    intervalMs: positiveInt('kafka.intervalMs', value.intervalMs ?? DEFAULT_MONITOR_INTERVAL_MS),
+    intervalMs: positiveInt(CONFIG, 'kafka.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
     clientId,
   };
 }
@@ -445,7 +551,7 @@ function resolveUi(value: unknown): ResolvedConfig['ui'] {
   if (jaegerUrl && (jaegerUrl.username || jaegerUrl.password)) {
     throw new ConfigError('ui.jaegerUrl must not hold credentials (every page viewer would see them)');
   }
-  return { jaegerUrl, refreshMs: positiveInt('ui.refreshMs', value.refreshMs ?? 2_000) };
+  return { jaegerUrl, refreshMs: positiveInt(CONFIG, 'ui.refreshMs', value.refreshMs, 2_000) };
 }
 
 /**
@@ -492,7 +598,9 @@ export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
     forward: target.forward,
     kafka: resolveKafka(o.kafka),
     rabbitmq: resolveRabbitMq(o.rabbitmq),
+    bullmq: resolveBullMQ(o.bullmq),
     sqs: resolveSqs(o.sqs),
+    pubsub: resolvePubSub(o.pubsub),
     limits: resolveLimits(o.limits),
     scaleOut: resolveScaleOut(o.scaleOut),
     ui: resolveUi(o.ui),

@@ -10,6 +10,7 @@ export type {
   ForwardOptions,
   KafkaMonitorOptions,
   KafkaScaleOutOptions,
+  PubSubMonitorOptions,
   RabbitMqMonitorOptions,
   SqsMonitorOptions,
 } from './config.js';

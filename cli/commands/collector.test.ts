@@ -22,3 +22,23 @@ describe('hoptrace collector flags: SQS', () => {
     assert.throws(() => parseCollectorFlags(['--sqs-region', 'eu-west-1']), UsageError);
   });
 });
+
+describe('hoptrace collector flags: Pub/Sub', () => {
+  it('watches a project, on an emulator when one is given', () => {
+    const o = parseCollectorFlags(
+      ['--pubsub', 'my-project', '--pubsub-subscriptions', 'billing,audit', '--monitor-interval', '5000'],
+      { PUBSUB_EMULATOR_HOST: '127.0.0.1:38085' },
+    );
+    assert.deepEqual(o.pubsub, {
+      projectId: 'my-project',
+      emulatorHost: '127.0.0.1:38085',
+      subscriptions: ['billing', 'audit'],
+      intervalMs: 5000,
+    });
+    assert.deepEqual(parseCollectorFlags(['--pubsub', 'my-project'], {}).pubsub, { projectId: 'my-project' });
+  });
+
+  it('refuses Pub/Sub details without --pubsub', () => {
+    assert.throws(() => parseCollectorFlags(['--pubsub-emulator', '127.0.0.1:38085'], {}), UsageError);
+  });
+});

@@ -32,7 +32,19 @@ describe('hoptrace demo (in process, no server)', () => {
     const run = spawnSync(process.execPath, [cli, 'demo', '--broker', 'nats'], { encoding: 'utf8' });
     assert.equal(run.status, 2);
     assert.equal(run.stderr.trim().split('\n').length, 1);
-    assert.match(run.stderr, /--broker must be inproc, rabbitmq or kafka/);
+    assert.match(run.stderr, /--broker must be inproc, rabbitmq, kafka, sqs or pubsub/);
+  });
+
+  it('parses the Pub/Sub flags', () => {
+    const flags = parseDemoFlags(['--broker', 'pubsub'], { HOPTRACE_PUBSUB_EMULATOR_HOST: '127.0.0.1:9999' });
+    assert.equal(flags.pubsubEmulator, '127.0.0.1:9999');
+    assert.equal(flags.pubsubProject, 'hoptrace-demo');
+    const real = parseDemoFlags(
+      ['--broker', 'pubsub', '--pubsub-emulator', 'none', '--pubsub-project', 'p-1'],
+      {},
+    );
+    assert.equal(real.pubsubEmulator, undefined);
+    assert.equal(real.pubsubProject, 'p-1');
   });
 
   it('parses flags', () => {

@@ -13,7 +13,7 @@ import { setupTelemetry } from '../demo/telemetry.js';
 import { brokersFlag, integerFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
 import { metricsSummary } from '../metrics-summary.js';
 
-const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka] [flags]
+const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka|sqs|pubsub] [flags]
 
 Runs an orders flow and prints each order's journey: publish -> deliveries -> outcomes, retries,
 dead letters and latencies, then a metrics summary. The default broker, inproc, needs no server:
@@ -21,7 +21,7 @@ order.placed fans out to billing, inventory and email on hoptrace's in-process b
 every third order, is retried and finally dead-lettered; billing publishes payment.processed for shipping.
 
 Flags:
-  --broker B          inproc (default), rabbitmq or kafka (needs a server: see docs/stack.md)
+  --broker B          inproc (default), rabbitmq, kafka, sqs or pubsub (needs a server: see docs/stack.md)
   --orders N          orders to place (default 3)
   --otlp URL          also export spans over OTLP/HTTP, e.g. http://127.0.0.1:4318 (Jaeger, hoptrace collector)
   --metrics-port N    serve /metrics on 127.0.0.1:N and keep placing an order every second until Ctrl-C
@@ -31,6 +31,10 @@ Flags:
   --jaeger-url URL    with --ui: link journeys to their traces in this Jaeger UI (with --otlp to Jaeger)
   --amqp-url URL      RabbitMQ URL for --broker rabbitmq (default $HOPTRACE_AMQP_URL or amqp://guest:guest@127.0.0.1:35672)
   --brokers HOSTS     Kafka brokers for --broker kafka (default $HOPTRACE_KAFKA_BROKERS or 127.0.0.1:39092)
+  --sqs-endpoint URL  SQS/SNS endpoint for --broker sqs (default $HOPTRACE_SQS_ENDPOINT or http://127.0.0.1:34566; "aws" for AWS itself)
+  --pubsub-emulator H Pub/Sub emulator host:port for --broker pubsub (default $PUBSUB_EMULATOR_HOST,
+                      $HOPTRACE_PUBSUB_EMULATOR_HOST or 127.0.0.1:38085); "none": the real service
+  --pubsub-project P  Google Cloud project for --broker pubsub (default hoptrace-demo)
   -h, --help          this text
 
 Examples:
@@ -40,12 +44,17 @@ Examples:
   npx hoptrace demo --ui                     # then open http://127.0.0.1:4318/`;
 
 interface DemoFlags {
-  broker: 'inproc' | 'rabbitmq' | 'kafka';
+  broker: 'inproc' | 'rabbitmq' | 'kafka' | 'sqs' | 'pubsub';
   orders: number;
   otlp?: string;
   metricsPort?: number;
   amqpUrl: string;
   brokers: string[];
+  /** undefined: AWS itself. */
+  sqsEndpoint: string | undefined;
+  /** undefined: the real service. */
+  pubsubEmulator: string | undefined;
+  pubsubProject: string;
   ui: boolean;
   uiPort: number;
   jaegerUrl?: string;
@@ -61,6 +70,9 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
       'metrics-port': { type: 'string' },
       'amqp-url': { type: 'string' },
       brokers: { type: 'string' },
+      'sqs-endpoint': { type: 'string' },
+      'pubsub-emulator': { type: 'string' },
+      'pubsub-project': { type: 'string' },
       ui: { type: 'boolean', default: false },
       'ui-port': { type: 'string' },
       'jaeger-url': { type: 'string' },
@@ -69,10 +81,23 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
     allowPositionals: false,
   });
   const broker = values.broker;
-  if (broker !== 'inproc' && broker !== 'rabbitmq' && broker !== 'kafka') {
-    throw new UsageError(`--broker must be inproc, rabbitmq or kafka, got "${broker}"`);
+  if (
+    broker !== 'inproc' &&
+    broker !== 'rabbitmq' &&
+    broker !== 'kafka' &&
+    broker !== 'sqs' &&
+    broker !== 'pubsub'
+  ) {
+    throw new UsageError(`--broker must be inproc, rabbitmq, kafka, sqs or pubsub, got "${broker}"`);
   }
+  const pubsubEmulator =
+    values['pubsub-emulator'] ??
+    env.PUBSUB_EMULATOR_HOST ??
+    env.HOPTRACE_PUBSUB_EMULATOR_HOST ??
+    '127.0.0.1:38085';
   urlFlag('otlp', values.otlp, 'http://127.0.0.1:4318');
+  const sqsEndpoint = values['sqs-endpoint'] ?? env.HOPTRACE_SQS_ENDPOINT ?? 'http://127.0.0.1:34566';
+  if (sqsEndpoint !== 'aws') urlFlag('sqs-endpoint', sqsEndpoint, 'http://127.0.0.1:34566');
   urlFlag('jaeger-url', values['jaeger-url'], 'http://127.0.0.1:16686');
   if (!values.ui && (values['ui-port'] !== undefined || values['jaeger-url'] !== undefined)) {
     throw new UsageError('--ui-port and --jaeger-url need --ui');
@@ -90,6 +115,9 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
       'brokers',
       values.brokers ?? env.HOPTRACE_KAFKA_BROKERS ?? '127.0.0.1:39092',
     ) as string[],
+    sqsEndpoint: sqsEndpoint === 'aws' ? undefined : sqsEndpoint,
+    pubsubEmulator: pubsubEmulator === 'none' ? undefined : pubsubEmulator,
+    pubsubProject: values['pubsub-project'] ?? 'hoptrace-demo',
     ui: values.ui ?? false,
     uiPort: integerFlag('ui-port', values['ui-port'], { min: 0, max: 65535 }) ?? 4318,
     jaegerUrl: values['jaeger-url'],
@@ -173,6 +201,42 @@ const rabbitScenario =
     return {
       correlationIds: result.correlationIds,
       headline: `Placed ${result.correlationIds.length} orders through RabbitMQ at ${redactUrl(flags.amqpUrl)}.`,
+    };
+  };
+
+const pubsubScenario =
+  (flags: DemoFlags): Scenario =>
+  async (log) => {
+    const { runPubSubDemo, formatPubSubDemoSummary } = await import('../demo/pubsub.js');
+    const where = flags.pubsubEmulator ?? `project ${flags.pubsubProject}`;
+    const result = await runPubSubDemo({
+      emulatorHost: flags.pubsubEmulator,
+      projectId: flags.pubsubProject,
+      orders: flags.orders,
+    }).catch((err: unknown) => {
+      throw new UsageError(`Pub/Sub demo failed against ${where}: ${(err as Error).message}`);
+    });
+    log(formatPubSubDemoSummary(result));
+    return {
+      correlationIds: result.correlationIds,
+      headline: `Placed ${result.correlationIds.length} orders through Pub/Sub at ${where}.`,
+    };
+  };
+
+const sqsScenario =
+  (flags: DemoFlags): Scenario =>
+  async (log) => {
+    const { runSqsDemo, formatSqsDemoSummary } = await import('../demo/sqs.js');
+    const where = flags.sqsEndpoint ?? 'AWS';
+    const result = await runSqsDemo({ endpoint: flags.sqsEndpoint, orders: flags.orders, log }).catch(
+      (err: unknown) => {
+        throw new UsageError(`SQS demo failed against ${where}: ${(err as Error).message}`);
+      },
+    );
+    log(formatSqsDemoSummary(result));
+    return {
+      correlationIds: result.correlationIds,
+      headline: `Placed ${result.correlationIds.length} orders through SNS and SQS at ${where}.`,
     };
   };
 
@@ -297,7 +361,8 @@ async function runWithUi(flags: DemoFlags, scenario: Scenario): Promise<number> 
 
 export const command: Command = {
   name: 'demo',
-  summary: 'run an orders flow (in process by default, or on RabbitMQ/Kafka) and print its journeys',
+  summary:
+    'run an orders flow (in process by default, or on RabbitMQ/Kafka/SQS/Pub/Sub) and print its journeys',
   help: HELP,
   async run(argv) {
     const flags = parseDemoFlags(argv);
@@ -307,11 +372,17 @@ export const command: Command = {
           ? inprocScenario(flags)
           : flags.broker === 'kafka'
             ? kafkaScenario(flags)
-            : rabbitScenario(flags);
+            : flags.broker === 'sqs'
+              ? sqsScenario(flags)
+              : flags.broker === 'pubsub'
+                ? pubsubScenario(flags)
+                : rabbitScenario(flags);
       return runWithUi(flags, scenario);
     }
     if (flags.broker === 'inproc') return runInproc(flags);
     if (flags.broker === 'kafka') return runScenario(flags, kafkaScenario(flags));
+    if (flags.broker === 'sqs') return runScenario(flags, sqsScenario(flags));
+    if (flags.broker === 'pubsub') return runScenario(flags, pubsubScenario(flags));
     return runScenario(flags, rabbitScenario(flags));
   },
 };

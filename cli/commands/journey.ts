@@ -144,7 +144,15 @@ export const command: Command = {
           `/api/journeys/${encodeURIComponent(flags.id ?? '')}`,
           `no journey for correlation ID "${flags.id}" at ${flags.collector.origin}`,
         );
-    console.log(flags.json ? JSON.stringify(journey, null, 2) : renderJourney(journey, { ids: flags.ids }));
+    if (flags.json) {
+      console.log(JSON.stringify(journey, null, 2));
+      return 0;
+    }
+    console.log(renderJourney(journey, { ids: flags.ids }));
+    // The journey's stable deep link in the collector's web UI.
+    const id = journey.correlationId ?? flags.id;
+    if (id !== undefined)
+      console.log(`\n${new URL(`/journeys/${encodeURIComponent(id)}`, flags.collector).href}`);
     return 0;
   },
 };

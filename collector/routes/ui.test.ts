@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { parseCollectorFlags } from '../../cli/commands/collector.js';
 import { otlpProtobuf, processSpan, publishSpan } from '../../test/helpers/collector.js';
 import { resolveConfig } from '../config.js';
@@ -78,6 +81,16 @@ describe('web UI and map routes', () => {
     }
   });
 
+  it('answers 400 to a bad %-escape in a path parameter instead of hanging', async () => {
+    for (const path of ['/journeys/%E0%A4%A', '/api/journeys/%E0%A4%A']) {
+      const response = await fetch(`${collector.url}${path}`, {
+        headers: auth,
+        signal: AbortSignal.timeout(5_000),
+      });
+      assert.equal(response.status, 400, path);
+    }
+  });
+
   it('serves only the built assets', async () => {
     const js = await fetch(`${collector.url}/assets/app.js`);
     assert.equal(js.status, 200);
@@ -138,6 +151,27 @@ describe('web UI and map routes', () => {
       [summary.deadLetters, summary.retries, summary.errors, summary.services, summary.destinations],
       [1, 1, 0, ['orders', 'billing'], ['orders']], // these test spans carry no error status
     );
+  });
+});
+
+describe('hoptrace journey', () => {
+  it("prints the journey's deep link into the web UI", async () => {
+    const collector = await startCollector({ port: 0 });
+    try {
+      const pub = publishSpan({ service: 'a', destination: 'd', correlationId: 'link me/1', at: 0 });
+      await collector.ingestSpans([pub, processSpan(pub, { service: 'b', destination: 'd', at: 1 })]);
+      const cli = fileURLToPath(new URL('../../cli/index.js', import.meta.url));
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        cli,
+        'journey',
+        'link me/1',
+        '--collector',
+        collector.url,
+      ]);
+      assert.ok(stdout.trimEnd().endsWith(`${collector.url}/journeys/link%20me%2F1`), stdout);
+    } finally {
+      await collector.close();
+    }
   });
 });
 

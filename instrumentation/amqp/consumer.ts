@@ -8,14 +8,13 @@
  * deliveries settle as `ack` when the handler finishes. Deliveries still unsettled when the channel
  * closes end as abandoned (span marked `hoptrace.unsettled`, no outcome, not an error).
  */
-import type { Delivery } from '../core/delivery.js';
-import { startDelivery } from '../core/delivery.js';
-import { runHandler } from '../core/handler.js';
+
 import {
   ATTR_HOPTRACE_DEAD_LETTER_COUNT,
   ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE,
   type Outcome,
 } from '../core/semconv.js';
+import { type Delivery, runHandler, startDelivery } from '../transport/index.js';
 import type { AnyFunction } from './proxy.js';
 import type { AmqpSettings } from './settings.js';
 import { topology } from './topology.js';

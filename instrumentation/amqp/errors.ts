@@ -3,7 +3,7 @@
  * user code (amqplib's own error objects reach the caller unchanged). Their `code` is hoptrace's
  * (`HOPTRACE_AMQP_*`); their `errorType` is the broker's reason, which becomes `error.type`.
  */
-import { HoptraceError } from '../core/errors.js';
+import { HoptraceError } from '../transport/index.js';
 
 /** The broker returned a `mandatory` message it could not route. `errorType` is the broker's reply text. */
 export class MessageReturnedError extends HoptraceError {

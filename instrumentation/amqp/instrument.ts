@@ -1,5 +1,5 @@
 /** `instrumentAmqp`: the one entry point of `hoptrace/amqp`. */
-import { guardFor } from '../core/safe.js';
+import { guardFor } from '../transport/index.js';
 import { type ChannelState, isChannelLike, wrapChannel } from './channel.js';
 import { type ConnectionState, isConnectionLike, wrapConnection } from './connection.js';
 import { wrappedState } from './proxy.js';

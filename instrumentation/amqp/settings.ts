@@ -1,7 +1,15 @@
 /** The resolved options one `instrumentAmqp` call shares with every channel it wraps. */
-import { DEFAULT_SETTLE_TIMEOUT_MS } from '../core/delivery.js';
-import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
+
 import { MESSAGING_SYSTEM_RABBITMQ } from '../core/semconv.js';
+import {
+  createInstrumentation,
+  DEFAULT_OPTIONS,
+  type Instrumentation,
+  type OptionRule,
+  RULES,
+  resolveOption,
+  warnPolicy,
+} from '../transport/index.js';
 import type { AmqpInstrumentationOptions, AmqpMessage, AmqpPublishMessage } from './types.js';
 
 export interface AmqpSettings {
@@ -10,6 +18,13 @@ export interface AmqpSettings {
   readonly deadLetterExchanges: Readonly<Record<string, string>> | undefined;
 }
 
+/** Queue name -> dead-letter exchange name. */
+const EXCHANGE_MAP: OptionRule<Record<string, string>> = {
+  expected: 'a map of queue names to exchange names',
+  accepts: (v): v is Record<string, string> =>
+    typeof v === 'object' && v !== null && Object.values(v).every((exchange) => typeof exchange === 'string'),
+};
+
 export function resolveSettings(options: AmqpInstrumentationOptions | undefined): AmqpSettings {
   const instr = createInstrumentation<AmqpPublishMessage, AmqpMessage>(
     'amqp',
@@ -17,31 +32,23 @@ export function resolveSettings(options: AmqpInstrumentationOptions | undefined)
     options,
   );
   const opts: AmqpInstrumentationOptions = typeof options === 'object' && options !== null ? options : {};
-
-  let settleTimeoutMs = DEFAULT_SETTLE_TIMEOUT_MS;
-  if (opts.settleTimeoutMs !== undefined) {
-    const value = opts.settleTimeoutMs;
-    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) settleTimeoutMs = value;
-    else
-      instr.guard.warnOnce(
-        'option:settleTimeoutMs',
-        `option settleTimeoutMs is invalid; using ${DEFAULT_SETTLE_TIMEOUT_MS}`,
-      );
-  }
-
-  let deadLetterExchanges: Record<string, string> | undefined;
-  if (opts.deadLetterExchanges !== undefined) {
-    const value = opts.deadLetterExchanges as unknown;
-    if (
-      value !== null &&
-      typeof value === 'object' &&
-      Object.values(value).every((exchange) => typeof exchange === 'string')
-    ) {
-      deadLetterExchanges = Object.freeze({ ...(value as Record<string, string>) });
-    } else {
-      instr.guard.warnOnce('option:deadLetterExchanges', 'option deadLetterExchanges is invalid; using none');
-    }
-  }
+  const policy = warnPolicy(instr.guard);
+  const settleTimeoutMs = resolveOption(
+    policy,
+    'settleTimeoutMs',
+    opts.settleTimeoutMs,
+    RULES.nonNegativeNumber,
+    DEFAULT_OPTIONS.settleTimeoutMs,
+  );
+  const exchanges = resolveOption(
+    policy,
+    'deadLetterExchanges',
+    opts.deadLetterExchanges,
+    EXCHANGE_MAP,
+    undefined,
+    'none',
+  );
+  const deadLetterExchanges = exchanges && Object.freeze({ ...exchanges });
 
   return { instr, settleTimeoutMs, deadLetterExchanges };
 }

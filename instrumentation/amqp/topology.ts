@@ -5,6 +5,8 @@
  * from the `deadLetterExchanges` option. Queues whose dead-letter exchange comes from a broker policy
  * are unknown unless listed in that option.
  */
+import { headerString } from '../transport/index.js';
+
 export const MAX_KNOWN_QUEUES = 10_000;
 
 export class Topology {
@@ -43,9 +45,7 @@ export function deadLetterExchangeOf(options: unknown): string | undefined {
   // amqplib lets the option override the raw argument.
   if (typeof opts.deadLetterExchange === 'string') return opts.deadLetterExchange;
   if (opts.arguments !== null && typeof opts.arguments === 'object') {
-    const raw = (opts.arguments as Record<string, unknown>)['x-dead-letter-exchange'];
-    if (typeof raw === 'string') return raw;
-    if (raw instanceof Uint8Array) return Buffer.from(raw).toString('utf8');
+    return headerString((opts.arguments as Record<string, unknown>)['x-dead-letter-exchange']);
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ import type {
   PublishInfo as CorePublishInfo,
   SettleInfo as CoreSettleInfo,
   InstrumentationOptions,
-} from '../core/types.js';
+} from '../transport/index.js';
 
 /** `publish` / `sendToQueue` options as amqplib takes them (the fields hoptrace reads). */
 export interface AmqpPublishOptions {

@@ -11,6 +11,7 @@ import {
   HEADER_PUBLISHED_AT,
   type Outcome,
 } from '../core/semconv.js';
+import { headerString, parseEpochMillis } from '../transport/index.js';
 import type { AmqpMessage } from './types.js';
 
 /** One entry of RabbitMQ's `x-death` header: one (queue, reason) the message was dead-lettered from. */
@@ -140,10 +141,7 @@ function unwrap(value: unknown): unknown {
 }
 
 function text(value: unknown): string | undefined {
-  const v = unwrap(value);
-  if (typeof v === 'string') return v;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
-  return undefined;
+  return headerString(unwrap(value));
 }
 
 function timestampSeconds(value: unknown): number | undefined {
@@ -152,8 +150,7 @@ function timestampSeconds(value: unknown): number | undefined {
 }
 
 function publishedAtOf(headers: Record<string, unknown> | undefined): number | undefined {
-  const value = text(headers?.[HEADER_PUBLISHED_AT]);
-  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+  return parseEpochMillis(unwrap(headers?.[HEADER_PUBLISHED_AT]));
 }
 
 function isString(value: string | undefined): value is string {

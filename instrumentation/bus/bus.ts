@@ -4,12 +4,16 @@
  * (`messaging.system = hoptrace.bus`). The publisher's OTel Context object travels with the message.
  */
 import { type Context, context, createContextKey } from '@opentelemetry/api';
-import { deadLetterHeaders } from '../core/dead-letter.js';
-import { currentOriginAt } from '../core/flow.js';
-import { randomId } from '../core/ids.js';
-import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
-import { type PublishOperation, startPublish } from '../core/publish.js';
 import { MESSAGING_SYSTEM_BUS } from '../core/semconv.js';
+import {
+  createInstrumentation,
+  currentOriginAt,
+  deadLetterHeaders,
+  type Instrumentation,
+  type PublishOperation,
+  randomId,
+  startPublish,
+} from '../transport/index.js';
 import { BusClosedError, BusOverflowError } from './errors.js';
 import { registerBusLag, unregisterBusLag } from './lag-metrics.js';
 import {

@@ -1,5 +1,5 @@
 /** Errors the bus raises to its callers: HoptraceErrors with a stable `HOPTRACE_BUS_*` code. */
-import { HoptraceError } from '../core/errors.js';
+import { HoptraceError } from '../transport/index.js';
 
 export class BusError extends HoptraceError {
   constructor(message: string, code: string, options?: { cause?: unknown; retriable?: boolean }) {

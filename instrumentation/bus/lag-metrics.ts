@@ -4,10 +4,9 @@
  * subscription. For brokers the collector measures lag; an in-process bus is only visible from inside,
  * so it reports its own.
  */
-import { lagGauges } from '../core/lag-gauges.js';
-import { type MetricsRegistry, metricsRegistry } from '../core/metrics.js';
-import { guardFor } from '../core/safe.js';
+
 import { MESSAGING_SYSTEM_BUS } from '../core/semconv.js';
+import { guardFor, lagGauges, type MetricsRegistry, metricsRegistry } from '../transport/index.js';
 import type { Subscription } from './subscription.js';
 
 interface LagSource {

@@ -3,11 +3,19 @@
  * and a hand-off to the dead-letter topic after the last attempt.
  */
 import type { Context, Span } from '@opentelemetry/api';
-import { deadLetterDestinationFor, settleDeadLettered } from '../core/dead-letter.js';
-import { type Delivery, startDelivery } from '../core/delivery.js';
-import { runHandler } from '../core/handler.js';
-import type { Instrumentation } from '../core/instrumentation.js';
-import type { IncomingContext } from '../core/propagation.js';
+import {
+  type Delivery,
+  deadLetterDestinationFor,
+  type IncomingContext,
+  type Instrumentation,
+  positiveInt,
+  RULES,
+  resolveOption,
+  runHandler,
+  settleDeadLettered,
+  startDelivery,
+  throwPolicy,
+} from '../transport/index.js';
 import { Deque } from './deque.js';
 import type { TopicMatcher } from './topic.js';
 import type {
@@ -254,37 +262,27 @@ export class Subscription {
 export function resolveSubscribeOptions(
   pattern: string,
   options: SubscribeOptions,
-  defaults: SubscribeOptions,
+  busDefaults: SubscribeOptions,
   busServiceName: string | undefined,
 ): ResolvedSubscribeOptions {
   const merged = {
-    ...defaults,
+    ...busDefaults,
     ...options,
-    backoff: { ...SUBSCRIPTION_DEFAULTS.backoff, ...defaults.backoff, ...options.backoff },
+    backoff: { ...SUBSCRIPTION_DEFAULTS.backoff, ...busDefaults.backoff, ...options.backoff },
   };
-  const positiveInt = (name: string, value: unknown, fallback: number): number => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new TypeError(
-        `subscribe("${pattern}"): ${name} must be a positive integer, got ${String(value)}`,
-      );
-    }
-    return value;
-  };
-  const nonNegative = (name: string, value: unknown): number => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new TypeError(
-        `subscribe("${pattern}"): backoff.${name} must be a non-negative number, got ${String(value)}`,
-      );
-    }
-    return value;
-  };
-  if (merged.overflow !== undefined && merged.overflow !== 'wait' && merged.overflow !== 'reject') {
-    throw new TypeError(`subscribe("${pattern}"): overflow must be 'wait' or 'reject'`);
-  }
-  if (merged.group !== undefined && (typeof merged.group !== 'string' || merged.group.length === 0)) {
-    throw new TypeError(`subscribe("${pattern}"): group must be a non-empty string`);
-  }
+  // The caller's own code, not message input: the core's resolver under the throw policy.
+  const policy = throwPolicy((message) => new TypeError(`subscribe("${pattern}"): ${message}`));
+  const nonNegative = (name: string, value: unknown, fallback: number): number =>
+    resolveOption(policy, `backoff.${name}`, value, RULES.nonNegativeNumber, fallback);
+  const defaults = SUBSCRIPTION_DEFAULTS;
+  const overflow = resolveOption(
+    policy,
+    'overflow',
+    merged.overflow,
+    RULES.oneOf<OverflowPolicy>('wait', 'reject'),
+    defaults.overflow,
+  );
+  const group = resolveOption(policy, 'group', merged.group, RULES.nonEmptyString, undefined);
   let deadLetterTopic: ((topic: string) => string) | false;
   const dlq = merged.deadLetterTopic;
   if (dlq === false) deadLetterTopic = false;
@@ -294,19 +292,19 @@ export function resolveSubscribeOptions(
   else throw new TypeError(`subscribe("${pattern}"): deadLetterTopic must be a topic, a function or false`);
 
   return {
-    group: merged.group,
-    name: merged.name ?? merged.group ?? pattern,
+    group,
+    name: merged.name ?? group ?? pattern,
     serviceName: merged.serviceName ?? busServiceName,
-    concurrency: positiveInt('concurrency', merged.concurrency, SUBSCRIPTION_DEFAULTS.concurrency),
-    maxAttempts: positiveInt('maxAttempts', merged.maxAttempts, SUBSCRIPTION_DEFAULTS.maxAttempts),
+    concurrency: positiveInt(policy, 'concurrency', merged.concurrency, defaults.concurrency),
+    maxAttempts: positiveInt(policy, 'maxAttempts', merged.maxAttempts, defaults.maxAttempts),
     backoff: {
-      initialMs: nonNegative('initialMs', merged.backoff.initialMs),
-      factor: Math.max(1, nonNegative('factor', merged.backoff.factor)),
-      maxMs: nonNegative('maxMs', merged.backoff.maxMs),
+      initialMs: nonNegative('initialMs', merged.backoff.initialMs, defaults.backoff.initialMs),
+      factor: Math.max(1, nonNegative('factor', merged.backoff.factor, defaults.backoff.factor)),
+      maxMs: nonNegative('maxMs', merged.backoff.maxMs, defaults.backoff.maxMs),
       jitter: merged.backoff.jitter === true,
     },
-    maxQueueSize: positiveInt('maxQueueSize', merged.maxQueueSize, SUBSCRIPTION_DEFAULTS.maxQueueSize),
-    overflow: merged.overflow ?? SUBSCRIPTION_DEFAULTS.overflow,
+    maxQueueSize: positiveInt(policy, 'maxQueueSize', merged.maxQueueSize, defaults.maxQueueSize),
+    overflow,
     deadLetterTopic,
   };
 }

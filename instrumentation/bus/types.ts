@@ -1,5 +1,5 @@
 /** Public types of the in-process bus. */
-import type { InstrumentationOptions } from '../core/types.js';
+import type { InstrumentationOptions } from '../transport/index.js';
 
 /** A message as a handler receives it. */
 export interface BusMessage<T = unknown> {

@@ -19,11 +19,12 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { LayeredContext } from './context.js';
-import { setCorrelationBaggage } from './correlation.js';
+import { resolveIncomingCorrelationId, setCorrelationBaggage } from './correlation.js';
 import { withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { ConsumerSeries } from './metrics.js';
-import { extractIncoming, type HeaderCarrier, type IncomingContext } from './propagation.js';
+import { DEFAULT_OPTIONS } from './options.js';
+import { extractIncoming, type HeaderCarrier, headerString, type IncomingContext } from './propagation.js';
 import {
   ATTR_HOPTRACE_DEAD_LETTER_REASON,
   ATTR_HOPTRACE_DEAD_LETTER_SOURCE,
@@ -44,7 +45,7 @@ import { recordError, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
 import { isPromiseLike, shallowCopy } from './utils.js';
 
-export const DEFAULT_SETTLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_SETTLE_TIMEOUT_MS = DEFAULT_OPTIONS.settleTimeoutMs;
 const MAX_CAPTURED_HEADER_LENGTH = 256;
 
 export interface DeadLetterInfo {
@@ -69,6 +70,8 @@ export interface DeliveryRequest<TMessage> {
   producerSpan?: Span;
   /** Broker-level message ID (AMQP messageId); else `x-hoptrace-message-id`. */
   messageId?: string;
+  /** The application's own correlation ID (AMQP `correlationId` property): used when no header carries one. */
+  applicationCorrelationId?: unknown;
   /** 1 for the first delivery. */
   attempt?: number;
   redelivered?: boolean;
@@ -203,7 +206,11 @@ class TracedDelivery<TMessage> implements Delivery {
     this.incoming = incoming;
     for (const reason of incoming.invalid) instr.metrics.invalidContext(instr.system, reason);
 
-    const correlationId = incoming.correlationId ?? instr.generateCorrelationId();
+    const correlationId = resolveIncomingCorrelationId(
+      incoming.correlationId,
+      req.applicationCorrelationId,
+      instr.generateCorrelationId,
+    );
     this.correlationId = correlationId;
     this.messageId = req.messageId ?? incoming.messageId;
     this.attempt = req.attempt && req.attempt > 0 ? Math.floor(req.attempt) : 1;
@@ -403,10 +410,8 @@ class TracedDelivery<TMessage> implements Delivery {
 function captureHeaders(attributes: Attributes, headers: HeaderCarrier, names: readonly string[]): void {
   for (const name of names) {
     const value = headers[name];
-    let text: string | undefined;
-    if (typeof value === 'string') text = value;
-    else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
-    else if (value instanceof Uint8Array) text = Buffer.from(value).toString('utf8');
+    const text =
+      typeof value === 'number' || typeof value === 'boolean' ? String(value) : headerString(value);
     if (text !== undefined)
       attributes[`${ATTR_HOPTRACE_HEADER_PREFIX}${name}`] = text.slice(0, MAX_CAPTURED_HEADER_LENGTH);
   }

@@ -13,6 +13,7 @@ import {
   FastHistogram,
   type HistogramSeries,
 } from './metric-store.js';
+import { DEFAULT_OPTIONS } from './options.js';
 import { guardFor } from './safe.js';
 import {
   type DeadLetterReason,
@@ -54,7 +55,7 @@ export function createOpenMetricsRegistry(): Registry<OpenMetricsContentType> {
   return registry;
 }
 
-export const DEFAULT_MAX_DESTINATIONS = 200;
+export const DEFAULT_MAX_DESTINATIONS = DEFAULT_OPTIONS.maxDestinations;
 /** Distinct `error_type` values kept per registry before the rest become `_OTHER` (OTel's catch-all). */
 export const MAX_ERROR_TYPES = 50;
 

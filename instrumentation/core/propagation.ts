@@ -251,21 +251,25 @@ function readListHeader(
  */
 const EPOCH_MS_MIN = 1e12;
 const EPOCH_MS_LIMIT = 1e13;
+const EPOCH_MS_TEXT = /^\d{13}$/;
+
+/**
+ * The one publish-time rule (`x-hoptrace-published-at`, `-origin-at`, a caller's own origin): 13-digit
+ * epoch milliseconds, given as a number, a decimal string or its UTF-8 bytes. Undefined otherwise.
+ */
+export function parseEpochMillis(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return raw >= EPOCH_MS_MIN && raw < EPOCH_MS_LIMIT ? raw : undefined;
+  const text = raw === undefined || raw === null ? null : headerText(raw);
+  const value = text === null ? 'conflict' : single(text);
+  return value !== 'conflict' && EPOCH_MS_TEXT.test(value) ? Number(value) : undefined;
+}
 
 function readTimestamp(raw: unknown, invalid: InvalidContextReason[]): number | undefined {
   if (raw === undefined || raw === null) return undefined;
-  if (typeof raw === 'number') {
-    if (raw >= EPOCH_MS_MIN && raw < EPOCH_MS_LIMIT) return raw;
-    invalid.push('timestamp_invalid');
-    return undefined;
-  }
-  const text = headerText(raw);
-  const value = text === null ? 'conflict' : single(text);
-  if (value === 'conflict' || !/^\d{13}$/.test(value)) {
-    invalid.push(text === null ? 'header_type' : 'timestamp_invalid');
-    return undefined;
-  }
-  return Number(value);
+  const value = parseEpochMillis(raw);
+  if (value === undefined)
+    invalid.push(typeof raw !== 'number' && headerText(raw) === null ? 'header_type' : 'timestamp_invalid');
+  return value;
 }
 
 function readCorrelationId(raw: unknown, invalid: InvalidContextReason[]): string | undefined {

@@ -16,7 +16,7 @@ import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlati
 import { flowOf, withFlow } from './flow.js';
 import { randomId } from './ids.js';
 import type { Instrumentation } from './instrumentation.js';
-import { headerString, injectContext } from './propagation.js';
+import { headerString, injectContext, parseEpochMillis } from './propagation.js';
 import {
   ATTR_HOPTRACE_SERVICE_NAME,
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
@@ -37,6 +37,11 @@ export interface PublishRequest<TMessage> {
   headers: Record<string, unknown> | null | undefined;
   /** An explicit correlation ID (the wrapper's per-call option). */
   correlationId?: unknown;
+  /**
+   * The application's own correlation ID on the message (AMQP `correlationId` property): the flow's ID
+   * when neither the caller nor the context gives one.
+   */
+  applicationCorrelationId?: unknown;
   /** The broker-level message ID when the transport has one (AMQP `messageId`). */
   messageId?: string;
   /** Kafka has no message ID: write `x-hoptrace-message-id` (kept when the caller set one). */
@@ -117,6 +122,7 @@ class TracedPublish<TMessage> implements PublishOperation {
       headerString(headers[instr.correlationHeader]),
       parent,
       instr.generateCorrelationId,
+      req.applicationCorrelationId,
     );
     this.correlationId = correlationId;
     let messageId = req.messageId;
@@ -143,7 +149,7 @@ class TracedPublish<TMessage> implements PublishOperation {
       span.setAttributes(attributes);
     }
 
-    const originAt = readOrigin(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
+    const originAt = parseEpochMillis(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
     const spanContext = withFlow(setCorrelationBaggage(trace.setSpan(parent, span), correlationId), {
       correlationId,
       originAt,
@@ -187,10 +193,4 @@ class TracedPublish<TMessage> implements PublishOperation {
       instr.guard.report('publish end', err);
     }
   }
-}
-
-function readOrigin(value: unknown): number | undefined {
-  // Same rule as incoming headers: 13-digit epoch milliseconds.
-  if (typeof value !== 'string' || !/^\d{13}$/.test(value)) return undefined;
-  return Number(value);
 }

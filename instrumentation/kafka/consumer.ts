@@ -20,11 +20,16 @@ import type {
   EachMessageHandler,
   EachMessagePayload,
 } from 'kafkajs';
-import { type BatchDelivery, startBatchDelivery } from '../core/batch.js';
-import { deadLetterInfoOf, settleDeadLettered } from '../core/dead-letter.js';
-import { type Delivery, startDelivery } from '../core/delivery.js';
-import { runHandlerAwaited } from '../core/handler.js';
 import { ATTR_MESSAGING_DESTINATION_PARTITION_ID } from '../core/semconv.js';
+import {
+  type BatchDelivery,
+  type Delivery,
+  deadLetterInfoOf,
+  runHandlerAwaited,
+  settleDeadLettered,
+  startBatchDelivery,
+  startDelivery,
+} from '../transport/index.js';
 import { DeadLetterWriter } from './dead-letter.js';
 import type { KafkaInstr, KafkaWrapContext } from './internal-types.js';
 import { registerMessageScope } from './message-context.js';

@@ -5,15 +5,18 @@
  * as a `send {dlq}` span under the failed delivery's span.
  */
 import type { EachMessagePayload, IHeaders, Producer } from 'kafkajs';
-import { deadLetterDestinationFor, deadLetterHeaders } from '../core/dead-letter.js';
-import type { Delivery } from '../core/delivery.js';
-import { LazyClient } from '../core/lazy-client.js';
-import { startPublish } from '../core/publish.js';
 import {
   ATTR_HOPTRACE_DEAD_LETTER_REASON,
   ATTR_HOPTRACE_DEAD_LETTER_SOURCE,
   type DeadLetterReason,
 } from '../core/semconv.js';
+import {
+  type Delivery,
+  deadLetterDestinationFor,
+  deadLetterHeaders,
+  LazyClient,
+  startPublish,
+} from '../transport/index.js';
 import type { KafkaWrapContext } from './internal-types.js';
 import { producerAttributes } from './utils.js';
 

@@ -4,8 +4,15 @@
  * other member behave as before.
  */
 import type { Consumer, ConsumerConfig, Kafka, Producer, ProducerConfig } from 'kafkajs';
-import { createInstrumentation } from '../core/instrumentation.js';
 import { MESSAGING_SYSTEM_KAFKA } from '../core/semconv.js';
+import {
+  createInstrumentation,
+  type OptionPolicy,
+  type OptionRule,
+  RULES,
+  resolveOption,
+  warnPolicy,
+} from '../transport/index.js';
 import { wrapConsumer } from './consumer.js';
 import type { KafkaWrapContext } from './internal-types.js';
 import { wrapProducer } from './producer.js';
@@ -32,9 +39,7 @@ export function instrumentKafka<T extends Kafka>(kafka: T, options?: KafkaInstru
   const ctx: KafkaWrapContext = {
     instr,
     kafka,
-    deadLetter: resolveDeadLetter(options?.deadLetter, (message) =>
-      instr.guard.warnOnce('option:deadLetter', message),
-    ),
+    deadLetter: resolveDeadLetter(options?.deadLetter, warnPolicy(instr.guard)),
   };
 
   const producer = (config?: ProducerConfig): Producer => {
@@ -72,28 +77,42 @@ export function instrumentKafka<T extends Kafka>(kafka: T, options?: KafkaInstru
   });
 }
 
-/** Valid dead-letter options, or undefined (off) with a warning when they are malformed. */
+/** The dead-letter topic option: a non-empty name or a function of the source topic. */
+const TOPIC: OptionRule<string | ((sourceTopic: string) => string)> = {
+  expected: 'a non-empty string or a function',
+  accepts: (v): v is string | ((sourceTopic: string) => string) =>
+    typeof v === 'function' || (typeof v === 'string' && v.length > 0),
+};
+
+/**
+ * Valid dead-letter options, or undefined (off) when they are malformed: the core's resolver under the
+ * warn policy, with dead-lettering off as the fallback of every field (half-valid options are not guessed at).
+ */
 export function resolveDeadLetter(
   options: KafkaDeadLetterOptions | undefined,
-  warn: (message: string) => void,
+  policy: OptionPolicy,
 ): Readonly<KafkaDeadLetterOptions> | undefined {
-  if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null) {
-    warn('option deadLetter must be an object; dead-lettering is off');
-    return undefined;
-  }
-  const { maxAttempts, topic, producerConfig } = options;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    warn('option deadLetter.maxAttempts must be an integer >= 1; dead-lettering is off');
-    return undefined;
-  }
-  if (
-    topic !== undefined &&
-    typeof topic !== 'function' &&
-    (typeof topic !== 'string' || topic.length === 0)
-  ) {
-    warn('option deadLetter.topic must be a non-empty string or a function; dead-lettering is off');
-    return undefined;
-  }
+  const OFF = 'no dead-lettering';
+  const given = resolveOption(policy, 'deadLetter', options, RULES.object, undefined, OFF) as
+    | KafkaDeadLetterOptions
+    | undefined;
+  if (!given) return undefined;
+  const { producerConfig } = given;
+  // Required: an absent maxAttempts is as invalid as a bad one.
+  const maxAttempts = resolveOption(
+    policy,
+    'deadLetter.maxAttempts',
+    given.maxAttempts ?? null,
+    RULES.positiveInt,
+    undefined,
+    OFF,
+  );
+  if (maxAttempts === undefined) return undefined;
+  const INVALID = null;
+  const topic =
+    given.topic === undefined
+      ? undefined
+      : resolveOption(policy, 'deadLetter.topic', given.topic, TOPIC, INVALID, OFF);
+  if (topic === INVALID) return undefined;
   return Object.freeze({ maxAttempts, topic, producerConfig });
 }

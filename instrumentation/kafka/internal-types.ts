@@ -1,6 +1,6 @@
 /** Types shared by the wrapper's modules; never exported from `hoptrace/kafka`. */
 import type { Kafka } from 'kafkajs';
-import type { Instrumentation } from '../core/instrumentation.js';
+import type { Instrumentation } from '../transport/index.js';
 import type { KafkaConsumeMessage, KafkaDeadLetterOptions, KafkaPublishMessage } from './types.js';
 
 export type KafkaInstr = Instrumentation<KafkaPublishMessage, KafkaConsumeMessage>;

@@ -4,9 +4,8 @@
  */
 
 import type { LagSnapshot } from '../../monitors/kafka/lag-monitor.js';
-import { lagGauges } from '../core/lag-gauges.js';
-import type { MetricsRegistry } from '../core/metrics.js';
 import { LAG_STATUS, MESSAGING_SYSTEM_KAFKA } from '../core/semconv.js';
+import { lagGauges, type MetricsRegistry } from '../transport/index.js';
 
 /**
  * Reports `hoptrace_consumer_lag_messages`, `hoptrace_consumer_lag_seconds` (per group, topic, partition)

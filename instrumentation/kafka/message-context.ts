@@ -5,9 +5,7 @@
  * kafkajs's objects.
  */
 import type { KafkaMessage } from 'kafkajs';
-import type { Delivery } from '../core/delivery.js';
-import { runHandler } from '../core/handler.js';
-import { guardFor } from '../core/safe.js';
+import { type Delivery, guardFor, runHandler } from '../transport/index.js';
 
 interface MessageScope {
   /** Starts one attempt at the message (a new delivery each call). */

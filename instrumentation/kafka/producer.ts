@@ -4,9 +4,8 @@
  * goes to kafkajs exactly as given.
  */
 import type { Message, Producer, ProducerBatch, ProducerRecord, RecordMetadata, Transaction } from 'kafkajs';
-import { type PublishOperation, startPublish } from '../core/publish.js';
 import { ATTR_MESSAGING_DESTINATION_PARTITION_ID, ATTR_MESSAGING_KAFKA_OFFSET } from '../core/semconv.js';
-import { shallowCopy } from '../core/utils.js';
+import { type PublishOperation, shallowCopy, startPublish } from '../transport/index.js';
 import type { KafkaInstr } from './internal-types.js';
 import { producerAttributes } from './utils.js';
 

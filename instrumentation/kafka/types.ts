@@ -8,7 +8,7 @@ import type {
   PublishInfo,
   SettleHook,
   SettleInfo,
-} from '../core/types.js';
+} from '../transport/index.js';
 
 /** What publish hooks receive as `info.message`: the caller's message (read-only) and its topic. */
 export interface KafkaPublishMessage {

@@ -1,14 +1,16 @@
 /**
- * `hoptrace/transport`: the kit for instrumenting any broker client with hoptrace's headers, spans
- * and metrics. Every transport hoptrace ships (amqp, kafka, bus, bullmq, aws, pubsub) is built on it.
+ * `hoptrace/transport`: the documented kit for instrumenting any broker client with hoptrace's headers,
+ * spans and metrics (docs/transport.md). Every transport hoptrace ships (amqp, kafka, bus, bullmq, aws,
+ * pubsub) is built on it and imports nothing else of the core but the names in `core/semconv.ts`.
  *
  *   const instr = createInstrumentation('nats', 'nats', options);
  *   const op = startPublish(instr, { destination, operationName: 'send', headers, message });
  *   client.publish(subject, data, { headers: op.headers }); op.end();
  *   const delivery = startDelivery(instr, { destination, headers, message });
- *   delivery.run(() => handler(msg)) ... delivery.settle('ack');
+ *   runHandler(instr.guard, delivery, () => handler(msg), { succeeded: ..., failed: ... });
  */
 
+export { HoptraceInstrumentation, type HoptraceInstrumentationConfig } from '../core/auto-instrumentation.js';
 export type {
   BatchDelivery,
   BatchDeliveryRequest,
@@ -28,8 +30,17 @@ export {
 } from '../core/dead-letter.js';
 export type { DeadLetterInfo, Delivery, DeliveryRequest, SettleDetail } from '../core/delivery.js';
 export { DEFAULT_SETTLE_TIMEOUT_MS, startDelivery } from '../core/delivery.js';
+export type { DestinationTraits } from '../core/destinations.js';
+export {
+  destinationAttributes,
+  destinationLabelOf,
+  destinationPlaceholder,
+  NAMED_DESTINATION,
+  traitsOfName,
+} from '../core/destinations.js';
 export type { HoptraceErrorOptions } from '../core/errors.js';
 export { HoptraceError, isHoptraceError } from '../core/errors.js';
+export { currentOriginAt } from '../core/flow.js';
 export type {
   AwaitedHandlerOutcome,
   HandlerOutcome,
@@ -37,13 +48,37 @@ export type {
   RunHandlerOptions,
 } from '../core/handler.js';
 export { runHandler, runHandlerAwaited } from '../core/handler.js';
+export { randomId } from '../core/ids.js';
 export type { Instrumentation } from '../core/instrumentation.js';
 export { createInstrumentation } from '../core/instrumentation.js';
+export type {
+  LagGauges,
+  LagLabel,
+  LagLabels,
+  LagSource,
+  LagStatusLabel,
+  LagStatusLabels,
+  LagWriter,
+} from '../core/lag-gauges.js';
+export { lagGauges } from '../core/lag-gauges.js';
 export { LazyClient } from '../core/lazy-client.js';
+export type { MetricsRegistry } from '../core/metrics.js';
+export { metricsRegistry } from '../core/metrics.js';
+export type { OptionPolicy, OptionRule } from '../core/options.js';
+export {
+  DEFAULT_OPTIONS,
+  positiveInt,
+  RULES,
+  resolveOption,
+  throwPolicy,
+  warnPolicy,
+} from '../core/options.js';
 export type { HeaderCarrier, IncomingContext, InvalidContextReason } from '../core/propagation.js';
-export { extractIncoming, headerString, injectContext } from '../core/propagation.js';
+export { extractIncoming, headerString, injectContext, parseEpochMillis } from '../core/propagation.js';
 export type { PublishOperation, PublishRequest } from '../core/publish.js';
 export { startPublish } from '../core/publish.js';
+export type { Guard } from '../core/safe.js';
+export { guardFor } from '../core/safe.js';
 export type { DeadLetterReason, MessagingSystem, Outcome } from '../core/semconv.js';
 export {
   HEADER_CORRELATION_ID,
@@ -51,7 +86,7 @@ export {
   HEADER_ORIGIN_AT,
   HEADER_PUBLISHED_AT,
 } from '../core/semconv.js';
-export { errorTypeOf } from '../core/spans.js';
+export { errorTypeOf, recordError } from '../core/spans.js';
 export type {
   ConsumeHook,
   ConsumeInfo,
@@ -63,3 +98,4 @@ export type {
   SettleHook,
   SettleInfo,
 } from '../core/types.js';
+export { isPromiseLike, shallowCopy } from '../core/utils.js';

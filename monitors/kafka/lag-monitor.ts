@@ -14,6 +14,8 @@
  */
 import type { Admin, Kafka } from 'kafkajs';
 import { LazyClient } from '../../instrumentation/core/lazy-client.js';
+import { positiveInt, warnPolicy } from '../../instrumentation/core/options.js';
+import { guardFor } from '../../instrumentation/core/safe.js';
 import type { LagStatus } from '../../instrumentation/core/semconv.js';
 import { evaluatePartitionStatus, LagWindows, worstStatus } from './lag-status.js';
 import { createRecordReader, type RecordReader } from './record-reader.js';
@@ -105,7 +107,11 @@ export class KafkaLagMonitor {
   /** Record timestamps by (topic, partition, committed offset): a group that does not move costs no fetch. */
   private readonly timestamps = new Map<string, number>();
   private kafka: Kafka | undefined;
-  private admin: LazyClient<Admin> | undefined;
+  private readonly admin = new LazyClient<Admin>(
+    async () => (await this.client()).admin(),
+    (admin) => admin.connect(),
+    (admin) => admin.disconnect(),
+  );
   private reader: RecordReader | undefined | null; // null: unavailable
   private last: LagSnapshot | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -113,8 +119,9 @@ export class KafkaLagMonitor {
   private polling: Promise<LagSnapshot> | undefined;
 
   constructor(private readonly options: KafkaLagMonitorOptions) {
-    this.intervalMs = positiveInt(options.intervalMs, 15_000);
-    this.windowSize = positiveInt(options.windowSize, 10);
+    const policy = warnPolicy(guardFor('kafka-lag'));
+    this.intervalMs = positiveInt(policy, 'intervalMs', options.intervalMs, 15_000);
+    this.windowSize = positiveInt(policy, 'windowSize', options.windowSize, 10);
     this.now = options.now ?? Date.now;
     this.windows = new LagWindows(this.windowSize);
     this.kafka = options.kafka;
@@ -160,9 +167,8 @@ export class KafkaLagMonitor {
     this.timer = undefined;
     await this.polling?.catch(() => undefined);
     const closing: Promise<unknown>[] = [];
-    if (this.admin) closing.push(this.admin.close());
+    closing.push(this.admin.close());
     if (this.reader) closing.push(this.reader.close());
-    this.admin = undefined;
     this.reader = undefined;
     await Promise.allSettled(closing);
   };
@@ -178,7 +184,7 @@ export class KafkaLagMonitor {
   private async evaluate(): Promise<LagSnapshot> {
     const at = this.now();
     const errors: LagSnapshot['errors'] = [];
-    const admin = await this.connectedAdmin();
+    const admin = await this.admin.get();
     const groupIds = await this.watchedGroups(admin);
     const descriptions = await this.describeGroups(admin, groupIds, errors);
     const watermarks = new Map<string, Promise<Watermarks>>();
@@ -210,18 +216,6 @@ export class KafkaLagMonitor {
       retry: { retries: 2, initialRetryTime: 200 },
     });
     return this.kafka;
-  }
-
-  private async connectedAdmin(): Promise<Admin> {
-    if (!this.admin) {
-      const kafka = await this.client();
-      this.admin ??= new LazyClient(
-        () => kafka.admin(),
-        (admin) => admin.connect(),
-        (admin) => admin.disconnect(),
-      );
-    }
-    return this.admin.get();
   }
 
   private async recordReader(): Promise<RecordReader | undefined> {
@@ -383,10 +377,6 @@ export function createKafkaLagMonitor(options: KafkaLagMonitorOptions): KafkaLag
 function parseOffset(offset: string): bigint | undefined {
   if (!/^\d+$/.test(offset)) return undefined; // "-1": no commit
   return BigInt(offset);
-}
-
-function positiveInt(value: number | undefined, fallback: number): number {
-  return Number.isInteger(value) && (value as number) > 0 ? (value as number) : fallback;
 }
 
 function messageOf(err: unknown): string {

@@ -8,6 +8,7 @@
  * (another major version), `createRecordReader` returns undefined and the lag monitor interpolates.
  */
 import type { Kafka } from 'kafkajs';
+import { LazyClient } from '../../instrumentation/core/lazy-client.js';
 
 const CREATE_CLUSTER = 'private:Kafka:createCluster';
 const READ_COMMITTED = 1;
@@ -55,27 +56,15 @@ export function createRecordReader(kafka: Kafka): RecordReader | undefined {
   const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === CREATE_CLUSTER);
   const createCluster = symbol ? (kafka as unknown as Record<symbol, unknown>)[symbol] : undefined;
   if (typeof createCluster !== 'function') return undefined;
-  let cluster: KafkaCluster | undefined;
-  let connecting: Promise<void> | undefined;
-
-  const connected = async (): Promise<KafkaCluster> => {
-    if (!cluster) {
-      cluster = (createCluster as CreateCluster)({ metadataMaxAge: 60_000, allowAutoTopicCreation: false });
-      connecting = cluster.connect();
-    }
-    const current = cluster;
-    try {
-      await connecting;
-    } catch (err) {
-      cluster = undefined;
-      throw err;
-    }
-    return current;
-  };
+  const cluster = new LazyClient<KafkaCluster>(
+    () => (createCluster as CreateCluster)({ metadataMaxAge: 60_000, allowAutoTopicCreation: false }),
+    (c) => c.connect(),
+    (c) => c.disconnect(),
+  );
 
   return {
     async timestampAt(topic, partition, offset) {
-      const c = await connected();
+      const c = await cluster.get();
       await c.addMultipleTargetTopics([topic]);
       let leaders = c.findLeaderForPartitions(topic, [partition]);
       if (Object.keys(leaders).length === 0) {
@@ -112,10 +101,8 @@ export function createRecordReader(kafka: Kafka): RecordReader | undefined {
       }
       return undefined;
     },
-    async close() {
-      const current = cluster;
-      cluster = undefined;
-      if (current) await current.disconnect();
+    close() {
+      return cluster.close();
     },
   };
 }

@@ -73,8 +73,8 @@ export function deadLetterTargets(queues: readonly QueueAttributes[]): Map<strin
     }
     if (typeof arn !== 'string' || arn === '') continue;
     const target = queueNameOfArnOrUrl(arn);
-    let sources = targets.get(target);
-    if (!sources) targets.set(target, (sources = new Set()));
+    const sources = targets.get(target) ?? new Set<string>();
+    targets.set(target, sources);
     sources.add(queueNameOfArnOrUrl(q.url));
   }
   return targets;

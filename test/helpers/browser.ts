@@ -3,9 +3,14 @@
  * A missing browser fails the test in CI and skips it locally, like a missing server.
  */
 import { access, constants } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { requireServer, stackEndpoint } from './env.js';
+
+/** Where UI tests write screenshots (docs/ui.md shows committed copies). */
+export const SCREENSHOTS = process.env.HOPTRACE_UI_SCREENSHOTS ?? join(tmpdir(), 'hoptrace-ui-screenshots');
 
 export async function launchChromium(t: TestContext): Promise<Browser | undefined> {
   const executablePath = stackEndpoint('HOPTRACE_CHROMIUM');

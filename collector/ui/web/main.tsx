@@ -12,14 +12,8 @@ import { getJson, NotFoundError, setToken, takeTokenFromFragment, UnauthorizedEr
 import { clock, count } from './format.js';
 import { JourneyPage } from './journey-page.js';
 import { filtersQuery, type JourneyFilters, JourneysList } from './journeys-list.js';
-import { MapView } from './map-view.js';
+import { MapView, type Timings } from './map-view.js';
 import { Link, navigate, type Route, useRoute } from './router.js';
-
-interface Timings {
-  /** First map drawn, ms since navigation start. */
-  firstMapMs?: number;
-  lastPollMs?: number;
-}
 
 const timings: Timings = {};
 (window as unknown as { __hoptrace: Timings }).__hoptrace = timings;
@@ -60,6 +54,27 @@ function TokenForm(props: { onToken: () => void }) {
       />
       <button type="submit">Open</button>
     </form>
+  );
+}
+
+/** Unconsumed publishes and orphan deliveries over the whole map, where nobody can miss them. */
+function LossBadges(props: { map: FlowMap }) {
+  let unconsumed = 0;
+  let orphans = 0;
+  for (const n of props.map.nodes) {
+    if (n.kind !== 'destination') continue;
+    unconsumed += n.unconsumed;
+    orphans += n.orphans;
+  }
+  return (
+    <span class="loss">
+      <span class={`badge ${unconsumed > 0 ? 'bad' : 'ok'}`} data-total="unconsumed">
+        {count(unconsumed)} unconsumed
+      </span>
+      <span class={`badge ${orphans > 0 ? 'warn' : 'ok'}`} data-total="orphans">
+        {count(orphans)} orphans
+      </span>
+    </span>
   );
 }
 
@@ -131,12 +146,6 @@ function App() {
     return () => clearInterval(timer);
   }, [poll, settings, needToken]);
 
-  useEffect(() => {
-    if (map && timings.firstMapMs === undefined && document.querySelector('.map-svg')) {
-      timings.firstMapMs = performance.now();
-    }
-  });
-
   const setFilters = (f: JourneyFilters) => {
     const query = filtersQuery(f);
     navigate(query ? `/?${query}` : '/', true);
@@ -162,6 +171,7 @@ function App() {
                 {map.instances > 1 ? ` · ${map.instances} collectors` : ''}
               </span>
             )}
+            {map && <LossBadges map={map} />}
           </h2>
           {map?.missingPeers && (
             <p class="error">

@@ -31,6 +31,18 @@ interface Layout {
   edges: Map<string, { points: { x: number; y: number }[]; label?: Box }>;
 }
 
+/** Render timings the performance test reads (`window.__hoptrace`). */
+export interface Timings {
+  /** First map drawn, ms since navigation start. */
+  firstMapMs?: number;
+  /** Last layout, ms. */
+  layoutMs?: number;
+  /** Last poll (fetch and state update), ms. */
+  lastPollMs?: number;
+}
+
+const timings = (): Timings => (window as unknown as { __hoptrace?: Timings }).__hoptrace ?? {};
+
 export interface MapSelection {
   service?: string;
   destination?: string;
@@ -184,8 +196,7 @@ export function MapView(props: {
         if (!live) return;
         setCurrent(l);
         setError(undefined);
-        (window as unknown as { __hoptraceLayoutMs?: number }).__hoptraceLayoutMs =
-          performance.now() - started;
+        timings().layoutMs = performance.now() - started;
       },
       (err: unknown) => live && setError(String(err)),
     );
@@ -193,6 +204,11 @@ export function MapView(props: {
       live = false;
     };
   }, [key]);
+
+  useEffect(() => {
+    const t = timings();
+    if (current && t.firstMapMs === undefined) t.firstMapMs = performance.now();
+  }, [current]);
 
   if (map.nodes.length === 0) {
     return (
@@ -245,8 +261,9 @@ export function MapView(props: {
                 viewBox="0 0 10 10"
                 refX="9"
                 refY="5"
-                markerWidth="7"
-                markerHeight="7"
+                markerWidth="9"
+                markerHeight="9"
+                markerUnits="userSpaceOnUse"
                 orient="auto-start-reverse"
               >
                 <path d="M 0 0 L 10 5 L 0 10 z" class={id} />

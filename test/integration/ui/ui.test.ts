@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -17,12 +16,11 @@ import { formatMs } from '../../../collector/journey/render.js';
 import { fromReadableSpan } from '../../../collector/otlp/readable-span.js';
 import { type Collector, startCollector } from '../../../collector/start.js';
 import type { Journey, SpanRecord } from '../../../collector/types.js';
-import { launchChromium } from '../../helpers/browser.js';
+import { launchChromium, SCREENSHOTS } from '../../helpers/browser.js';
 import { otlpProtobuf, processSpan, publishSpan } from '../../helpers/collector.js';
 
 const TOKEN = 'ui-browser-token';
 const JAEGER = 'http://127.0.0.1:36686';
-export const SCREENSHOTS = process.env.HOPTRACE_UI_SCREENSHOTS ?? join(tmpdir(), 'hoptrace-ui-screenshots');
 
 async function post(collector: Collector, spans: SpanRecord[], token?: string): Promise<void> {
   const response = await fetch(`${collector.url}/v1/traces`, {
@@ -132,6 +130,8 @@ describe('web UI in Chromium', () => {
     assert.match(dead.label, /dead letters 2 \(email\)/);
     assert.match(email.label, /p50 .* · p95 .*err 60% · DL 20%retries 4/); // one line per tspan
     assert.equal(drawn.length, 8, 'no other edges');
+    assert.equal(await page.textContent('[data-total="unconsumed"]'), '0 unconsumed');
+    assert.equal(await page.textContent('[data-total="orphans"]'), '0 orphans');
     await page.screenshot({ path: join(SCREENSHOTS, 'map.png'), fullPage: true });
 
     // The journeys list under the map: both dead-lettered orders, found by the outcome filter.
