@@ -6,7 +6,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
-import { MethodNotAllowedError, NotFoundError, toErrorResponse, UnauthorizedError } from './errors.js';
+import {
+  MalformedRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  toErrorResponse,
+  UnauthorizedError,
+} from './errors.js';
 
 export const logger = diag.createComponentLogger({ namespace: 'hoptrace/collector' });
 
@@ -133,6 +139,7 @@ export class HttpServer {
     const url = new URL(req.url ?? '/', 'http://collector.invalid');
     let matched: { compiled: CompiledRoute; params: Record<string, string> } | undefined;
     const allowed: string[] = [];
+    let malformed = false;
     for (const compiled of this.routes) {
       const m = compiled.pattern.exec(url.pathname);
       if (!m) continue;
@@ -142,7 +149,12 @@ export class HttpServer {
       }
       const params: Record<string, string> = {};
       compiled.names.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1]);
+        try {
+          params[name] = decodeURIComponent(m[i + 1]);
+        } catch {
+          // A bad %-escape: answered 400 below (a throw here would leave the request unanswered).
+          malformed = true;
+        }
       });
       matched = { compiled, params };
       break;
@@ -155,6 +167,7 @@ export class HttpServer {
           ? new MethodNotAllowedError(allowed.join(', '))
           : new NotFoundError(`no route for ${url.pathname}`);
       }
+      if (malformed) throw new MalformedRequestError('malformed percent-encoding in the path');
       const { route } = matched.compiled;
       if (
         route.auth &&

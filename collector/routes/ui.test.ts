@@ -81,6 +81,16 @@ describe('web UI and map routes', () => {
     }
   });
 
+  it('answers 400 to a bad %-escape in a path parameter instead of hanging', async () => {
+    for (const path of ['/journeys/%E0%A4%A', '/api/journeys/%E0%A4%A']) {
+      const response = await fetch(`${collector.url}${path}`, {
+        headers: auth,
+        signal: AbortSignal.timeout(5_000),
+      });
+      assert.equal(response.status, 400, path);
+    }
+  });
+
   it('serves only the built assets', async () => {
     const js = await fetch(`${collector.url}/assets/app.js`);
     assert.equal(js.status, 200);
