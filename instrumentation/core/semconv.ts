@@ -256,3 +256,15 @@ export const HEADER_GCP_PUBSUB_CLIENT_TRACEPARENT = 'googclient_traceparent';
 /** Attributes Pub/Sub adds to a message it forwards to a dead-letter topic. */
 export const HEADER_GCP_PUBSUB_DEAD_LETTER_SOURCE_SUBSCRIPTION = 'CloudPubSubDeadLetterSourceSubscription';
 export const HEADER_GCP_PUBSUB_DEAD_LETTER_SOURCE_DELIVERY_COUNT = 'CloudPubSubDeadLetterSourceDeliveryCount';
+
+// --- temporary and anonymous destinations (see destinations.ts)
+/** True when the destination is temporary and might not exist anymore after its messages are processed. */
+export const ATTR_MESSAGING_DESTINATION_TEMPORARY = 'messaging.destination.temporary';
+/** True when the destination is anonymous: unnamed, or its name was generated (server-named queues). */
+export const ATTR_MESSAGING_DESTINATION_ANONYMOUS = 'messaging.destination.anonymous';
+/** Low-cardinality stand-in for the destination name, used in span names and metric labels when set. */
+export const ATTR_MESSAGING_DESTINATION_TEMPLATE = 'messaging.destination.template';
+/** Span-name and label placeholder of a temporary destination (the name the semconv used before templates). */
+export const TEMPORARY_DESTINATION = '(temporary)';
+/** Span-name and label placeholder of an anonymous destination that is not known to be temporary. */
+export const ANONYMOUS_DESTINATION = '(anonymous)';
