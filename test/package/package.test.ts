@@ -26,22 +26,74 @@ function importWithoutPeers(specifiers: string[], refused = 'amqplib|kafkajs|bul
 
 describe('the hoptrace package', () => {
   it('exports every subpath of the contract', async () => {
-    for (const subpath of ['.', './amqp', './kafka', './bus', './bullmq', './collector']) {
+    for (const subpath of ['.', './amqp', './kafka', './bus', './bullmq', './transport', './collector']) {
       assert.ok(pkg.exports[subpath], `exports ${subpath}`);
     }
     const core = await import('hoptrace');
     for (const name of ['currentCorrelationId', 'withCorrelationId', 'metricsRegistry', 'renderMetrics']) {
       assert.ok(name in core, `hoptrace exports ${name}`);
     }
+    assert.equal(typeof (await import('hoptrace/transport')).startPublish, 'function');
     assert.equal(typeof (await import('hoptrace/amqp')).instrumentAmqp, 'function');
     assert.equal(typeof (await import('hoptrace/kafka')).instrumentKafka, 'function');
     assert.equal(typeof (await import('hoptrace/bus')).Bus, 'function');
     assert.equal(typeof (await import('hoptrace/bullmq')).BullMQTelemetry, 'function');
     assert.equal(typeof (await import('hoptrace/collector')).startCollector, 'function');
+    assert.ok(pkg.exports['./register'], 'exports ./register');
+    assert.equal(typeof (await import('hoptrace/amqp')).AmqplibInstrumentation, 'function');
+    assert.equal(typeof (await import('hoptrace/kafka')).KafkajsInstrumentation, 'function');
   });
 
-  it('loads neither amqplib nor kafkajs for `hoptrace` and `hoptrace/bus`', () => {
-    const run = importWithoutPeers(['hoptrace', 'hoptrace/bus']);
+  it('exports at the root only what application code needs, as docs/contract.md lists it', async () => {
+    const names = Object.keys(await import('hoptrace')).sort();
+    assert.deepEqual(names, [
+      'HoptraceError',
+      'MAX_CORRELATION_ID_LENGTH',
+      'OPENMETRICS_CONTENT_TYPE',
+      'PROMETHEUS_CONTENT_TYPE',
+      'VERSION',
+      'acceptsOpenMetrics',
+      'createOpenMetricsRegistry',
+      'currentCorrelationId',
+      'isHoptraceError',
+      'isValidCorrelationId',
+      'metricsRegistry',
+      'negotiateMetricsFormat',
+      'renderMetrics',
+      'withCorrelationId',
+    ]);
+    const contract = readFileSync(join(root, 'docs', 'contract.md'), 'utf8');
+    const section = contract.slice(contract.indexOf('## Root export'));
+    for (const name of names) assert.match(section, new RegExp(`\\b${name}\\b`), `contract.md lists ${name}`);
+  });
+
+  it('exports the transport kit at hoptrace/transport: the lifecycles, the handler runner, the dead-letter rule', async () => {
+    const kit = await import('hoptrace/transport');
+    for (const name of [
+      'createInstrumentation',
+      'startPublish',
+      'startDelivery',
+      'startBatchDelivery',
+      'extractIncoming',
+      'injectContext',
+      'runHandler',
+      'runHandlerAwaited',
+      'deadLetterHeaders',
+      'settleDeadLettered',
+      'HoptraceError',
+      'resolveOption',
+      'lagGauges',
+    ]) {
+      assert.equal(
+        typeof (kit as Record<string, unknown>)[name],
+        'function',
+        `hoptrace/transport exports ${name}`,
+      );
+    }
+  });
+
+  it('loads neither amqplib nor kafkajs for `hoptrace`, `hoptrace/bus` and `hoptrace/transport`', () => {
+    const run = importWithoutPeers(['hoptrace', 'hoptrace/bus', 'hoptrace/transport']);
     assert.equal(run.status, 0, run.stderr);
     // The guard itself works: importing a peer in that process fails.
     const control = importWithoutPeers(['kafkajs']);
