@@ -78,6 +78,17 @@ export interface RabbitMqMonitorOptions {
   timeoutMs?: number;
 }
 
+export interface BullMQMonitorOptions {
+  /** Redis URL, e.g. `redis://127.0.0.1:6379` (`rediss://` for TLS). */
+  url: string;
+  /** BullMQ's key prefix. Default `bull`. */
+  prefix?: string;
+  /** Queues to watch. Default: every queue under the prefix (found with SCAN each poll). */
+  queues?: string[];
+  /** Default 15 s. */
+  intervalMs?: number;
+}
+
 export interface SqsMonitorOptions {
   /** Endpoint URL of an emulator (moto, LocalStack); omit for AWS itself. */
   endpoint?: string;
@@ -158,6 +169,7 @@ export interface CollectorOptions {
   forward?: Partial<ForwardOptions>;
   kafka?: KafkaMonitorOptions;
   rabbitmq?: RabbitMqMonitorOptions;
+  bullmq?: BullMQMonitorOptions;
   sqs?: SqsMonitorOptions;
   pubsub?: PubSubMonitorOptions;
   limits?: Partial<CollectorLimits>;
@@ -217,6 +229,7 @@ export interface ResolvedConfig {
         timeoutMs: number;
       }
     | undefined;
+  bullmq: { url: string; prefix: string; queues: string[] | undefined; intervalMs: number } | undefined;
   sqs: SqsMonitorSettings | undefined;
   pubsub: PubSubMonitorSettings | undefined;
   limits: CollectorLimits;
@@ -233,6 +246,7 @@ const OPTION_KEYS = new Set([
   'forward',
   'kafka',
   'rabbitmq',
+  'bullmq',
   'sqs',
   'pubsub',
   'limits',
@@ -359,6 +373,36 @@ function resolveRabbitMq(value: unknown): ResolvedConfig['rabbitmq'] {
     password,
     intervalMs: positiveInt(CONFIG, 'rabbitmq.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
     timeoutMs: positiveInt(CONFIG, 'rabbitmq.timeoutMs', value.timeoutMs, 10_000),
+  };
+}
+
+function resolveBullMQ(value: unknown): ResolvedConfig['bullmq'] {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError('bullmq must be an object');
+  checkKeys('bullmq', value, ['url', 'prefix', 'queues', 'intervalMs']);
+  let url: URL;
+  try {
+    url = new URL(String(value.url));
+  } catch {
+    throw new ConfigError('bullmq.url must be a redis:// or rediss:// URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new ConfigError('bullmq.url must be a redis:// or rediss:// URL');
+  const prefix = value.prefix ?? 'bull';
+  if (typeof prefix !== 'string' || prefix === '')
+    throw new ConfigError('bullmq.prefix must be a non-empty string');
+  const queues = value.queues;
+  if (
+    queues !== undefined &&
+    (!Array.isArray(queues) || queues.length === 0 || !queues.every((q) => typeof q === 'string' && q !== ''))
+  ) {
+    throw new ConfigError('bullmq.queues must be a non-empty array of queue names');
+  }
+  return {
+    url: String(value.url),
+    prefix,
+    queues: queues ? [...(queues as string[])] : undefined,
+    intervalMs: positiveInt(CONFIG, 'bullmq.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
   };
 }
 
@@ -554,6 +598,7 @@ export function resolveConfig(options: CollectorOptions = {}): ResolvedConfig {
     forward: target.forward,
     kafka: resolveKafka(o.kafka),
     rabbitmq: resolveRabbitMq(o.rabbitmq),
+    bullmq: resolveBullMQ(o.bullmq),
     sqs: resolveSqs(o.sqs),
     pubsub: resolvePubSub(o.pubsub),
     limits: resolveLimits(o.limits),

@@ -38,6 +38,7 @@ import {
   METRIC_QUEUE_CONSUMERS,
   METRIC_QUEUE_MESSAGES,
   METRIC_QUEUE_OLDEST_AGE,
+  METRIC_QUEUE_PAUSED,
   METRIC_UNCONSUMED,
 } from '../instrumentation/core/semconv.js';
 
@@ -92,6 +93,7 @@ export class CollectorMetrics {
   readonly queueMessages: client.Gauge<(typeof QUEUE_LABELS)[number] | 'state'>;
   readonly queueConsumers: client.Gauge<(typeof QUEUE_LABELS)[number]>;
   readonly queueOldestAge: client.Gauge<(typeof QUEUE_LABELS)[number]>;
+  readonly queuePaused: client.Gauge<(typeof QUEUE_LABELS)[number]>;
   readonly dlqMessages: client.Gauge<(typeof QUEUE_LABELS)[number] | 'dead_letter_source'>;
   readonly lagMessages: client.Gauge<LagLabel>;
   readonly lagSeconds: client.Gauge<LagLabel>;
@@ -197,6 +199,12 @@ export class CollectorMetrics {
     this.queueOldestAge = new Gauge({
       name: METRIC_QUEUE_OLDEST_AGE,
       help: "Age of the queue's head message (from its timestamp property), seconds.",
+      labelNames: [...QUEUE_LABELS],
+      registers,
+    });
+    this.queuePaused = new Gauge({
+      name: METRIC_QUEUE_PAUSED,
+      help: 'Whether a queue is paused (1) or not (0), from the broker (BullMQ).',
       labelNames: [...QUEUE_LABELS],
       registers,
     });

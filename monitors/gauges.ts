@@ -28,6 +28,8 @@ export interface BrokerGauges {
   queueConsumers: Gauge<QueueLabel>;
   /** `hoptrace_queue_oldest_message_age_seconds` */
   queueOldestAge: Gauge<QueueLabel>;
+  /** `hoptrace_queue_paused` */
+  queuePaused: Gauge<QueueLabel>;
   /** `hoptrace_dlq_messages{dead_letter_source}` */
   dlqMessages: Gauge<QueueLabel | typeof LABEL_DEAD_LETTER_SOURCE>;
   /** `hoptrace_consumer_lag_messages` */
@@ -50,6 +52,7 @@ export class ReadingRecorder {
   private readonly queueMessages: GaugeSeries<QueueLabel | typeof LABEL_QUEUE_STATE>;
   private readonly queueConsumers: GaugeSeries<QueueLabel>;
   private readonly oldestAge: GaugeSeries<QueueLabel>;
+  private readonly paused: GaugeSeries<QueueLabel>;
   private readonly dlq: GaugeSeries<QueueLabel | typeof LABEL_DEAD_LETTER_SOURCE>;
   private readonly lagMessages: GaugeSeries<LagLabel>;
   private readonly lagSeconds: GaugeSeries<LagLabel>;
@@ -59,6 +62,7 @@ export class ReadingRecorder {
     this.queueMessages = new GaugeSeries(gauges.queueMessages);
     this.queueConsumers = new GaugeSeries(gauges.queueConsumers);
     this.oldestAge = new GaugeSeries(gauges.queueOldestAge);
+    this.paused = new GaugeSeries(gauges.queuePaused);
     this.dlq = new GaugeSeries(gauges.dlqMessages);
     this.lagMessages = new GaugeSeries(gauges.lagMessages);
     this.lagSeconds = new GaugeSeries(gauges.lagSeconds);
@@ -76,6 +80,9 @@ export class ReadingRecorder {
         this.queueMessages.set({ ...base, [LABEL_QUEUE_STATE]: 'delayed' }, q.delayed);
       if (q.consumers !== undefined) this.queueConsumers.set(base, q.consumers);
       if (q.oldestAgeSeconds !== undefined) this.oldestAge.set(base, q.oldestAgeSeconds);
+      for (const [state, count] of Object.entries(q.states ?? {}))
+        this.queueMessages.set({ ...base, [LABEL_QUEUE_STATE]: state }, count);
+      if (q.paused !== undefined) this.paused.set(base, q.paused ? 1 : 0);
       if (q.deadLetterSources && q.deadLetterSources.length > 0) {
         this.dlq.set(
           { ...base, [LABEL_DEAD_LETTER_SOURCE]: [...q.deadLetterSources].sort().join(',') },
@@ -103,6 +110,7 @@ export class ReadingRecorder {
       this.queueMessages,
       this.queueConsumers,
       this.oldestAge,
+      this.paused,
       this.dlq,
       this.lagMessages,
       this.lagSeconds,

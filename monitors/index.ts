@@ -1,9 +1,15 @@
 /**
- * The broker monitor layer: reads broker state (Kafka consumer lag, RabbitMQ queues) for the
+ * The broker monitor layer: reads broker state (Kafka consumer lag, RabbitMQ queues, BullMQ queues) for the
  * collector and the CLI. `hoptrace/kafka` re-exports the Kafka lag monitor; the collector runs the
  * monitors with `MonitorRunner`. See ./types.ts for adding a monitor.
  */
 
+export {
+  BullMQMonitor,
+  type BullMQMonitorSettings,
+  bullmqReading,
+  type QueueCounts,
+} from './bullmq/broker-monitor.js';
 export { MonitorError } from './errors.js';
 export {
   type BrokerGauges,

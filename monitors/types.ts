@@ -4,7 +4,7 @@
  * time and turns failures into `hoptrace_collector_up{source}=0` instead of errors (a broken monitor
  * never stops the collector); ./gauges.ts writes each reading into the gauges named in core semconv.
  *
- * Adding a monitor (BullMQ, SQS, Pub/Sub, ...): a folder `monitors/<broker>/` with a class that
+ * Adding a monitor (SQS, Pub/Sub, ...): a folder `monitors/<broker>/` with a class that
  * implements `Monitor`, returning what the broker knows as `queues`, `lag` and `groups`; then one line
  * in the collector's `collector/monitors/index.ts` that creates it from the collector options.
  */
@@ -27,6 +27,10 @@ export interface QueueReading {
   deadLetterSources?: readonly string[];
   /** Every message in the queue, for `hoptrace_dlq_messages`; default ready + unacked. */
   messages?: number;
+  /** More `hoptrace_queue_messages{state}` series where the broker has more states (BullMQ: prioritized, failed, ...). */
+  states?: Readonly<Record<string, number>>;
+  /** `hoptrace_queue_paused` (1/0); omit where the broker has no pause. */
+  paused?: boolean;
 }
 
 /** Consumer lag of one consumer (group) on one destination (partition). */

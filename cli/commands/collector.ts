@@ -10,7 +10,7 @@ const HELP = `Usage: hoptrace collector [flags]
 Receives OTLP/HTTP spans (POST /v1/traces, protobuf or JSON, gzip), links publishes to deliveries,
 serves /metrics (Prometheus or OpenMetrics), /healthz, /readyz, the web UI (/: flow map and journeys)
 and the API (/api/map, /api/journeys/{correlationId}, /api/messages/{messageId}), optionally watches
-RabbitMQ, Kafka lag, SQS queues and Pub/Sub subscriptions, and forwards
+RabbitMQ, Kafka lag, SQS and BullMQ queues and Pub/Sub subscriptions, and forwards
 spans (with synthetic "deliver" spans for Jaeger) to another OTLP receiver. Runs until Ctrl-C.
 
 Flags:
@@ -28,6 +28,9 @@ Flags:
   --pubsub-emulator HOST:PORT an emulator (default $PUBSUB_EMULATOR_HOST): subscriptions and dead-letter topology only
   --pubsub-subscriptions S1,S2 subscriptions to watch (default every one of the project)
   --kafka-brokers HOSTS       watch Kafka consumer lag (comma-separated host:port)
+  --bullmq URL                watch BullMQ queues in this Redis, e.g. redis://127.0.0.1:6379
+  --bullmq-queues Q1,Q2       only these queues (default every queue under the prefix)
+  --bullmq-prefix P           BullMQ's key prefix (default bull)
   --kafka-groups G1,G2        only these consumer groups (default all)
   --monitor-interval MS       broker poll interval (default 15000)
   --link-window-ms MS         how long a delivery waits for its publish (default 30000)
@@ -48,6 +51,7 @@ Flags:
 Examples:
   npx hoptrace collector
   npx hoptrace collector --forward http://127.0.0.1:34318 --rabbitmq http://guest:guest@127.0.0.1:35673
+  npx hoptrace collector --bullmq redis://127.0.0.1:6379 --bullmq-queues emails,orders
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node my-service.js`;
 
 export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): CollectorOptions {
@@ -69,6 +73,9 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       'pubsub-subscriptions': { type: 'string' },
       'kafka-brokers': { type: 'string' },
       'kafka-groups': { type: 'string' },
+      bullmq: { type: 'string' },
+      'bullmq-queues': { type: 'string' },
+      'bullmq-prefix': { type: 'string' },
       'monitor-interval': { type: 'string' },
       'link-window-ms': { type: 'string' },
       'unconsumed-deadline-ms': { type: 'string' },
@@ -129,6 +136,15 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
     if (interval !== undefined) options.kafka.intervalMs = interval;
   } else if (values['kafka-groups'] !== undefined) {
     throw new UsageError('--kafka-groups needs --kafka-brokers');
+  }
+  if (values.bullmq !== undefined) {
+    options.bullmq = { url: values.bullmq };
+    const queues = listFlag(values['bullmq-queues']);
+    if (queues) options.bullmq.queues = queues;
+    if (values['bullmq-prefix'] !== undefined) options.bullmq.prefix = values['bullmq-prefix'];
+    if (interval !== undefined) options.bullmq.intervalMs = interval;
+  } else if (values['bullmq-queues'] ?? values['bullmq-prefix']) {
+    throw new UsageError('--bullmq-queues and --bullmq-prefix need --bullmq');
   }
   const limits: NonNullable<CollectorOptions['limits']> = {};
   const limitFlags = {
@@ -207,6 +223,7 @@ export const command: Command = {
     if (options.forwardOtlpUrl) parts.push(`forwarding to ${redactUrl(options.forwardOtlpUrl)}`);
     if (options.rabbitmq) parts.push('watching RabbitMQ');
     if (options.kafka) parts.push('watching Kafka lag');
+    if (options.bullmq) parts.push(`watching BullMQ at ${redactUrl(options.bullmq.url)}`);
     if (options.sqs) parts.push('watching SQS');
     if (options.pubsub) parts.push(`watching Pub/Sub project ${options.pubsub.projectId}`);
     console.log(parts.join('; '));

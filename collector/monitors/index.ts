@@ -4,6 +4,7 @@
  * which writes their readings into the collector's gauges. A new monitor is one more line here.
  */
 
+import { BullMQMonitor } from '../../monitors/bullmq/broker-monitor.js';
 import { KafkaMonitor } from '../../monitors/kafka/broker-monitor.js';
 import { createKafkaLagMonitor } from '../../monitors/kafka/lag-monitor.js';
 import { PubSubMonitor } from '../../monitors/pubsub/broker-monitor.js';
@@ -15,6 +16,7 @@ import type { ResolvedConfig } from '../config.js';
 export function createMonitors(config: ResolvedConfig): Monitor[] {
   const monitors: Monitor[] = [];
   if (config.rabbitmq) monitors.push(new RabbitMqMonitor(config.rabbitmq));
+  if (config.bullmq) monitors.push(new BullMQMonitor(config.bullmq));
   if (config.sqs) monitors.push(new SqsMonitor(config.sqs));
   if (config.pubsub) monitors.push(new PubSubMonitor(config.pubsub));
   if (config.kafka) {

@@ -1,4 +1,5 @@
 /** `hoptrace/amqp`: traces amqplib (RabbitMQ) connections and channels. */
+export { AmqplibInstrumentation, type AmqplibInstrumentationConfig } from './auto.js';
 export { ConfirmFailedError, MessageReturnedError } from './errors.js';
 export { instrumentAmqp } from './instrument.js';
 export type {

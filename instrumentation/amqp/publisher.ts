@@ -40,11 +40,29 @@ export interface RawChannel {
   publish: AnyFunction;
   sendToQueue: AnyFunction;
   on(event: string, listener: AnyFunction): unknown;
+  prependListener?(event: string, listener: AnyFunction): unknown;
 }
 
 interface PendingConfirm {
   readonly op: PublishOperation;
+  readonly destination: string;
+  /** When `publish()` returned: the confirm latency starts here. */
+  sentAt: number;
+  /** Set for mandatory messages: a return is matched to its publish by message ID. */
+  messageId?: string;
   returned?: MessageReturnedError;
+}
+
+/** amqplib's confirm bookkeeping on a channel (same in 0.10, 1.x and 2.x): slot i is delivery tag lwm + i. */
+interface ConfirmWindow {
+  lwm?: unknown;
+  unconfirmed?: unknown;
+}
+
+/** The fields of amqplib's `ack` / `nack` channel events (the broker's confirm frame). */
+interface ConfirmFields {
+  deliveryTag?: unknown;
+  multiple?: unknown;
 }
 
 /** How a traced call reaches amqplib: the original arguments with options (and callback) replaced. */
@@ -58,9 +76,14 @@ interface PublishCall {
 }
 
 export class Publisher {
-  /** Open producer spans awaiting their confirm, by message ID, so a return can be recorded on them. */
-  private readonly awaitingConfirm = new Map<string, PendingConfirm>();
+  /** Open producer spans awaiting their confirm, by delivery tag (inserted in ascending tag order). */
+  private readonly awaitingConfirm = new Map<number, PendingConfirm>();
+  /** The mandatory ones among them, by message ID, so a return can be recorded on them. */
+  private readonly awaitingReturn = new Map<string, PendingConfirm>();
+  /** The next delivery tag, counted here only when amqplib's confirm window cannot be read. */
+  private nextTag = 1;
   private listeningForReturns = false;
+  private listeningForConfirms = false;
 
   constructor(
     private readonly settings: AmqpSettings,
@@ -145,44 +168,28 @@ export class Publisher {
     args[call.optionsIndex] = sentOptions;
     if (sentOptions.mandatory) this.listenForReturns();
 
-    let pending: PendingConfirm | undefined;
     if (this.confirmChannel) {
-      pending = { op };
+      // The caller's confirm callback (or its absence) goes to amqplib untouched: before 2.2.1 its close
+      // handler drains every slot that has a callback, so passing one of ours where the caller passed
+      // none would make `waitForConfirms()` resolve after a close instead of rejecting. The confirm is
+      // observed through the channel's own `ack`/`nack`/`close` events, by delivery tag.
+      this.listenForConfirms();
+      const pending: PendingConfirm = { op, destination, sentAt: 0 };
       // Only a mandatory message can come back before its confirm.
       const messageId = sentOptions.mandatory ? sentOptions.messageId : undefined;
-      if (typeof messageId === 'string') this.awaitingConfirm.set(messageId, pending);
-      const callbackIndex = call.optionsIndex + 1;
-      const userCallback = call.args[callbackIndex];
-      let publishReturnedAt = performance.now();
-      const confirmed = pending;
-      args[callbackIndex] = (...cbArgs: unknown[]) => {
-        instr.guard.do('confirm', () => {
-          const error = cbArgs[0];
-          const failure =
-            confirmed.returned ??
-            (error !== null && error !== undefined ? new ConfirmFailedError(error) : undefined);
-          instr.metrics
-            .producer(instr.system, destination, 'publish')
-            .operation(
-              'confirm',
-              (performance.now() - publishReturnedAt) / 1000,
-              failure ? failure.errorType : '',
-            );
-          if (typeof messageId === 'string' && this.awaitingConfirm.get(messageId) === confirmed)
-            this.awaitingConfirm.delete(messageId);
-          confirmed.op.end(failure);
-        });
-        if (typeof userCallback === 'function') return (userCallback as AnyFunction)(...cbArgs);
-      };
+      if (typeof messageId === 'string') {
+        pending.messageId = messageId;
+        this.awaitingReturn.set(messageId, pending);
+      }
       return {
         args,
-        sent(result: unknown) {
-          publishReturnedAt = performance.now();
+        sent: (result: unknown) => {
+          pending.sentAt = performance.now();
           if (result === false) op.span.setAttribute(ATTR_HOPTRACE_PUBLISH_BACKPRESSURE, true);
+          this.awaitingConfirm.set(this.lastDeliveryTag(), pending);
         },
         failed: (err: unknown) => {
-          if (typeof messageId === 'string' && this.awaitingConfirm.get(messageId) === confirmed)
-            this.awaitingConfirm.delete(messageId);
+          this.forgetReturn(pending);
           op.end(err);
         },
       };
@@ -198,6 +205,75 @@ export class Publisher {
         op.end(err);
       },
     };
+  }
+
+  /** The delivery tag of the publish amqplib just took: the last slot of its confirm window. */
+  private lastDeliveryTag(): number {
+    const window = this.target as unknown as ConfirmWindow;
+    const tag =
+      typeof window.lwm === 'number' && Array.isArray(window.unconfirmed)
+        ? window.lwm + window.unconfirmed.length - 1
+        : this.nextTag;
+    this.nextTag = tag + 1;
+    return tag;
+  }
+
+  private listenForConfirms(): void {
+    if (this.listeningForConfirms) return;
+    this.listeningForConfirms = true;
+    const { guard } = this.settings.instr;
+    // Ahead of amqplib's own listeners, so a confirm callback that throws cannot hide the confirm.
+    const listen = (event: string, listener: AnyFunction) =>
+      typeof this.target.prependListener === 'function'
+        ? this.target.prependListener(event, listener)
+        : this.target.on(event, listener);
+    listen('ack', (fields: ConfirmFields) => guard.do('confirm', () => this.confirmed(fields, undefined)));
+    listen('nack', (fields: ConfirmFields) =>
+      guard.do('confirm', () => this.confirmed(fields, new ConfirmFailedError('message nacked'))),
+    );
+    listen('close', () =>
+      guard.do('confirm', () => {
+        // amqplib fails every outstanding confirm with this error when the channel closes.
+        const error = new ConfirmFailedError('channel closed');
+        for (const pending of this.awaitingConfirm.values()) this.finishConfirm(pending, error);
+        this.awaitingConfirm.clear();
+        this.nextTag = 1;
+      }),
+    );
+  }
+
+  /** A `basic.ack` or `basic.nack` from the broker for `deliveryTag` (and, with `multiple`, every earlier tag). */
+  private confirmed(fields: ConfirmFields, failure: ConfirmFailedError | undefined): void {
+    const tag = fields?.deliveryTag;
+    if (typeof tag !== 'number' || this.awaitingConfirm.size === 0) return;
+    if (!fields.multiple) {
+      const pending = this.awaitingConfirm.get(tag);
+      if (!pending) return;
+      this.awaitingConfirm.delete(tag);
+      this.finishConfirm(pending, failure);
+      return;
+    }
+    for (const [t, pending] of this.awaitingConfirm) {
+      if (t > tag) break;
+      this.awaitingConfirm.delete(t);
+      this.finishConfirm(pending, failure);
+    }
+  }
+
+  private finishConfirm(pending: PendingConfirm, failure: ConfirmFailedError | undefined): void {
+    const { instr } = this.settings;
+    const error = pending.returned ?? failure;
+    instr.metrics
+      .producer(instr.system, pending.destination, 'publish')
+      .operation('confirm', (performance.now() - pending.sentAt) / 1000, error ? error.errorType : '');
+    this.forgetReturn(pending);
+    pending.op.end(error);
+  }
+
+  private forgetReturn(pending: PendingConfirm): void {
+    const { messageId } = pending;
+    if (messageId !== undefined && this.awaitingReturn.get(messageId) === pending)
+      this.awaitingReturn.delete(messageId);
   }
 
   private listenForReturns(): void {
@@ -219,7 +295,7 @@ export class Publisher {
     if (error.replyCode !== undefined) eventAttributes[ATTR_HOPTRACE_RETURN_REPLY_CODE] = error.replyCode;
 
     const messageId = messageIdOf(message);
-    const pending = messageId === undefined ? undefined : this.awaitingConfirm.get(messageId);
+    const pending = messageId === undefined ? undefined : this.awaitingReturn.get(messageId);
     if (pending) {
       // The confirm follows; it ends the span with this error.
       pending.returned = error;

@@ -42,6 +42,7 @@ const JOB_ID = 'bullmq.job.id';
 const JOB_NAME = 'bullmq.job.name';
 const BULK_COUNT = 'bullmq.job.bulk.count';
 const ATTEMPTS_MADE = 'bullmq.job.attempts.made';
+const STALLED_JOBS = 'bullmq.worker.stalled.jobs';
 
 /** Context keys: the publish a producer context belongs to, a delivery's state, a job's stored metadata. */
 export const PUBLISH_KEY = Symbol('hoptrace.bullmq.publish');
@@ -54,6 +55,8 @@ export interface SpanHost {
   readonly instr: BullMQInstrumentation;
   /** True once `processor()` wrapped a processor: deliveries then start there, with the job. */
   readonly hooked: boolean;
+  /** A worker's stalled-job check moved (or failed) `count` jobs of `queueName`. */
+  stalled(queueName: string, count: number): void;
 }
 
 /** For BullMQ operations hoptrace does not record: the context passes through unchanged. */
@@ -65,6 +68,30 @@ export const NOOP_SPAN: BullMQSpan<Context> = {
   recordException() {},
   end() {},
 };
+
+/** BullMQ's `moveStalledJobsToWait`: reports the stalled job IDs it found. Records no span. */
+export class StalledCheckSpan implements BullMQSpan<Context> {
+  private counted = false;
+  constructor(
+    private readonly host: SpanHost,
+    private readonly queueName: string,
+  ) {}
+  setSpanOnContext(ctx: Context): Context {
+    return ctx;
+  }
+  setAttribute(key: string, value: BullMQAttributeValue): void {
+    this.setAttributes({ [key]: value });
+  }
+  setAttributes(attributes: BullMQAttributes): void {
+    const jobs = attributes[STALLED_JOBS];
+    if (this.counted || !Array.isArray(jobs) || jobs.length === 0) return;
+    this.counted = true;
+    this.host.stalled(this.queueName, jobs.length);
+  }
+  addEvent(): void {}
+  recordException(): void {}
+  end(): void {}
+}
 
 /** `add`, `addBulk` and `addNode`: a publish whose headers become the job's metadata. */
 export class PublishSpan implements BullMQSpan<Context> {

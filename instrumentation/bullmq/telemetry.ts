@@ -9,7 +9,14 @@
  * - `flow(tree)` makes BullMQ store the context on every node of a flow (it skips nodes without `opts`).
  */
 import { type Context, context, ROOT_CONTEXT } from '@opentelemetry/api';
-import { MESSAGING_SYSTEM_BULLMQ } from '../core/semconv.js';
+import { Counter } from 'prom-client';
+import { type MetricsRegistry, metricsRegistry } from '../core/metrics.js';
+import {
+  LABEL_DESTINATION,
+  LABEL_MESSAGING_SYSTEM,
+  MESSAGING_SYSTEM_BULLMQ,
+  METRIC_STALLED_JOBS,
+} from '../core/semconv.js';
 import { createInstrumentation, injectContext } from '../transport/index.js';
 import { childLinks, copyFlow } from './flow.js';
 import { encodeMetadata } from './metadata.js';
@@ -22,6 +29,7 @@ import {
   PUBLISH_KEY,
   PublishSpan,
   type SpanHost,
+  StalledCheckSpan,
 } from './spans.js';
 import type {
   BullMQContextManager,
@@ -45,10 +53,16 @@ export class BullMQTelemetry implements SpanHost {
   /** @internal */
   readonly instr: BullMQInstrumentation;
   private wrapped = false;
+  private readonly stalledJobs: Counter<string> | undefined;
 
   constructor(options?: BullMQTelemetryOptions) {
     this.instr = createInstrumentation('bullmq', MESSAGING_SYSTEM_BULLMQ, options);
     const guard = this.instr.guard;
+    this.stalledJobs = guard.run(
+      'stalled jobs metric',
+      () => stalledJobsCounter(options?.registry),
+      () => undefined,
+    );
     this.tracer = {
       startSpan: (name, options, ctx) =>
         guard.run(
@@ -79,6 +93,16 @@ export class BullMQTelemetry implements SpanHost {
   /** @internal */
   get hooked(): boolean {
     return this.wrapped;
+  }
+
+  /** @internal */
+  stalled(queueName: string, count: number): void {
+    this.instr.guard.do('stalled jobs metric', () =>
+      this.stalledJobs?.inc(
+        { [LABEL_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_BULLMQ, [LABEL_DESTINATION]: queueName },
+        count,
+      ),
+    );
   }
 
   /**
@@ -165,12 +189,31 @@ export class BullMQTelemetry implements SpanHost {
     if (kind === KIND_CONSUMER && operation === 'process') {
       return new ProcessSpan(this, rest, isContext(ctx) ? ctx : undefined);
     }
+    if (operation === 'moveStalledJobsToWait') return new StalledCheckSpan(this, rest);
     if (OUTCOME_OPERATIONS.has(operation)) {
       const current = context.active().getValue(PROCESS_KEY);
       if (current instanceof ProcessSpan) current.sawOutcome(operation as 'complete');
     }
     return NOOP_SPAN;
   }
+}
+
+/** `hoptrace_stalled_jobs_total` in the options' registry (hoptrace's by default), created once. */
+function stalledJobsCounter(candidate: MetricsRegistry | undefined): Counter<string> {
+  const registry =
+    candidate &&
+    typeof candidate.getSingleMetric === 'function' &&
+    typeof candidate.registerMetric === 'function'
+      ? candidate
+      : metricsRegistry;
+  const existing = registry.getSingleMetric(METRIC_STALLED_JOBS);
+  if (existing) return existing as Counter<string>;
+  return new Counter({
+    name: METRIC_STALLED_JOBS,
+    help: "Jobs a BullMQ worker's stalled-job check moved back to wait or failed (their worker died or hung).",
+    labelNames: [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION],
+    registers: [registry],
+  });
 }
 
 /** What BullMQ stores with a job added (or moved on) in `ctx`. */

@@ -8,6 +8,7 @@ import {
   currentCorrelationId,
   isValidCorrelationId,
   MAX_CORRELATION_ID_LENGTH,
+  resolveIncomingCorrelationId,
   resolveOutgoingCorrelationId,
   setCorrelationId,
   withCorrelationId,
@@ -54,6 +55,25 @@ describe('correlation ID', () => {
     assert.equal(resolveOutgoingCorrelationId(undefined, undefined, ROOT_CONTEXT, gen), 'generated');
     // Invalid values at any level fall through to the next one.
     assert.equal(resolveOutgoingCorrelationId('bad\n', 'x'.repeat(300), baggageContext('ok'), gen), 'ok');
+  });
+
+  it("the application's own correlation ID comes after the context and before a new one", () => {
+    const gen = () => 'generated';
+    const app = 'app-corr-77';
+    assert.equal(resolveOutgoingCorrelationId(undefined, undefined, ROOT_CONTEXT, gen, app), app);
+    assert.equal(resolveOutgoingCorrelationId(undefined, undefined, baggageContext('ctx'), gen, app), 'ctx');
+    assert.equal(
+      resolveOutgoingCorrelationId(undefined, undefined, setCorrelationId(ROOT_CONTEXT, 'handled'), gen, app),
+      'handled',
+    );
+    assert.equal(resolveOutgoingCorrelationId(undefined, 'header', ROOT_CONTEXT, gen, app), 'header');
+    assert.equal(resolveOutgoingCorrelationId(undefined, undefined, ROOT_CONTEXT, gen, 'bad\n'), 'generated');
+    assert.equal(resolveOutgoingCorrelationId(undefined, undefined, ROOT_CONTEXT, gen, 77), 'generated');
+
+    assert.equal(resolveIncomingCorrelationId('header', app, gen), 'header');
+    assert.equal(resolveIncomingCorrelationId(undefined, app, gen), app);
+    assert.equal(resolveIncomingCorrelationId(undefined, 'x'.repeat(300), gen), 'generated');
+    assert.equal(resolveIncomingCorrelationId(undefined, undefined, gen), 'generated');
   });
 
   it('withCorrelationId sets it for sync and async code and as baggage, and restores after', async () => {

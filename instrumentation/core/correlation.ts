@@ -109,13 +109,15 @@ export function withCorrelationId<T>(id: string, fn: () => T): T {
 
 /**
  * The ID for an outgoing message. Precedence: explicit option > a header the caller set > the active
- * context's baggage `correlation.id` > the message being handled > a new one.
+ * context's baggage `correlation.id` > the message being handled > the application's own correlation ID
+ * on the message (AMQP `correlationId` property) > a new one.
  */
 export function resolveOutgoingCorrelationId(
   explicit: unknown,
   callerHeader: unknown,
   ctx: Context,
   generate: () => string = newCorrelationId,
+  application?: unknown,
 ): string {
   if (isValidCorrelationId(explicit)) return explicit;
   if (isValidCorrelationId(callerHeader)) return callerHeader;
@@ -123,5 +125,20 @@ export function resolveOutgoingCorrelationId(
   if (isValidCorrelationId(fromBaggage)) return fromBaggage;
   const handled = flowOf(ctx)?.correlationId;
   if (handled !== undefined) return handled;
+  if (isValidCorrelationId(application)) return application;
+  return generate();
+}
+
+/**
+ * The ID of an incoming message: hoptrace's header (already validated) > the application's own
+ * correlation ID on the message (AMQP `correlationId` property; ignored when not a valid ID) > a new one.
+ */
+export function resolveIncomingCorrelationId(
+  fromHeader: string | undefined,
+  application: unknown,
+  generate: () => string = newCorrelationId,
+): string {
+  if (fromHeader !== undefined) return fromHeader;
+  if (isValidCorrelationId(application)) return application;
   return generate();
 }

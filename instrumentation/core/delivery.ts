@@ -19,7 +19,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { LayeredContext } from './context.js';
-import { setCorrelationBaggage } from './correlation.js';
+import { resolveIncomingCorrelationId, setCorrelationBaggage } from './correlation.js';
 import { withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { ConsumerSeries } from './metrics.js';
@@ -70,6 +70,8 @@ export interface DeliveryRequest<TMessage> {
   producerSpan?: Span;
   /** Broker-level message ID (AMQP messageId); else `x-hoptrace-message-id`. */
   messageId?: string;
+  /** The application's own correlation ID (AMQP `correlationId` property): used when no header carries one. */
+  applicationCorrelationId?: unknown;
   /** 1 for the first delivery. */
   attempt?: number;
   redelivered?: boolean;
@@ -204,7 +206,11 @@ class TracedDelivery<TMessage> implements Delivery {
     this.incoming = incoming;
     for (const reason of incoming.invalid) instr.metrics.invalidContext(instr.system, reason);
 
-    const correlationId = incoming.correlationId ?? instr.generateCorrelationId();
+    const correlationId = resolveIncomingCorrelationId(
+      incoming.correlationId,
+      req.applicationCorrelationId,
+      instr.generateCorrelationId,
+    );
     this.correlationId = correlationId;
     this.messageId = req.messageId ?? incoming.messageId;
     this.attempt = req.attempt && req.attempt > 0 ? Math.floor(req.attempt) : 1;

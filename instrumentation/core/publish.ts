@@ -37,6 +37,11 @@ export interface PublishRequest<TMessage> {
   headers: Record<string, unknown> | null | undefined;
   /** An explicit correlation ID (the wrapper's per-call option). */
   correlationId?: unknown;
+  /**
+   * The application's own correlation ID on the message (AMQP `correlationId` property): the flow's ID
+   * when neither the caller nor the context gives one.
+   */
+  applicationCorrelationId?: unknown;
   /** The broker-level message ID when the transport has one (AMQP `messageId`). */
   messageId?: string;
   /** Kafka has no message ID: write `x-hoptrace-message-id` (kept when the caller set one). */
@@ -117,6 +122,7 @@ class TracedPublish<TMessage> implements PublishOperation {
       headerString(headers[instr.correlationHeader]),
       parent,
       instr.generateCorrelationId,
+      req.applicationCorrelationId,
     );
     this.correlationId = correlationId;
     let messageId = req.messageId;

@@ -156,6 +156,10 @@ export const METRIC_CONSUMER_LAG_STATUS = 'hoptrace_consumer_lag_status';
 export const METRIC_QUEUE_MESSAGES = 'hoptrace_queue_messages';
 export const METRIC_QUEUE_CONSUMERS = 'hoptrace_queue_consumers';
 export const METRIC_QUEUE_OLDEST_AGE = 'hoptrace_queue_oldest_message_age_seconds';
+/** 1 while a queue is paused (BullMQ), from the collector. */
+export const METRIC_QUEUE_PAUSED = 'hoptrace_queue_paused';
+/** Jobs a BullMQ worker's stalled-job check found (their worker died or blocked the event loop). */
+export const METRIC_STALLED_JOBS = 'hoptrace_stalled_jobs_total';
 export const METRIC_DLQ_MESSAGES = 'hoptrace_dlq_messages';
 export const METRIC_HOP_LATENCY = 'hoptrace_hop_latency_seconds';
 export const METRIC_FANOUT_DELIVERIES = 'hoptrace_fanout_deliveries';
@@ -252,3 +256,15 @@ export const HEADER_GCP_PUBSUB_CLIENT_TRACEPARENT = 'googclient_traceparent';
 /** Attributes Pub/Sub adds to a message it forwards to a dead-letter topic. */
 export const HEADER_GCP_PUBSUB_DEAD_LETTER_SOURCE_SUBSCRIPTION = 'CloudPubSubDeadLetterSourceSubscription';
 export const HEADER_GCP_PUBSUB_DEAD_LETTER_SOURCE_DELIVERY_COUNT = 'CloudPubSubDeadLetterSourceDeliveryCount';
+
+// --- temporary and anonymous destinations (see destinations.ts)
+/** True when the destination is temporary and might not exist anymore after its messages are processed. */
+export const ATTR_MESSAGING_DESTINATION_TEMPORARY = 'messaging.destination.temporary';
+/** True when the destination is anonymous: unnamed, or its name was generated (server-named queues). */
+export const ATTR_MESSAGING_DESTINATION_ANONYMOUS = 'messaging.destination.anonymous';
+/** Low-cardinality stand-in for the destination name, used in span names and metric labels when set. */
+export const ATTR_MESSAGING_DESTINATION_TEMPLATE = 'messaging.destination.template';
+/** Span-name and label placeholder of a temporary destination (the name the semconv used before templates). */
+export const TEMPORARY_DESTINATION = '(temporary)';
+/** Span-name and label placeholder of an anonymous destination that is not known to be temporary. */
+export const ANONYMOUS_DESTINATION = '(anonymous)';

@@ -17,6 +17,7 @@ export {
   type PartitionLag,
 } from '../../monitors/kafka/lag-monitor.js';
 export type { LagStatus } from '../core/semconv.js';
+export { KafkajsInstrumentation, type KafkajsInstrumentationConfig } from './auto.js';
 export { instrumentKafka } from './instrument.js';
 export { registerLagMetrics } from './lag-metrics.js';
 export { withMessageContext } from './message-context.js';

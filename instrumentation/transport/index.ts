@@ -10,6 +10,7 @@
  *   runHandler(instr.guard, delivery, () => handler(msg), { succeeded: ..., failed: ... });
  */
 
+export { HoptraceInstrumentation, type HoptraceInstrumentationConfig } from '../core/auto-instrumentation.js';
 export type {
   BatchDelivery,
   BatchDeliveryRequest,
@@ -29,6 +30,14 @@ export {
 } from '../core/dead-letter.js';
 export type { DeadLetterInfo, Delivery, DeliveryRequest, SettleDetail } from '../core/delivery.js';
 export { DEFAULT_SETTLE_TIMEOUT_MS, startDelivery } from '../core/delivery.js';
+export type { DestinationTraits } from '../core/destinations.js';
+export {
+  destinationAttributes,
+  destinationLabelOf,
+  destinationPlaceholder,
+  NAMED_DESTINATION,
+  traitsOfName,
+} from '../core/destinations.js';
 export type { HoptraceErrorOptions } from '../core/errors.js';
 export { HoptraceError, isHoptraceError } from '../core/errors.js';
 export { currentOriginAt } from '../core/flow.js';

@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeProtobufRequest, encodeResponse } from '../../collector/otlp/codec.js';
+import { decodeJsonRequest, decodeProtobufRequest, encodeResponse } from '../../collector/otlp/codec.js';
 import { normalizeRequest } from '../../collector/otlp/normalize.js';
 import type { SpanRecord } from '../../collector/types.js';
 
@@ -45,7 +45,9 @@ export async function startTestReceiver(): Promise<TestReceiver> {
           res.writeHead(answer.status, answer.headers).end();
           return;
         }
-        const request = decodeProtobufRequest(Buffer.concat(chunks));
+        const json = (req.headers['content-type'] ?? '').includes('json');
+        const body = Buffer.concat(chunks);
+        const request = json ? decodeJsonRequest(body) : decodeProtobufRequest(body);
         receiver.spans.push(...normalizeRequest(request).spans);
         for (const w of [...waiters]) {
           if (receiver.spans.length >= w.n) {
@@ -53,7 +55,7 @@ export async function startTestReceiver(): Promise<TestReceiver> {
             w.resolve();
           }
         }
-        const response = encodeResponse('protobuf');
+        const response = encodeResponse(json ? 'json' : 'protobuf');
         res.writeHead(200, { 'content-type': response.contentType }).end(response.body);
       }, answer.delayMs ?? 0);
     });

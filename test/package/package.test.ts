@@ -39,6 +39,9 @@ describe('the hoptrace package', () => {
     assert.equal(typeof (await import('hoptrace/bus')).Bus, 'function');
     assert.equal(typeof (await import('hoptrace/bullmq')).BullMQTelemetry, 'function');
     assert.equal(typeof (await import('hoptrace/collector')).startCollector, 'function');
+    assert.ok(pkg.exports['./register'], 'exports ./register');
+    assert.equal(typeof (await import('hoptrace/amqp')).AmqplibInstrumentation, 'function');
+    assert.equal(typeof (await import('hoptrace/kafka')).KafkajsInstrumentation, 'function');
   });
 
   it('exports at the root only what application code needs, as docs/contract.md lists it', async () => {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, DeleteTopicCommand, PublishCommand } from '@aws-sdk/client-sns';
 import { SpanKind, trace } from '@opentelemetry/api';
 import {
   type ReceiveResult,
@@ -139,6 +139,65 @@ describe('SNS fan-out to three SQS queues', () => {
         await metricSum(metrics, METRIC_FANOUT_DELIVERIES, {}, `${METRIC_FANOUT_DELIVERIES}_count`),
         1,
       );
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('a FIFO topic to a FIFO queue keeps order and deduplication, each message in its own trace', async (t) => {
+    const fx = await aws(t);
+    if (!fx) return;
+    try {
+      const name = unique('fifo');
+      const topicArn = (
+        await fx.rawSns.send(
+          new CreateTopicCommand({ Name: `${name}.fifo`, Attributes: { FifoTopic: 'true' } }),
+        )
+      ).TopicArn as string;
+      const queue = await fx.createQueue(`${name}.fifo`, { FifoQueue: 'true' });
+      await fx.subscribe(topicArn, queue.arn, true);
+      try {
+        for (const [body, dedup] of [
+          ['first', 'd1'],
+          ['second', 'd2'],
+          ['first-again', 'd1'],
+          ['third', 'd3'],
+        ]) {
+          await fx.sns.send(
+            new PublishCommand({
+              TopicArn: topicArn,
+              Message: body,
+              MessageGroupId: 'g',
+              MessageDeduplicationId: dedup,
+            }),
+          );
+        }
+        const bodies: string[] = [];
+        for (let i = 0; i < 10 && bodies.length < 3; i++) {
+          await receiveAndProcess(
+            fx.sqs,
+            { QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 },
+            (m: SqsMessage) => {
+              bodies.push(m.Body as string);
+            },
+          );
+        }
+        assert.deepEqual(bodies, ['first', 'second', 'third']);
+        const spans = fx.tracing.spans();
+        const producers = spans.filter((s) => s.kind === SpanKind.PRODUCER);
+        const consumers = spans.filter((s) => s.kind === SpanKind.CONSUMER);
+        assert.equal(producers.length, 4);
+        assert.equal(consumers.length, 3);
+        // Deliveries belong to the first, second and fourth publish, in that order.
+        assert.deepEqual(
+          consumers.map((c) =>
+            producers.findIndex((p) => p.spanContext().spanId === c.parentSpanContext?.spanId),
+          ),
+          [0, 1, 3],
+        );
+      } finally {
+        await fx.rawSns.send(new DeleteTopicCommand({ TopicArn: topicArn })).catch(() => undefined);
+      }
     } finally {
       await fx.close();
     }

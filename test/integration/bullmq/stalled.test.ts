@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { it } from 'node:test';
 import { Queue, Worker } from 'bullmq';
-import { METRIC_CONSUMED_MESSAGES, METRIC_REDELIVERIES } from '../../../instrumentation/core/semconv.js';
+import {
+  METRIC_CONSUMED_MESSAGES,
+  METRIC_REDELIVERIES,
+  METRIC_STALLED_JOBS,
+} from '../../../instrumentation/core/semconv.js';
 import { connection, FAST, metricValue, once, processSpans, redis, redisUrl, traced } from './helpers.js';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'stall-worker.js');
@@ -62,6 +66,7 @@ it('a worker killed mid-job: the job runs again, counted as a redelivery, nothin
   );
   const q = { messaging_destination_name: queueName };
   assert.equal(await metricValue(registry, METRIC_REDELIVERIES, q), 1);
+  assert.equal(await metricValue(registry, METRIC_STALLED_JOBS, q), 1, 'the stalled check reported it');
   assert.equal(await metricValue(registry, METRIC_CONSUMED_MESSAGES, { ...q, hoptrace_outcome: 'ack' }), 1);
   // The rescued run continues the producer's trace.
   const producer = tracing.spans().find((s) => s.name === `add ${queueName}`);

@@ -1,0 +1,54 @@
+/**
+ * `KafkajsInstrumentation`: hoptrace's kafkajs tracing as an OpenTelemetry instrumentation, for
+ * `NodeSDK({ instrumentations })`, `registerInstrumentations` or `--import hoptrace/register`. It
+ * replaces the `Kafka` class with one whose instances go through `instrumentKafka`, so clients made
+ * by frameworks (NestJS microservices) are traced with no code change; `instanceof Kafka` holds.
+ */
+
+import {
+  type InstrumentationModuleDefinition,
+  InstrumentationNodeModuleDefinition,
+} from '@opentelemetry/instrumentation';
+import type { Kafka } from 'kafkajs';
+import { HoptraceInstrumentation, type HoptraceInstrumentationConfig } from '../transport/index.js';
+import { instrumentKafka } from './instrument.js';
+import type { KafkaInstrumentationOptions } from './types.js';
+
+const SUPPORTED = ['>=2.2.4 <3'];
+const CONTRIB = '@opentelemetry/instrumentation-kafkajs';
+
+type KafkaClass = new (...args: unknown[]) => Kafka;
+
+export type KafkajsInstrumentationConfig = HoptraceInstrumentationConfig<KafkaInstrumentationOptions>;
+
+export class KafkajsInstrumentation extends HoptraceInstrumentation<KafkaInstrumentationOptions> {
+  constructor(config: KafkajsInstrumentationConfig = {}) {
+    super('kafkajs', config);
+  }
+
+  protected override init(): InstrumentationModuleDefinition[] {
+    return [
+      new InstrumentationNodeModuleDefinition(
+        'kafkajs',
+        SUPPORTED,
+        (exports) => {
+          this.patchExport(exports, 'Kafka', (original: KafkaClass) => this.tracedClass(original));
+          return exports;
+        },
+        (exports) => this.unpatchExports(exports),
+      ),
+    ];
+  }
+
+  /** A stand-in for the class: `new` makes a real client and returns it instrumented. */
+  private tracedClass(original: KafkaClass): KafkaClass {
+    const self = this;
+    return new Proxy(original, {
+      construct(target, args, newTarget) {
+        const client = Reflect.construct(target, args, newTarget === target ? target : newTarget) as Kafka;
+        if (!self.isEnabled() || self.contribActive(target.prototype.producer, CONTRIB)) return client;
+        return instrumentKafka(client, self.wrapperOptions());
+      },
+    });
+  }
+}

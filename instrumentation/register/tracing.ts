@@ -1,0 +1,107 @@
+/**
+ * The tracing `hoptrace/register` sets up when the application has none: the OTel JS SDK's tracer
+ * provider with an OTLP/HTTP exporter configured by the standard OTEL_* variables, W3C trace context
+ * and baggage propagators, and AsyncLocalStorage context. Each global is taken only when free, so an
+ * SDK the application registered first is joined, never replaced.
+ */
+import { context, diag, propagation, type TextMapPropagator, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { defaultResource, detectResources, envDetector } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  ParentBasedSampler,
+  type Sampler,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+
+type Env = Record<string, string | undefined>;
+
+export interface InstalledTracing {
+  /** False when the application's SDK was there first (hoptrace joined it). */
+  readonly installed: boolean;
+  flush(): Promise<void>;
+}
+
+export function installTracing(env: Env, warn: (message: string) => void): InstalledTracing {
+  const provider = new TracerProvider({
+    resource: defaultResource().merge(detectResources({ detectors: [envDetector] })),
+    sampler: samplerFromEnv(env, warn),
+    spanProcessors: spanProcessorsFromEnv(env, warn),
+  });
+  if (!trace.setGlobalTracerProvider(provider)) {
+    void provider.shutdown();
+    return { installed: false, flush: async () => {} };
+  }
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  if (!context.setGlobalContextManager(contextManager)) contextManager.disable();
+  const propagator = propagatorFromEnv(env, warn);
+  if (propagator) propagation.setGlobalPropagator(propagator);
+  // Spans still batched when the event loop empties are sent before the process exits.
+  process.once('beforeExit', () => void provider.forceFlush().catch(() => {}));
+  diag.debug('hoptrace/register: tracing set up');
+  return { installed: true, flush: () => provider.forceFlush() };
+}
+
+/** OTEL_TRACES_EXPORTER: `otlp` (default), `console`, `none`. */
+function spanProcessorsFromEnv(env: Env, warn: (message: string) => void): SpanProcessor[] {
+  const names = (env.OTEL_TRACES_EXPORTER ?? 'otlp').split(',').map((name) => name.trim().toLowerCase());
+  const processors: SpanProcessor[] = [];
+  for (const name of names) {
+    if (name === 'otlp' || name === '')
+      processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
+    else if (name === 'console')
+      processors.push(new BatchSpanProcessor({ exporter: new ConsoleSpanExporter() }));
+    else if (name !== 'none') warn(`OTEL_TRACES_EXPORTER: "${name}" is not otlp, console or none; ignored`);
+  }
+  return processors;
+}
+
+/** OTEL_PROPAGATORS: `tracecontext`, `baggage` (default both), `none`. */
+function propagatorFromEnv(env: Env, warn: (message: string) => void): TextMapPropagator | undefined {
+  const names = (env.OTEL_PROPAGATORS ?? 'tracecontext,baggage')
+    .split(',')
+    .map((name) => name.trim().toLowerCase());
+  const propagators: TextMapPropagator[] = [];
+  for (const name of names) {
+    if (name === 'tracecontext') propagators.push(new W3CTraceContextPropagator());
+    else if (name === 'baggage') propagators.push(new W3CBaggagePropagator());
+    else if (name !== 'none' && name !== '')
+      warn(`OTEL_PROPAGATORS: "${name}" is not supported here; ignored`);
+  }
+  return propagators.length > 0 ? new CompositePropagator({ propagators }) : undefined;
+}
+
+/** OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, as the specification names them. */
+function samplerFromEnv(env: Env, warn: (message: string) => void): Sampler {
+  const name = (env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase();
+  const ratio = () => {
+    const arg = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
+    if (Number.isFinite(arg) && arg >= 0 && arg <= 1) return arg;
+    warn(`OTEL_TRACES_SAMPLER_ARG="${env.OTEL_TRACES_SAMPLER_ARG}" is not a ratio in [0, 1]; using 1`);
+    return 1;
+  };
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio());
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    default:
+      warn(`OTEL_TRACES_SAMPLER="${name}" is not supported; using parentbased_always_on`);
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
