@@ -14,6 +14,7 @@ import { type Link, context as otelContext, SpanKind, SpanStatusCode } from '@op
 import { type DeadLetterInfo, startDelivery } from '../core/delivery.js';
 import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
 import {
+  ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_OPERATION_NAME,
@@ -314,19 +315,27 @@ async function receiveMessage(ctx: SqsContext, command: object, rest: unknown[])
       const out: Input = { ...input };
       if (attributeNames) out.MessageAttributeNames = attributeNames;
       if (systemNames) out.MessageSystemAttributeNames = systemNames;
-      const span = instr.tracer.startSpan(
-        `receive ${destination}`,
-        {
-          kind: SpanKind.CLIENT,
-          attributes: {
-            [ATTR_MESSAGING_SYSTEM]: instr.system,
-            [ATTR_MESSAGING_DESTINATION_NAME]: destination,
-            [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_TYPE_RECEIVE,
-            [ATTR_MESSAGING_OPERATION_NAME]: 'receive',
+      // The receive span is made once the answer is known (with this start time), so the empty polls of
+      // a long-polling consumer leave no spans.
+      const startTime = Date.now();
+      const parent = otelContext.active();
+      const span = (links: Link[], count: number) =>
+        instr.tracer.startSpan(
+          `receive ${destination}`,
+          {
+            kind: SpanKind.CLIENT,
+            startTime,
+            links,
+            attributes: {
+              [ATTR_MESSAGING_SYSTEM]: instr.system,
+              [ATTR_MESSAGING_DESTINATION_NAME]: destination,
+              [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_TYPE_RECEIVE,
+              [ATTR_MESSAGING_OPERATION_NAME]: 'receive',
+              [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: count,
+            },
           },
-        },
-        otelContext.active(),
-      );
+          parent,
+        );
       return {
         command: withInput(command, out),
         span,
@@ -345,20 +354,15 @@ async function receiveMessage(ctx: SqsContext, command: object, rest: unknown[])
     result = (await ctx.send(prepared.command, ...rest)) as typeof result;
   } catch (err) {
     instr.guard.do('receive end', () => {
-      prepared.span.setAttribute('error.type', errorTypeOf(err));
-      prepared.span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
-      prepared.span.end();
+      const span = prepared.span([], 0);
+      span.setAttribute(ATTR_ERROR_TYPE, errorTypeOf(err));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+      span.end();
     });
     throw err;
   }
   const messages = Array.isArray(result?.Messages) ? result.Messages : undefined;
-  if (!messages || messages.length === 0) {
-    instr.guard.do('receive end', () => {
-      prepared.span.setAttribute(ATTR_MESSAGING_BATCH_MESSAGE_COUNT, 0);
-      prepared.span.end();
-    });
-    return result;
-  }
+  if (!messages || messages.length === 0) return result;
   let sources: DeadLetterSource[] = [];
   if (ctx.deadLetters) {
     try {
@@ -375,9 +379,7 @@ async function receiveMessage(ctx: SqsContext, command: object, rest: unknown[])
       const link = startMessageDelivery(ctx, queueUrl, destination, raw, delivered, sources);
       if (link) links.push(link);
     });
-    prepared.span.addLinks(links);
-    prepared.span.setAttribute(ATTR_MESSAGING_BATCH_MESSAGE_COUNT, messages.length);
-    prepared.span.end();
+    prepared.span(links, messages.length).end();
   });
   return { ...result, Messages: out };
 }
