@@ -23,7 +23,7 @@ import {
   type StackConfig,
   stackEndpoints,
 } from './stack/config.js';
-import { down, installTools, SERVERS, up } from './stack/control.js';
+import { down, installTools, loadProbeClients, SERVERS, up } from './stack/control.js';
 import { logTail } from './stack/ready.js';
 
 const distRoot = join(import.meta.dirname, '..');
@@ -53,6 +53,7 @@ async function prepareServers(config: StackConfig): Promise<Prepared> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   const toStart: ServerName[] = [];
   const userProvided: ServerName[] = [];
+  await loadProbeClients(SERVER_NAMES);
   await Promise.all(
     SERVER_NAMES.map(async (name) => {
       if (SERVER_VARIABLES[name].some((variable) => process.env[variable])) {
