@@ -32,7 +32,7 @@ describe('hoptrace demo (in process, no server)', () => {
     const run = spawnSync(process.execPath, [cli, 'demo', '--broker', 'nats'], { encoding: 'utf8' });
     assert.equal(run.status, 2);
     assert.equal(run.stderr.trim().split('\n').length, 1);
-    assert.match(run.stderr, /--broker must be inproc, rabbitmq, kafka, sqs or pubsub/);
+    assert.match(run.stderr, /--broker must be inproc, rabbitmq, kafka, bullmq, sqs or pubsub/);
   });
 
   it('parses the Pub/Sub flags', () => {
