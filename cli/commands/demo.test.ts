@@ -53,5 +53,9 @@ describe('hoptrace demo (in process, no server)', () => {
     assert.throws(() => parseDemoFlags(['--orders', '0']), /--orders/);
     assert.throws(() => parseDemoFlags(['--metrics-port', 'x']), /--metrics-port/);
     assert.throws(() => parseDemoFlags(['--otlp', 'not a url']), /--otlp/);
+    const bullmq = parseDemoFlags(['--broker', 'bullmq', '--redis-url', 'redis://10.0.0.1:6380'], {});
+    assert.deepEqual([bullmq.broker, bullmq.redisUrl], ['bullmq', 'redis://10.0.0.1:6380']);
+    assert.equal(parseDemoFlags(['--broker', 'bullmq'], {}).redisUrl, 'redis://127.0.0.1:36379');
+    assert.throws(() => parseDemoFlags(['--redis-url', 'http://x'], {}), /--redis-url must be a redis/);
   });
 });
