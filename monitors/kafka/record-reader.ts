@@ -11,7 +11,11 @@ import type { Kafka } from 'kafkajs';
 import { LazyClient } from '../../instrumentation/core/lazy-client.js';
 
 const CREATE_CLUSTER = 'private:Kafka:createCluster';
-const READ_COMMITTED = 1;
+/**
+ * Records of open and aborted transactions count in lag in messages (high watermark - committed), so
+ * the age is read the same way: the oldest record at or after the committed offset, transactional or not.
+ */
+const READ_UNCOMMITTED = 0;
 /** Enough for one small record batch; the broker always returns at least one whole batch (KIP-74). */
 const PARTITION_MAX_BYTES = 64 * 1024;
 
@@ -29,7 +33,10 @@ interface KafkaBroker {
     maxBytes: number;
     topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
   }): Promise<{
-    responses: { topicName: string; partitions: { partition: number; messages: FetchedMessage[] }[] }[];
+    responses: {
+      topicName: string;
+      partitions: { partition: number; highWatermark: string; messages: FetchedMessage[] }[];
+    }[];
   }>;
 }
 interface KafkaCluster {
@@ -42,13 +49,19 @@ interface KafkaCluster {
 }
 type CreateCluster = (options: { metadataMaxAge?: number; allowAutoTopicCreation?: boolean }) => KafkaCluster;
 
+/**
+ * The oldest record at or after an offset: its timestamp (epoch ms), or `'none'` when only transaction
+ * markers (control records) lie between the offset and the high watermark: nothing is left to process.
+ */
+export type OldestRecord = number | 'none';
+
 export interface RecordReader {
   /**
-   * Timestamp (epoch ms) of the first record at or after `offset` (the oldest message the group has not
-   * processed), or undefined when the broker no longer has it (OFFSET_OUT_OF_RANGE: deleted by retention)
-   * or returned none. Other failures reject.
+   * The first data record at or after `offset` (the oldest message the group has not processed), or
+   * undefined when the broker no longer has it (OFFSET_OUT_OF_RANGE: deleted by retention) or returned
+   * none. Other failures reject.
    */
-  timestampAt(topic: string, partition: number, offset: string): Promise<number | undefined>;
+  oldestAt(topic: string, partition: number, offset: string): Promise<OldestRecord | undefined>;
   close(): Promise<void>;
 }
 
@@ -63,7 +76,7 @@ export function createRecordReader(kafka: Kafka): RecordReader | undefined {
   );
 
   return {
-    async timestampAt(topic, partition, offset) {
+    async oldestAt(topic, partition, offset) {
       const c = await cluster.get();
       await c.addMultipleTargetTopics([topic]);
       let leaders = c.findLeaderForPartitions(topic, [partition]);
@@ -77,7 +90,7 @@ export function createRecordReader(kafka: Kafka): RecordReader | undefined {
       let response: Awaited<ReturnType<KafkaBroker['fetch']>>;
       try {
         response = await broker.fetch({
-          isolationLevel: READ_COMMITTED,
+          isolationLevel: READ_UNCOMMITTED,
           maxWaitTime: 0,
           minBytes: 1,
           maxBytes: PARTITION_MAX_BYTES,
@@ -94,8 +107,15 @@ export function createRecordReader(kafka: Kafka): RecordReader | undefined {
         for (const p of partitions) {
           if (p.partition !== partition) continue;
           // The broker answers from the start of the batch holding `offset`: skip what precedes it.
-          const record = p.messages.find((m) => !m.isControlRecord && BigInt(m.offset) >= wanted);
-          const timestamp = record ? Number(record.timestamp) : Number.NaN;
+          const after = p.messages.filter((m) => BigInt(m.offset) >= wanted);
+          const record = after.find((m) => !m.isControlRecord);
+          if (!record) {
+            // Markers only, up to the high watermark: the group is caught up (a commit marker is lag 1).
+            const last = after[after.length - 1];
+            const end = last ? BigInt(last.offset) + 1n : wanted;
+            return end >= BigInt(p.highWatermark) ? 'none' : undefined;
+          }
+          const timestamp = Number(record.timestamp);
           return Number.isFinite(timestamp) && timestamp > 0 ? timestamp : undefined;
         }
       }
