@@ -279,10 +279,14 @@ export class KafkaLagMonitor {
     return this.kafka;
   }
 
-  private async recordReader(): Promise<RecordReader | undefined> {
-    if (this.options.exactLagSeconds === false) return undefined;
+  private async brokerReader(): Promise<RecordReader | undefined> {
     if (this.reader === undefined) this.reader = createRecordReader(await this.client()) ?? null;
     return this.reader ?? undefined;
+  }
+
+  private async recordReader(): Promise<RecordReader | undefined> {
+    if (this.options.exactLagSeconds === false) return undefined;
+    return this.brokerReader();
   }
 
   private async watchedGroups(admin: Admin): Promise<string[]> {
@@ -333,7 +337,7 @@ export class KafkaLagMonitor {
   ): Promise<Watermarks> {
     let pending = cache.get(topic);
     if (!pending) {
-      pending = admin.fetchTopicOffsets(topic).then((offsets) => {
+      pending = this.listWatermarks(admin, topic).then((offsets) => {
         const byPartition: Watermarks = new Map();
         for (const o of offsets) byPartition.set(o.partition, { high: BigInt(o.high), low: BigInt(o.low) });
         for (const [partition, w] of byPartition) this.history.record(`${topic}\0${partition}`, w.high, at);
@@ -342,6 +346,12 @@ export class KafkaLagMonitor {
       cache.set(topic, pending);
     }
     return pending;
+  }
+
+  /** High watermarks through the reader's READ_UNCOMMITTED cluster; kafkajs' admin (last stable offsets) without it. */
+  private async listWatermarks(admin: Admin, topic: string) {
+    const reader = await this.brokerReader();
+    return reader ? reader.watermarks(topic) : admin.fetchTopicOffsets(topic);
   }
 
   private async evaluateGroup(

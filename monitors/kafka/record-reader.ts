@@ -41,13 +41,23 @@ interface KafkaBroker {
 }
 interface KafkaCluster {
   connect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadataIfNecessary(): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number }[];
+  fetchTopicsOffset(
+    topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
+  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
   disconnect(): Promise<void>;
   addMultipleTargetTopics(topics: string[]): Promise<void>;
   refreshMetadata(): Promise<void>;
   findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
   findBroker(args: { nodeId: string }): Promise<KafkaBroker>;
 }
-type CreateCluster = (options: { metadataMaxAge?: number; allowAutoTopicCreation?: boolean }) => KafkaCluster;
+type CreateCluster = (options: {
+  metadataMaxAge?: number;
+  allowAutoTopicCreation?: boolean;
+  isolationLevel?: number;
+}) => KafkaCluster;
 
 /**
  * The oldest record at or after an offset: its timestamp (epoch ms), or `'none'` when only transaction
@@ -62,6 +72,11 @@ export interface RecordReader {
    * none. Other failures reject.
    */
   oldestAt(topic: string, partition: number, offset: string): Promise<OldestRecord | undefined>;
+  /**
+   * Log start offset and high watermark per partition, listed READ_UNCOMMITTED: the high watermark,
+   * where kafkajs' `admin.fetchTopicOffsets` gives the last stable offset (it lists READ_COMMITTED).
+   */
+  watermarks(topic: string): Promise<{ partition: number; high: string; low: string }[]>;
   close(): Promise<void>;
 }
 
@@ -70,12 +85,34 @@ export function createRecordReader(kafka: Kafka): RecordReader | undefined {
   const createCluster = symbol ? (kafka as unknown as Record<symbol, unknown>)[symbol] : undefined;
   if (typeof createCluster !== 'function') return undefined;
   const cluster = new LazyClient<KafkaCluster>(
-    () => (createCluster as CreateCluster)({ metadataMaxAge: 60_000, allowAutoTopicCreation: false }),
+    () =>
+      (createCluster as CreateCluster)({
+        metadataMaxAge: 60_000,
+        allowAutoTopicCreation: false,
+        isolationLevel: READ_UNCOMMITTED,
+      }),
     (c) => c.connect(),
     (c) => c.disconnect(),
   );
 
   return {
+    async watermarks(topic) {
+      const c = await cluster.get();
+      await c.addTargetTopic(topic);
+      await c.refreshMetadataIfNecessary();
+      const partitions = c.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+      const [high, low] = await Promise.all(
+        [false, true].map(async (fromBeginning) => {
+          const [offsets] = await c.fetchTopicsOffset([{ topic, fromBeginning, partitions }]);
+          return new Map((offsets?.partitions ?? []).map((p) => [p.partition, p.offset]));
+        }),
+      );
+      return partitions.flatMap(({ partition }) => {
+        const h = high?.get(partition);
+        const l = low?.get(partition);
+        return h === undefined || l === undefined ? [] : [{ partition, high: h, low: l }];
+      });
+    },
     async oldestAt(topic, partition, offset) {
       const c = await cluster.get();
       await c.addMultipleTargetTopics([topic]);

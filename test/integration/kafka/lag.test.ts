@@ -309,4 +309,79 @@ describe('Kafka lag monitor on a real broker', () => {
       new RegExp(`DATA LOSS: group ${group} ${topic}/0: 2 messages deleted before the group read them`),
     );
   });
+
+  it('transactions: lag counts an open transaction up to the high watermark; caught up to the commit marker is 0 s and OK', async (t) => {
+    if (!(await requireKafka(t))) return;
+    const topic = uniqueName('txn');
+    const group = uniqueName('txn-reader');
+    await createTopic(topic);
+    const admin = await connectedAdmin();
+    const commit = await offsetCommitter(group, topic);
+    let clock = Date.now();
+    const monitor = createKafkaLagMonitor({
+      kafka: rawKafka(),
+      groups: [group],
+      windowMs: 2000,
+      now: () => (clock += 1000),
+    });
+    monitors.push(monitor);
+    const registry = createOpenMetricsRegistry();
+    registerLagMetrics(registry, () => monitor.latest());
+    await produce(topic, 0, 5);
+    await commit('5');
+
+    const producer = rawKafka().producer({
+      transactionalId: uniqueName('txn-producer'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    cleanup.push(producer);
+    await producer.connect();
+    const transaction = await producer.transaction();
+    const sentAt = Date.now();
+    await transaction.send({
+      topic,
+      messages: Array.from({ length: 300 }, (_, i) => ({
+        value: `t${i}`,
+        partition: 0,
+        timestamp: String(sentAt),
+      })),
+    });
+    const [open] = await admin.fetchTopicOffsets(topic);
+    const whileOpen = groupOf(await monitor.poll(), group).partitions[0];
+    assert.equal(open?.high, '5', "kafkajs' admin lists READ_COMMITTED: the last stable offset");
+    assert.deepEqual(
+      [whileOpen?.highWatermark, whileOpen?.lag, whileOpen?.caughtUp, whileOpen?.lagSecondsSource],
+      ['305', 300, false, 'record'],
+      'lag = high watermark - committed while the transaction is open',
+    );
+    assert.equal(whileOpen?.lagSeconds, (clock - sentAt) / 1000, 'age of the first open-transaction record');
+
+    await transaction.commit();
+    await commit('305'); // the group read the 300 records: only the commit marker (offset 305) is left
+    const [after] = await admin.fetchTopicOffsets(topic);
+    assert.equal(after?.high, '306', '300 records and one commit marker');
+    for (let i = 0; i < 4; i++) {
+      const g = groupOf(await monitor.poll(), group);
+      const p = g.partitions[0];
+      assert.deepEqual(
+        [p?.lag, p?.caughtUp, p?.lagSeconds, p?.lagSecondsSource, p?.lagSecondsGrowing, g.status, g.settled],
+        [1, true, 0, 'caught_up', false, 'OK', true],
+        `evaluation ${i}: lag 1 (the marker) is caught up`,
+      );
+    }
+    const text = await registry.metrics();
+    assert.match(
+      text,
+      new RegExp(
+        `hoptrace_consumer_lag_seconds\\{messaging_system="kafka",messaging_destination_name="${topic}",messaging_consumer_group_name="${group}",messaging_destination_partition_id="0"\\} 0\\n`,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `hoptrace_consumer_lag_status\\{messaging_system="kafka",messaging_consumer_group_name="${group}"\\} 0\\n`,
+      ),
+    );
+  });
 });
