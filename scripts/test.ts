@@ -23,7 +23,7 @@ import {
   type StackConfig,
   stackEndpoints,
 } from './stack/config.js';
-import { down, installTools, SERVERS, up } from './stack/control.js';
+import { down, installTools, loadProbeClients, SERVERS, up } from './stack/control.js';
 import { logTail } from './stack/ready.js';
 
 const distRoot = join(import.meta.dirname, '..');
@@ -53,6 +53,7 @@ async function prepareServers(config: StackConfig): Promise<Prepared> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   const toStart: ServerName[] = [];
   const userProvided: ServerName[] = [];
+  await loadProbeClients(SERVER_NAMES);
   await Promise.all(
     SERVER_NAMES.map(async (name) => {
       if (SERVER_VARIABLES[name].some((variable) => process.env[variable])) {
@@ -113,7 +114,9 @@ async function prepareChromium(config: StackConfig, env: NodeJS.ProcessEnv): Pro
 
 function runNodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+    // --test-force-exit: a test file whose tests are done ends even if a failed test left a handle
+    // open, so one leak fails that file instead of hanging the whole run (and CI) until its deadline.
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', ...files], {
       stdio: 'inherit',
       env,
     });

@@ -4,8 +4,8 @@ import { by, num, quote, selector } from './promql.js';
 import { labelRef } from './templates.js';
 import type { AlertingRule, RuleContext, RuleGroup } from './types.js';
 
-/** `source` values of the collector's broker monitors (monitors/: RabbitMQ, Kafka). */
-export const BROKER_SOURCES = ['rabbitmq', 'kafka'] as const;
+/** `source` values of the collector's broker monitors (monitors/: RabbitMQ, Kafka, BullMQ). */
+export const BROKER_SOURCES = ['rabbitmq', 'kafka', 'bullmq'] as const;
 
 export function collectorAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
   const { config } = ctx;

@@ -58,6 +58,8 @@ export interface HoptraceRulesConfig {
     consumerLagStatusStalled: number;
     /** Seconds since the collector last read a broker successfully (StaleBrokerData). */
     staleBrokerDataSeconds: number;
+    /** Stalled BullMQ jobs per queue within `windows.stalledJobs` tolerated before BullMQJobsStalled. */
+    stalledJobs: number;
   };
   /** Range windows of the alert expressions. */
   windows: {
@@ -68,6 +70,7 @@ export interface HoptraceRulesConfig {
     unconsumed: string;
     /** SQS consumer lag in seconds from the wrappers' message age at receive (p99 over this window). */
     sqsMessageAge: string;
+    stalledJobs: string;
   };
   /** How long a condition must hold before the alert fires. */
   for: {
@@ -81,6 +84,8 @@ export interface HoptraceRulesConfig {
     unconsumedMessages: string;
     collectorDown: string;
     staleBrokerData: string;
+    jobsStalled: string;
+    queuePausedWithBacklog: string;
     /** Multi-window multi-burn-rate alerts: fast burn (pages) and slow burn (tickets). */
     budgetBurnCritical: string;
     budgetBurnWarning: string;
@@ -115,6 +120,7 @@ export const defaultConfig: HoptraceRulesConfig = {
     consumerStalledAfterSeconds: 600,
     consumerLagStatusStalled: 2,
     staleBrokerDataSeconds: 120,
+    stalledJobs: 0,
   },
   windows: {
     deadLetters: '5m',
@@ -123,6 +129,7 @@ export const defaultConfig: HoptraceRulesConfig = {
     consumerLagTrend: '10m',
     unconsumed: '15m',
     sqsMessageAge: '5m',
+    stalledJobs: '15m',
   },
   for: {
     deadLettersIncreasing: '10m',
@@ -135,6 +142,8 @@ export const defaultConfig: HoptraceRulesConfig = {
     unconsumedMessages: '5m',
     collectorDown: '5m',
     staleBrokerData: '5m',
+    jobsStalled: '1m',
+    queuePausedWithBacklog: '15m',
     budgetBurnCritical: '2m',
     budgetBurnWarning: '15m',
   },

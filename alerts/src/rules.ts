@@ -4,6 +4,7 @@
  * (`buildAlertRules({ forScale: 0.05, evaluationInterval: '1s' })`), never a hand-edited copy.
  */
 import { brokerStateRules } from './adapters.js';
+import { bullmqAlerts } from './bullmq.js';
 import { collectorAlerts } from './collector.js';
 import { defaultConfig, type HoptraceRulesConfig } from './config.js';
 import { consumerLagAlerts } from './consumer-lag.js';
@@ -60,6 +61,7 @@ export function buildAlertRules(options: BuildOptions = {}): RuleFile<AlertingRu
     consumerLagAlerts(ctx),
     sloAlerts(ctx),
     flowAlerts(ctx),
+    bullmqAlerts(ctx),
     collectorAlerts(ctx),
   ];
   return {

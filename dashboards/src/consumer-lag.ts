@@ -21,6 +21,8 @@ import {
   METRIC_CONSUMED_MESSAGES,
   METRIC_CONSUMER_LAG_STATUS,
   METRIC_LAST_PROCESSED,
+  METRIC_QUEUE_PAUSED,
+  METRIC_STALLED_JOBS,
 } from '../../instrumentation/core/semconv.js';
 import { buildDashboard } from './dashboard.js';
 import { barGaugePanel, stateTimelinePanel, timeseriesPanel, UNIT } from './panels.js';
@@ -199,7 +201,7 @@ export function consumerLagDashboard(): Dashboard {
           timeseriesPanel({
             title: 'Queue depth',
             description:
-              'RabbitMQ, SQS and bus queues: ready and unacknowledged messages (SQS: visible, in flight, and delayed).',
+              'RabbitMQ, SQS, BullMQ and bus queues: ready and unacknowledged messages (SQS: visible, in flight, and delayed; BullMQ: waiting, prioritized, active, delayed, waiting_children, completed; its failed set is `<queue>:failed`).',
             unit: UNIT.messages,
             min: 0,
             stacked: true,
@@ -207,6 +209,36 @@ export function consumerLagDashboard(): Dashboard {
               {
                 expr: `max by (${LABEL_MESSAGING_SYSTEM}, ${LABEL_DESTINATION}, ${LABEL_QUEUE_STATE}) (${RECORD_QUEUE_MESSAGES}{${DESTINATION_FILTER}})`,
                 legend: `{{${LABEL_DESTINATION}}} {{${LABEL_QUEUE_STATE}}}`,
+              },
+            ],
+          }),
+        ],
+      },
+      {
+        title: 'BullMQ',
+        panels: [
+          timeseriesPanel({
+            title: 'BullMQ stalled jobs',
+            description:
+              "Jobs a worker's stalled-job check moved back or failed (their worker died or blocked its event loop), per queue.",
+            unit: UNIT.messages,
+            min: 0,
+            queries: [
+              {
+                expr: `sum by (${LABEL_MESSAGING_SYSTEM}, ${LABEL_DESTINATION}) (increase(${METRIC_STALLED_JOBS}{${DESTINATION_FILTER}}[${RATE_INTERVAL}]))`,
+                legend: `{{${LABEL_DESTINATION}}}`,
+              },
+            ],
+          }),
+          timeseriesPanel({
+            title: 'BullMQ paused queues',
+            description: '1 while a queue is paused (queue.pause()); its waiting jobs are not taken.',
+            unit: UNIT.messages,
+            min: 0,
+            queries: [
+              {
+                expr: `max by (${LABEL_MESSAGING_SYSTEM}, ${LABEL_DESTINATION}) (${METRIC_QUEUE_PAUSED}{${DESTINATION_FILTER}})`,
+                legend: `{{${LABEL_DESTINATION}}}`,
               },
             ],
           }),

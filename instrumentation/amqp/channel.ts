@@ -3,11 +3,12 @@
  * whose publishing, consuming, settling and queue-declaring methods are traced. Everything else,
  * including events and `instanceof`, reaches the original channel untouched.
  */
-import { Consumer } from './consumer.js';
+import { NAMED_DESTINATION } from '../transport/index.js';
+import { Consumer, type QueueRef } from './consumer.js';
 import { type AnyFunction, createPassThrough } from './proxy.js';
 import { Publisher } from './publisher.js';
 import type { AmqpSettings } from './settings.js';
-import { topology } from './topology.js';
+import { queueTraits, topology } from './topology.js';
 
 export interface ChannelState {
   readonly kind: 'channel';
@@ -58,6 +59,16 @@ function channelOverrides(
   const self = (result: unknown) => (result === target ? proxy : result);
   const queueName = (queue: unknown) =>
     typeof queue === 'string' && queue.length > 0 ? queue : (lastDeclaredQueue ?? '');
+  /** The queue as spans and labels show it; a throwing `temporaryQueues` function counts as no answer. */
+  const queueRef = (queue: unknown): QueueRef => {
+    const name = queueName(queue);
+    const traits = guard.run(
+      'temporaryQueues',
+      () => queueTraits(name, settings.temporaryQueue),
+      () => queueTraits(name, undefined),
+    );
+    return { name, traits };
+  };
   const noAckOf = (options: unknown) =>
     options !== null && typeof options === 'object' && (options as { noAck?: unknown }).noAck === true;
 
@@ -70,7 +81,7 @@ function channelOverrides(
       if (typeof handler === 'function') {
         const wrapped = guard.run(
           'consume',
-          () => consumer.wrapHandler(queueName(queue), handler as AnyFunction, noAckOf(options)),
+          () => consumer.wrapHandler(queueRef(queue), handler as AnyFunction, noAckOf(options)),
           () => handler as AnyFunction,
         );
         args = [...args];
@@ -83,8 +94,8 @@ function channelOverrides(
       const [queue, options, callback] = args;
       const name = guard.run(
         'get',
-        () => queueName(queue),
-        () => '',
+        () => queueRef(queue),
+        () => ({ name: '', traits: NAMED_DESTINATION }),
       );
       const noAck = noAckOf(options);
       if (typeof callback === 'function') {
@@ -138,7 +149,7 @@ function channelOverrides(
           const name = typeof declared === 'string' && declared.length > 0 ? declared : queue;
           if (typeof name !== 'string' || name.length === 0) return;
           lastDeclaredQueue = name;
-          topology.declared(name, options);
+          topology.declared(name, options, typeof queue !== 'string' || queue.length === 0);
         });
       if (typeof callback === 'function') {
         args = [...args];

@@ -14,7 +14,14 @@ import {
   ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE,
   type Outcome,
 } from '../core/semconv.js';
-import { type Delivery, runHandler, startDelivery } from '../transport/index.js';
+import {
+  type Delivery,
+  type DestinationTraits,
+  destinationAttributes,
+  destinationPlaceholder,
+  runHandler,
+  startDelivery,
+} from '../transport/index.js';
 import type { AnyFunction } from './proxy.js';
 import type { AmqpSettings } from './settings.js';
 import { topology } from './topology.js';
@@ -28,6 +35,12 @@ import {
   parseXDeath,
   timestampMillisOf,
 } from './utils.js';
+
+/** A consumed queue: its real name, and the name its spans and metric labels use. */
+export interface QueueRef {
+  readonly name: string;
+  readonly traits: DestinationTraits;
+}
 
 interface Tracked {
   readonly delivery: Delivery;
@@ -49,7 +62,7 @@ export class Consumer {
   ) {}
 
   /** The handler amqplib calls instead of the user's: same arguments, same result, same errors. */
-  wrapHandler(queue: string, handler: AnyFunction, noAck: boolean): AnyFunction {
+  wrapHandler(queue: QueueRef, handler: AnyFunction, noAck: boolean): AnyFunction {
     return (message: AmqpMessage | null, ...rest: unknown[]) => {
       // `null` tells the handler its consumer was cancelled by the broker: nothing to trace.
       if (message === null || typeof message !== 'object') return handler.call(undefined, message, ...rest);
@@ -60,7 +73,7 @@ export class Consumer {
   }
 
   /** Traces a message returned by `get` (span `receive <queue>`); it ends when settled. */
-  received(message: unknown, queue: string, noAck: boolean): void {
+  received(message: unknown, queue: QueueRef, noAck: boolean): void {
     if (message === null || typeof message !== 'object') return;
     const delivery = this.start(message as AmqpMessage, queue, 'receive', noAck);
     if (!delivery) return;
@@ -108,7 +121,7 @@ export class Consumer {
 
   private start(
     message: AmqpMessage,
-    queue: string,
+    queue: QueueRef,
     operationName: 'process' | 'receive',
     noAck: boolean,
   ): Delivery | undefined {
@@ -118,16 +131,24 @@ export class Consumer {
         const headers = message.properties?.headers;
         const history = parseXDeath(headers);
         const latest = history[0];
-        const attributes = deliveryAttributes(message);
+        // A temporary queue is its placeholder in the span name and labels; the real name is an attribute.
+        const attributes = {
+          ...deliveryAttributes(message),
+          ...destinationAttributes(queue.name, queue.traits),
+        };
         if (latest) {
           attributes[ATTR_HOPTRACE_DEAD_LETTER_COUNT] = latest.count;
           if (latest.exchange !== undefined) attributes[ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE] = latest.exchange;
         }
+        const { properties } = message;
         const delivery = startDelivery(this.settings.instr, {
-          destination: queue,
+          destination: destinationPlaceholder(queue.traits) ?? queue.name,
           operationName,
           headers,
           messageId: messageIdOf(message),
+          applicationCorrelationId: this.settings.applicationCorrelationId
+            ? properties?.correlationId
+            : undefined,
           attempt: attemptOf(message),
           redelivered: message.fields.redelivered === true,
           publishedAtFallback: timestampMillisOf(message),
@@ -142,7 +163,7 @@ export class Consumer {
         });
         if (!noAck) {
           this.listenForClose();
-          this.unsettled.set(message.fields.deliveryTag, { delivery, queue });
+          this.unsettled.set(message.fields.deliveryTag, { delivery, queue: queue.name });
         }
         return delivery;
       },

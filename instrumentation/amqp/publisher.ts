@@ -157,6 +157,7 @@ export class Publisher {
       operationName: 'publish',
       headers: callerHeaders !== null && typeof callerHeaders === 'object' ? callerHeaders : undefined,
       messageId: typeof sentOptions.messageId === 'string' ? sentOptions.messageId : undefined,
+      applicationCorrelationId: this.settings.applicationCorrelationId ? options.correlationId : undefined,
       attributes: publishAttributes(call.routingKey, call.content),
       message,
     });

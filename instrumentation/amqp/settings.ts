@@ -16,7 +16,21 @@ export interface AmqpSettings {
   readonly instr: Instrumentation<AmqpPublishMessage, AmqpMessage>;
   readonly settleTimeoutMs: number;
   readonly deadLetterExchanges: Readonly<Record<string, string>> | undefined;
+  /** The `temporaryQueues` option as a function: true, false, or undefined for hoptrace's rule. */
+  readonly temporaryQueue: ((queue: string) => boolean | undefined) | undefined;
+  readonly applicationCorrelationId: boolean;
 }
+
+const TEMPORARY_QUEUES: OptionRule<RegExp | ((queue: string) => boolean | undefined)> = {
+  expected: 'a RegExp or a function',
+  accepts: (v): v is RegExp | ((queue: string) => boolean | undefined) =>
+    v instanceof RegExp || typeof v === 'function',
+};
+
+const BOOLEAN: OptionRule<boolean> = {
+  expected: 'a boolean',
+  accepts: (v): v is boolean => typeof v === 'boolean',
+};
 
 /** Queue name -> dead-letter exchange name. */
 const EXCHANGE_MAP: OptionRule<Record<string, string>> = {
@@ -49,6 +63,26 @@ export function resolveSettings(options: AmqpInstrumentationOptions | undefined)
     'none',
   );
   const deadLetterExchanges = exchanges && Object.freeze({ ...exchanges });
+  const temporary = resolveOption(
+    policy,
+    'temporaryQueues',
+    opts.temporaryQueues,
+    TEMPORARY_QUEUES,
+    undefined,
+  );
+  let temporaryQueue: AmqpSettings['temporaryQueue'];
+  if (temporary instanceof RegExp) {
+    // A copy without the global/sticky flags, whose lastIndex would make test() stateful.
+    const pattern = new RegExp(temporary.source, temporary.flags.replace(/[gy]/g, ''));
+    temporaryQueue = (queue) => (pattern.test(queue) ? true : undefined);
+  } else temporaryQueue = temporary;
+  const applicationCorrelationId = resolveOption(
+    policy,
+    'applicationCorrelationId',
+    opts.applicationCorrelationId,
+    BOOLEAN,
+    true,
+  );
 
-  return { instr, settleTimeoutMs, deadLetterExchanges };
+  return { instr, settleTimeoutMs, deadLetterExchanges, temporaryQueue, applicationCorrelationId };
 }

@@ -66,4 +66,17 @@ export interface AmqpInstrumentationOptions extends InstrumentationOptions<AmqpP
    * automatically. Used to report `nack`/`reject` with `requeue=false` as `dead_letter`.
    */
   deadLetterExchanges?: Readonly<Record<string, string>>;
+  /**
+   * Queues to treat as temporary besides hoptrace's own rule (exclusive or server-named queues declared on
+   * an instrumented channel, `amq.gen-*`, names with a UUID, direct reply-to): a RegExp, or a function
+   * returning true (temporary), false (keep the real name) or undefined (hoptrace's rule). A temporary
+   * queue is `(temporary)` in span names and metric labels; its real name stays on the span.
+   */
+  temporaryQueues?: RegExp | ((queue: string) => boolean | undefined);
+  /**
+   * Adopt the application's own AMQP `correlationId` property as the flow's correlation ID when nothing
+   * else gives one (no `x-correlation-id` header on a delivery; no correlation ID in the context of a
+   * publish). Default true.
+   */
+  applicationCorrelationId?: boolean;
 }

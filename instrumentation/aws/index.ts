@@ -17,6 +17,12 @@ export {
   toXrayHeader,
 } from './attributes.js';
 export {
+  SnsInstrumentation,
+  type SnsInstrumentationConfig,
+  SqsInstrumentation,
+  type SqsInstrumentationConfig,
+} from './auto.js';
+export {
   type ProcessOptions,
   processSqsMessage,
   type ReceiveResult,

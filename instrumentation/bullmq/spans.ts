@@ -84,7 +84,8 @@ export class StalledCheckSpan implements BullMQSpan<Context> {
   }
   setAttributes(attributes: BullMQAttributes): void {
     const jobs = attributes[STALLED_JOBS];
-    if (this.counted || !Array.isArray(jobs) || jobs.length === 0) return;
+    // Counted even when empty: the series exists from the first check, so increase() sees the first stall.
+    if (this.counted || !Array.isArray(jobs)) return;
     this.counted = true;
     this.host.stalled(this.queueName, jobs.length);
   }

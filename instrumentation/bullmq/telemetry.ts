@@ -8,6 +8,7 @@
  *   redeliveries, a delayed job's due time, the backoff delay, flow parents' links to their children.
  * - `flow(tree)` makes BullMQ store the context on every node of a flow (it skips nodes without `opts`).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Context, context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { Counter } from 'prom-client';
 import { type MetricsRegistry, metricsRegistry } from '../core/metrics.js';
@@ -53,6 +54,8 @@ export class BullMQTelemetry implements SpanHost {
   /** @internal */
   readonly instr: BullMQInstrumentation;
   private wrapped = false;
+  /** The processing attempt BullMQ is running, across its awaits (with or without an OTel context manager). */
+  private readonly attempts = new AsyncLocalStorage<ProcessSpan>();
   private readonly stalledJobs: Counter<string> | undefined;
 
   constructor(options?: BullMQTelemetryOptions) {
@@ -72,7 +75,14 @@ export class BullMQTelemetry implements SpanHost {
         ),
     };
     this.contextManager = {
-      with: (ctx, fn) => (isContext(ctx) ? context.with(ctx, fn) : fn()),
+      with: (ctx, fn) => {
+        if (!isContext(ctx)) return fn();
+        const attempt = ctx.getValue(PROCESS_KEY);
+        // hoptrace's own bookkeeping must not depend on an OTel context manager being registered.
+        return attempt instanceof ProcessSpan
+          ? this.attempts.run(attempt, () => context.with(ctx, fn))
+          : context.with(ctx, fn);
+      },
       active: () => context.active(),
       root: () => ROOT_CONTEXT,
       getMetadata: (ctx) =>
@@ -88,6 +98,13 @@ export class BullMQTelemetry implements SpanHost {
           () => active,
         ),
     };
+  }
+
+  private currentAttempt(): ProcessSpan | undefined {
+    const own = this.attempts.getStore();
+    if (own) return own;
+    const fromContext = context.active().getValue(PROCESS_KEY);
+    return fromContext instanceof ProcessSpan ? fromContext : undefined;
   }
 
   /** @internal */
@@ -121,12 +138,13 @@ export class BullMQTelemetry implements SpanHost {
     }
     this.wrapped = true;
     const guard = this.instr.guard;
+    const self = this;
     const wrapper = function (this: unknown, job: BullMQJobLike, ...rest: unknown[]): unknown {
       const span = guard.run(
         'processor',
         () => {
-          const found = context.active().getValue(PROCESS_KEY);
-          return found instanceof ProcessSpan && !found.delivery ? found : undefined;
+          const found = self.currentAttempt();
+          return found && !found.delivery ? found : undefined;
         },
         () => undefined,
       );
@@ -191,7 +209,7 @@ export class BullMQTelemetry implements SpanHost {
     }
     if (operation === 'moveStalledJobsToWait') return new StalledCheckSpan(this, rest);
     if (OUTCOME_OPERATIONS.has(operation)) {
-      const current = context.active().getValue(PROCESS_KEY);
+      const current = this.currentAttempt();
       if (current instanceof ProcessSpan) current.sawOutcome(operation as 'complete');
     }
     return NOOP_SPAN;

@@ -20,7 +20,11 @@ import { VERSION } from './version.js';
 export type HoptraceInstrumentationConfig<TOptions extends InstrumentationOptions<never, never>> =
   InstrumentationConfig & TOptions;
 
-const PATCHED = Symbol('hoptrace.auto.patched');
+/**
+ * Functions hoptrace put in place: a set, not a marker property, since a property set on a class
+ * stand-in lands on the class itself, and subclasses inherit it.
+ */
+const patchedFunctions = new WeakSet<object>();
 
 /** One property of a module's exports to replace while enabled. */
 interface Patch {
@@ -70,10 +74,9 @@ export abstract class HoptraceInstrumentation<
     clientLoaded();
     for (const target of exportTargets(moduleExports)) {
       const original = target[name];
-      if (typeof original !== 'function' || (original as unknown as Record<symbol, unknown>)[PATCHED])
-        continue;
+      if (typeof original !== 'function' || patchedFunctions.has(original)) continue;
       const patched = replacement(original as never);
-      if (typeof patched === 'function') Object.defineProperty(patched, PATCHED, { value: true });
+      if (typeof patched === 'function') patchedFunctions.add(patched);
       try {
         target[name] = patched;
         this.#patches.push({ target, name, original });
@@ -81,6 +84,45 @@ export abstract class HoptraceInstrumentation<
         this.warnOnce(`patch:${name}`, `could not patch ${name}; the client is left as it is`);
       }
     }
+  }
+
+  /**
+   * Replaces the class `exports[name]` with a stand-in: `new` (also of a subclass) makes a real
+   * instance, from `args` rewritten by `rewriteArgs` when given, and returns `instrument(instance)`.
+   * Static members, `prototype` and `instanceof` are the original's.
+   */
+  protected patchClass(
+    moduleExports: unknown,
+    name: string,
+    instrument: (instance: object, original: { prototype: Record<string, unknown> }) => object,
+    rewriteArgs?: (args: unknown[]) => unknown[],
+  ): void {
+    const self = this;
+    this.patchExport(
+      moduleExports,
+      name,
+      (original: new (...args: unknown[]) => object) =>
+        new Proxy(original, {
+          construct(target, args, newTarget) {
+            const enabled = self.isEnabled();
+            let actual = args;
+            if (enabled && rewriteArgs) {
+              try {
+                actual = rewriteArgs(args);
+              } catch {
+                actual = args;
+              }
+            }
+            const instance = Reflect.construct(target, actual, newTarget) as object;
+            if (!enabled) return instance;
+            try {
+              return instrument(instance, target as unknown as { prototype: Record<string, unknown> });
+            } catch {
+              return instance;
+            }
+          },
+        }),
+    );
   }
 
   /** Restores what `patchExport` replaced on these exports. */
@@ -118,7 +160,8 @@ export abstract class HoptraceInstrumentation<
 
 /** The objects whose properties a patch must change: CommonJS exports, or an ESM namespace and its default. */
 function exportTargets(moduleExports: unknown): Record<PropertyKey, unknown>[] {
-  if (moduleExports === null || typeof moduleExports !== 'object') return [];
+  const kind = typeof moduleExports;
+  if (moduleExports === null || (kind !== 'object' && kind !== 'function')) return [];
   const exports = moduleExports as Record<PropertyKey, unknown>;
   if (exports[Symbol.toStringTag] !== 'Module') return [exports];
   const targets = [exports];

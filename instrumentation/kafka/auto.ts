@@ -17,8 +17,6 @@ import type { KafkaInstrumentationOptions } from './types.js';
 const SUPPORTED = ['>=2.2.4 <3'];
 const CONTRIB = '@opentelemetry/instrumentation-kafkajs';
 
-type KafkaClass = new (...args: unknown[]) => Kafka;
-
 export type KafkajsInstrumentationConfig = HoptraceInstrumentationConfig<KafkaInstrumentationOptions>;
 
 export class KafkajsInstrumentation extends HoptraceInstrumentation<KafkaInstrumentationOptions> {
@@ -32,23 +30,15 @@ export class KafkajsInstrumentation extends HoptraceInstrumentation<KafkaInstrum
         'kafkajs',
         SUPPORTED,
         (exports) => {
-          this.patchExport(exports, 'Kafka', (original: KafkaClass) => this.tracedClass(original));
+          this.patchClass(exports, 'Kafka', (client, original) =>
+            this.contribActive(original.prototype.producer, CONTRIB)
+              ? client
+              : instrumentKafka(client as Kafka, this.wrapperOptions()),
+          );
           return exports;
         },
         (exports) => this.unpatchExports(exports),
       ),
     ];
-  }
-
-  /** A stand-in for the class: `new` makes a real client and returns it instrumented. */
-  private tracedClass(original: KafkaClass): KafkaClass {
-    const self = this;
-    return new Proxy(original, {
-      construct(target, args, newTarget) {
-        const client = Reflect.construct(target, args, newTarget === target ? target : newTarget) as Kafka;
-        if (!self.isEnabled() || self.contribActive(target.prototype.producer, CONTRIB)) return client;
-        return instrumentKafka(client, self.wrapperOptions());
-      },
-    });
   }
 }

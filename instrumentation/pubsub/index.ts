@@ -8,6 +8,7 @@
  * ```
  */
 
+export { PubSubInstrumentation, type PubSubInstrumentationConfig } from './auto.js';
 export { PubSubLeaseExpiredError } from './errors.js';
 export { instrumentPubSub } from './instrument.js';
 export type {

@@ -1,8 +1,10 @@
 /** The OpenTelemetry instrumentation of each client `hoptrace/register` knows, built from its settings. */
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { AmqplibInstrumentation } from '../amqp/auto.js';
+import { SnsInstrumentation, SqsInstrumentation } from '../aws/auto.js';
 import type { InstrumentationOptions } from '../core/types.js';
 import { KafkajsInstrumentation } from '../kafka/auto.js';
+import { PubSubInstrumentation } from '../pubsub/auto.js';
 import type { ClientName, RegisterSettings } from './settings.js';
 
 /** The options every transport shares and the environment can set. */
@@ -14,12 +16,18 @@ type CommonOptions = Pick<
 const FACTORIES: Record<ClientName, (options: CommonOptions) => Instrumentation> = {
   amqplib: (options) => new AmqplibInstrumentation(options),
   kafkajs: (options) => new KafkajsInstrumentation(options),
+  'aws-sqs': (options) => new SqsInstrumentation(options),
+  'aws-sns': (options) => new SnsInstrumentation(options),
+  pubsub: (options) => new PubSubInstrumentation(options),
 };
 
 /** The modules whose `import` the loader hook must see (ESM applications). */
 export const CLIENT_MODULES: Record<ClientName, string[]> = {
   amqplib: ['amqplib', 'amqplib/callback_api'],
   kafkajs: ['kafkajs'],
+  'aws-sqs': ['@aws-sdk/client-sqs', 'sqs-consumer'],
+  'aws-sns': ['@aws-sdk/client-sns'],
+  pubsub: ['@google-cloud/pubsub'],
 };
 
 export function createInstrumentations(settings: RegisterSettings): Instrumentation[] {

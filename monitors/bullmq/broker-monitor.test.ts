@@ -38,11 +38,10 @@ describe('BullMQ monitor readings', () => {
         unacked: 1,
         delayed: 4,
         oldestAgeSeconds: 7.5,
-        states: { prioritized: 2, waiting_children: 0, completed: 0, failed: 5 },
+        states: { prioritized: 2, waiting_children: 0, completed: 0 },
         paused: false,
-        deadLetterSources: ['emails'],
-        messages: 5,
       },
+      { destination: 'emails:failed', ready: 5, unacked: 0, deadLetterSources: ['emails'], messages: 5 },
     ]);
     assert.deepEqual(reading.lag, [
       { destination: 'emails', group: '', partition: '', messages: 5, seconds: 7.5 },
@@ -68,7 +67,9 @@ describe('BullMQ monitor readings', () => {
       reading.queues?.map((q) => [q.destination, q.ready, q.paused]),
       [
         ['idle', 0, false],
+        ['idle:failed', 0, undefined],
         ['held', 2, true],
+        ['held:failed', 0, undefined],
       ],
     );
   });

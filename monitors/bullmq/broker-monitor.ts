@@ -2,8 +2,9 @@
  * BullMQ monitor: reads BullMQ's queue structures in Redis (the same keys on 5.x and 6.x) with one
  * pipelined round trip per poll plus one for the oldest waiting jobs. Per queue:
  * - `hoptrace_queue_messages{state}`: ready (waiting), prioritized, unacked (active), delayed,
- *   waiting_children, completed, failed;
- * - `hoptrace_dlq_messages{dead_letter_source=<queue>}`: the failed set (BullMQ's dead-letter queue);
+ *   waiting_children, completed;
+ * - the failed set (BullMQ's dead-letter queue) as destination `<queue>:failed`:
+ *   `hoptrace_dlq_messages{dead_letter_source=<queue>}` and its `hoptrace_queue_messages{state="ready"}`;
  * - `hoptrace_consumer_lag_messages` = waiting + prioritized, `hoptrace_consumer_lag_seconds` and
  *   `hoptrace_queue_oldest_message_age_seconds` = age of the oldest waiting job since it was due;
  * - `hoptrace_queue_paused` = 1 for a paused queue.
@@ -42,6 +43,11 @@ export interface QueueCounts {
   oldestDueAt: number | undefined;
 }
 
+/** The destination name of a queue's failed set: `<queue>:failed`, as its Redis key ends. */
+export function failedSetName(queue: string): string {
+  return `${queue}:failed`;
+}
+
 /** A reading from per-queue counts. */
 export function bullmqReading(counts: ReadonlyMap<string, QueueCounts>, nowMs: number): BrokerReading {
   const queues: QueueReading[] = [];
@@ -59,10 +65,15 @@ export function bullmqReading(counts: ReadonlyMap<string, QueueCounts>, nowMs: n
         prioritized: c.prioritized,
         waiting_children: c.waitingChildren,
         completed: c.completed,
-        failed: c.failed,
       },
       paused: c.paused,
-      // The failed set is the queue's own dead-letter queue.
+    });
+    // The failed set is the queue's dead-letter queue, named apart (BullMQ queue names have no ':')
+    // so lag and dead-letter rules tell the queue from its failed set.
+    queues.push({
+      destination: failedSetName(name),
+      ready: c.failed,
+      unacked: 0,
       deadLetterSources: [name],
       messages: c.failed,
     });

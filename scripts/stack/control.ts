@@ -40,6 +40,11 @@ export const SERVERS: Record<ServerName, StackServer> = {
   jaeger,
 };
 
+/** Loads the probes' client libraries one at a time, so probes run side by side afterwards time fairly. */
+export async function loadProbeClients(names: readonly ServerName[]): Promise<void> {
+  for (const name of names) await SERVERS[name].loadClient?.().catch(() => {});
+}
+
 export type UpOutcome =
   | { server: ServerName; state: 'started'; ms: number }
   | { server: ServerName; state: 'already-running'; ms: number }
@@ -53,6 +58,7 @@ export async function up(
   names: readonly ServerName[] = SERVER_NAMES,
 ): Promise<UpOutcome[]> {
   return withLock(config, async () => {
+    await loadProbeClients(names);
     const outcomes = new Map<ServerName, UpOutcome>();
     const toStart: ServerName[] = [];
     for (const name of names) {
@@ -207,6 +213,7 @@ export async function status(
   config: StackConfig,
   names: readonly ServerName[] = SERVER_NAMES,
 ): Promise<ServerStatus[]> {
+  await loadProbeClients(names);
   return Promise.all(
     names.map(async (name): Promise<ServerStatus> => {
       const server = SERVERS[name];

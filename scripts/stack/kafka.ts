@@ -202,6 +202,8 @@ export const kafka: StackServer = {
     });
   },
 
+  loadClient: () => import('kafkajs'),
+
   async probe(config) {
     const { Kafka, logLevel } = (await import('kafkajs')).default;
     const admin = new Kafka({

@@ -74,6 +74,8 @@ export const pubsub: StackServer = {
     });
   },
 
+  loadClient: () => import('@google-cloud/pubsub'),
+
   async probe(config) {
     // Otherwise the client looks for a GCE metadata server (and warns when there is none).
     process.env.METADATA_SERVER_DETECTION ??= 'none';

@@ -148,6 +148,8 @@ export const rabbitmq: StackServer = {
     });
   },
 
+  loadClient: () => import('amqplib'),
+
   async probe(config) {
     const amqplib = await import('amqplib');
     const connection = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${config.ports.amqp}`, {

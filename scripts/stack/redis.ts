@@ -51,6 +51,8 @@ export const redis: StackServer = {
     });
   },
 
+  loadClient: () => import('ioredis'),
+
   async probe(config) {
     const { Redis } = await import('ioredis');
     const client = new Redis({

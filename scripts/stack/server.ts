@@ -16,6 +16,12 @@ export interface StackServer {
   start(config: StackConfig): Promise<SpawnedProcess>;
   /** One readiness check with a real client; throws when not ready. */
   probe(config: StackConfig): Promise<void>;
+  /**
+   * Loads the probe's client library. Called (one server after another) before probes run side by
+   * side: loading @google-cloud/pubsub or the AWS SDK blocks the event loop long enough, on a loaded
+   * machine, for another probe's 2 s timeout to fire first.
+   */
+  loadClient?(): Promise<unknown>;
   readonly readyTimeoutMs: number;
   /** True while the process in its PID file runs. */
   running(config: StackConfig): boolean;

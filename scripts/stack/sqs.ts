@@ -120,6 +120,8 @@ export const sqs: StackServer = {
     });
   },
 
+  loadClient: () => import('@aws-sdk/client-sqs'),
+
   async probe(config) {
     // The SDK's Node 20 end-of-support notice, printed on every `up`, is noise here (this process only;
     // the tests' processes keep it).

@@ -64,12 +64,14 @@ it('the failed-set gauge equals the failed count; waiting, delayed, paused and l
   const waiting = counts.wait ?? 0;
   assert.equal(counts.failed, 3);
   assert.equal(waiting, 2);
+  // The failed set is the queue's dead-letter queue, as destination `<queue>:failed`.
+  const failedSet = { ...base, messaging_destination_name: `${queueName}:failed` };
   assert.equal(
-    await metricSum(m, METRIC_DLQ_MESSAGES, { ...base, dead_letter_source: queueName }),
+    await metricSum(m, METRIC_DLQ_MESSAGES, { ...failedSet, dead_letter_source: queueName }),
     counts.failed,
   );
   const state = (s: string) => metricSum(m, METRIC_QUEUE_MESSAGES, { ...base, state: s });
-  assert.equal(await state('failed'), counts.failed);
+  assert.equal(await metricSum(m, METRIC_QUEUE_MESSAGES, { ...failedSet, state: 'ready' }), counts.failed);
   assert.equal(await state('ready'), waiting);
   assert.equal(await state('delayed'), counts.delayed);
   assert.equal(await state('unacked'), 0);

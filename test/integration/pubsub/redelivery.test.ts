@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Message } from '@google-cloud/pubsub';
+import { Duration, type Message } from '@google-cloud/pubsub';
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { metricValue, pubsubFixture, until } from './helpers.js';
@@ -167,6 +167,40 @@ describe('Pub/Sub redelivery and dead letters', () => {
       await until(() => attempts.length === 1, 'the delivery');
       // The real service would say 1. If this fails, pstest was fixed: update docs/pubsub.md.
       assert.equal(attempts[0], 3);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('settles a message nobody acks when the client stops extending its lease (retry)', async (t) => {
+    const fx = await pubsubFixture(t);
+    if (!fx) return;
+    try {
+      const topic = await fx.topic('lease');
+      const name = await fx.subscription(topic, 'lease-sub');
+      const sub = fx.pubsub.subscription(name, { maxExtensionTime: Duration.from({ seconds: 1 }) });
+      let received = 0;
+      sub.on('message', () => {
+        received++; // neither ack nor nack
+      });
+      await fx.pubsub.topic(topic.name).publishMessage({ data: Buffer.from('x') });
+      await until(
+        () => fx.tracing.spans().some((s) => s.kind === SpanKind.CONSUMER),
+        'the settled span',
+        5_000,
+      );
+      await sub.close();
+      const [span] = fx.tracing.spans().filter((s) => s.kind === SpanKind.CONSUMER);
+      assert.equal(received, 1);
+      assert.equal(span!.attributes['hoptrace.outcome'], 'retry');
+      assert.equal(span!.attributes['error.type'], 'HOPTRACE_PUBSUB_LEASE_EXPIRED');
+      assert.equal(
+        await metricValue(fx.registry, 'messaging_client_consumed_messages_total', {
+          hoptrace_outcome: 'retry',
+        }),
+        1,
+      );
+      assert.equal(await metricValue(fx.registry, 'hoptrace_in_flight_messages'), 0);
     } finally {
       await fx.close();
     }

@@ -314,6 +314,42 @@ describe('node --import hoptrace/register', { timeout: 300_000 }, () => {
   });
 });
 
+describe('node --import hoptrace/register with the AWS SDK', { timeout: 120_000 }, () => {
+  it("an sqs-consumer application: each handler in its sender's trace, the caller's attributes as asked", async (t) => {
+    const endpoint = stackEndpoint('HOPTRACE_SQS_ENDPOINT');
+    if (!(await requireServer(t, 'the SQS emulator', () => fetch(`${endpoint}/?Action=ListQueues`)))) return;
+    const receiver = await startTestReceiver();
+    try {
+      const app = startApp([REGISTER, fixture('sqs-consumer-app.js')], {
+        ...otelEnv(receiver, 'sqs-app'),
+        APP_SQS_ENDPOINT: endpoint,
+        APP_QUEUE: uniqueName('register-sqs'),
+        APP_MESSAGES: '3',
+      });
+      assert.equal(await app.exited(60_000), 0, `${JSON.stringify(app.lines)}\n${app.stderr()}`);
+      const spans = await waitForService(receiver, 'sqs-app', 6);
+      const producers = bySystem(spans, 'aws_sqs', 'producer');
+      const processes = bySystem(spans, 'aws_sqs', 'consumer');
+      assert.equal(producers.length, 3, 'one send span per message');
+      assert.equal(processes.length, 3, 'one process span per message');
+      const handled = app.lines.filter((l) => l.event === 'handled');
+      assert.equal(handled.length, 3);
+      for (const line of handled) {
+        assert.equal(line.tenant, 'acme');
+        // sqs-consumer asked for `tenant` only and gets exactly that back.
+        assert.deepEqual(line.attributeNames, ['tenant']);
+        const producer = producers.find((p) => p.traceId === line.traceId);
+        assert.ok(producer, `handler of ${line.body} runs in a sender's trace`);
+        const process = processes.find((p) => p.traceId === line.traceId);
+        assert.equal(process?.parentSpanId, producer.spanId);
+      }
+      assert.equal(new Set(handled.map((l) => l.traceId)).size, 3, 'one trace per message');
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 async function waitForService(receiver: TestReceiver, service: string, count: number): Promise<SpanRecord[]> {
   const deadline = Date.now() + 15_000;
   for (;;) {
