@@ -95,24 +95,35 @@ export function createRecordReader(kafka: Kafka): RecordReader | undefined {
     (c) => c.disconnect(),
   );
 
+  /** A failed request drops the cluster connection: the next call starts over (a restarted broker). */
+  const resetOnError = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      await cluster.close().catch(() => undefined);
+      throw err;
+    }
+  };
+
   return {
-    async watermarks(topic) {
-      const c = await cluster.get();
-      await c.addTargetTopic(topic);
-      await c.refreshMetadataIfNecessary();
-      const partitions = c.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
-      const [high, low] = await Promise.all(
-        [false, true].map(async (fromBeginning) => {
-          const [offsets] = await c.fetchTopicsOffset([{ topic, fromBeginning, partitions }]);
-          return new Map((offsets?.partitions ?? []).map((p) => [p.partition, p.offset]));
-        }),
-      );
-      return partitions.flatMap(({ partition }) => {
-        const h = high?.get(partition);
-        const l = low?.get(partition);
-        return h === undefined || l === undefined ? [] : [{ partition, high: h, low: l }];
-      });
-    },
+    watermarks: (topic) =>
+      resetOnError(async () => {
+        const c = await cluster.get();
+        await c.addTargetTopic(topic);
+        await c.refreshMetadataIfNecessary();
+        const partitions = c.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+        const [high, low] = await Promise.all(
+          [false, true].map(async (fromBeginning) => {
+            const [offsets] = await c.fetchTopicsOffset([{ topic, fromBeginning, partitions }]);
+            return new Map((offsets?.partitions ?? []).map((p) => [p.partition, p.offset]));
+          }),
+        );
+        return partitions.flatMap(({ partition }) => {
+          const h = high?.get(partition);
+          const l = low?.get(partition);
+          return h === undefined || l === undefined ? [] : [{ partition, high: h, low: l }];
+        });
+      }),
     async oldestAt(topic, partition, offset) {
       const c = await cluster.get();
       await c.addMultipleTargetTopics([topic]);
