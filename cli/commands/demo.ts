@@ -13,7 +13,7 @@ import { setupTelemetry } from '../demo/telemetry.js';
 import { brokersFlag, integerFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
 import { metricsSummary } from '../metrics-summary.js';
 
-const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka|sqs|pubsub] [--link] [flags]
+const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka|bullmq|sqs|pubsub] [--link] [flags]
 
 Runs an orders flow and prints each order's journey: publish -> deliveries -> outcomes, retries,
 dead letters and latencies, then a metrics summary. The default broker, inproc, needs no server:
@@ -21,7 +21,7 @@ order.placed fans out to billing, inventory and email on hoptrace's in-process b
 every third order, is retried and finally dead-lettered; billing publishes payment.processed for shipping.
 
 Flags:
-  --broker B          inproc (default), rabbitmq, kafka, sqs or pubsub (needs a server: see docs/stack.md)
+  --broker B          inproc (default), rabbitmq, kafka, bullmq, sqs or pubsub (needs a server: see docs/stack.md)
   --orders N          orders to place (default 3)
   --link              consumers in link mode: each delivery its own trace, linked to its publish (the
                       collector's synthetic spans put the whole flow back into the origin's trace)
@@ -33,6 +33,7 @@ Flags:
   --jaeger-url URL    with --ui: link journeys to their traces in this Jaeger UI (with --otlp to Jaeger)
   --amqp-url URL      RabbitMQ URL for --broker rabbitmq (default $HOPTRACE_AMQP_URL or amqp://guest:guest@127.0.0.1:35672)
   --brokers HOSTS     Kafka brokers for --broker kafka (default $HOPTRACE_KAFKA_BROKERS or 127.0.0.1:39092)
+  --redis-url URL     Redis for --broker bullmq (default $HOPTRACE_REDIS_URL or redis://127.0.0.1:36379)
   --sqs-endpoint URL  SQS/SNS endpoint for --broker sqs (default $HOPTRACE_SQS_ENDPOINT or http://127.0.0.1:34566; "aws" for AWS itself)
   --pubsub-emulator H Pub/Sub emulator host:port for --broker pubsub (default $PUBSUB_EMULATOR_HOST,
                       $HOPTRACE_PUBSUB_EMULATOR_HOST or 127.0.0.1:38085); "none": the real service
@@ -46,13 +47,14 @@ Examples:
   npx hoptrace demo --ui                     # then open http://127.0.0.1:4318/`;
 
 interface DemoFlags {
-  broker: 'inproc' | 'rabbitmq' | 'kafka' | 'sqs' | 'pubsub';
+  broker: 'inproc' | 'rabbitmq' | 'kafka' | 'bullmq' | 'sqs' | 'pubsub';
   orders: number;
   otlp?: string;
   link: boolean;
   metricsPort?: number;
   amqpUrl: string;
   brokers: string[];
+  redisUrl: string;
   /** undefined: AWS itself. */
   sqsEndpoint: string | undefined;
   /** undefined: the real service. */
@@ -74,6 +76,7 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
       'metrics-port': { type: 'string' },
       'amqp-url': { type: 'string' },
       brokers: { type: 'string' },
+      'redis-url': { type: 'string' },
       'sqs-endpoint': { type: 'string' },
       'pubsub-emulator': { type: 'string' },
       'pubsub-project': { type: 'string' },
@@ -89,10 +92,11 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
     broker !== 'inproc' &&
     broker !== 'rabbitmq' &&
     broker !== 'kafka' &&
+    broker !== 'bullmq' &&
     broker !== 'sqs' &&
     broker !== 'pubsub'
   ) {
-    throw new UsageError(`--broker must be inproc, rabbitmq, kafka, sqs or pubsub, got "${broker}"`);
+    throw new UsageError(`--broker must be inproc, rabbitmq, kafka, bullmq, sqs or pubsub, got "${broker}"`);
   }
   const pubsubEmulator =
     values['pubsub-emulator'] ??
@@ -103,6 +107,10 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
   const sqsEndpoint = values['sqs-endpoint'] ?? env.HOPTRACE_SQS_ENDPOINT ?? 'http://127.0.0.1:34566';
   if (sqsEndpoint !== 'aws') urlFlag('sqs-endpoint', sqsEndpoint, 'http://127.0.0.1:34566');
   urlFlag('jaeger-url', values['jaeger-url'], 'http://127.0.0.1:16686');
+  const redisUrl = values['redis-url'] ?? env.HOPTRACE_REDIS_URL ?? 'redis://127.0.0.1:36379';
+  if (!/^rediss?:$/.test(urlFlag('redis-url', redisUrl, 'redis://127.0.0.1:36379')?.protocol ?? '')) {
+    throw new UsageError(`--redis-url must be a redis:// URL, got "${redactUrl(redisUrl)}"`);
+  }
   if (!values.ui && (values['ui-port'] !== undefined || values['jaeger-url'] !== undefined)) {
     throw new UsageError('--ui-port and --jaeger-url need --ui');
   }
@@ -121,6 +129,7 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
       values.brokers ?? env.HOPTRACE_KAFKA_BROKERS ?? '127.0.0.1:39092',
     ) as string[],
     sqsEndpoint: sqsEndpoint === 'aws' ? undefined : sqsEndpoint,
+    redisUrl,
     pubsubEmulator: pubsubEmulator === 'none' ? undefined : pubsubEmulator,
     pubsubProject: values['pubsub-project'] ?? 'hoptrace-demo',
     ui: values.ui ?? false,
@@ -233,6 +242,25 @@ const pubsubScenario =
     return {
       correlationIds: result.correlationIds,
       headline: `Placed ${result.correlationIds.length} orders through Pub/Sub at ${where}.`,
+    };
+  };
+
+const bullmqScenario =
+  (flags: DemoFlags): Scenario =>
+  async (log) => {
+    const { runBullMQDemo, formatBullMQDemoSummary } = await import('../demo/bullmq.js');
+    const where = redactUrl(flags.redisUrl);
+    const result = await runBullMQDemo({
+      url: flags.redisUrl,
+      orders: flags.orders,
+      linkMode: linkModeOf(flags),
+    }).catch((err: unknown) => {
+      throw new UsageError(`BullMQ demo failed against ${where}: ${(err as Error).message}`);
+    });
+    log(formatBullMQDemoSummary(result));
+    return {
+      correlationIds: result.correlationIds,
+      headline: `Placed ${result.correlationIds.length} orders through BullMQ at ${where}.`,
     };
   };
 
@@ -378,7 +406,7 @@ async function runWithUi(flags: DemoFlags, scenario: Scenario): Promise<number> 
 export const command: Command = {
   name: 'demo',
   summary:
-    'run an orders flow (in process by default, or on RabbitMQ/Kafka/SQS/Pub/Sub) and print its journeys',
+    'run an orders flow (in process by default, or on RabbitMQ/Kafka/BullMQ/SQS/Pub/Sub) and print its journeys',
   help: HELP,
   async run(argv) {
     const flags = parseDemoFlags(argv);
@@ -388,15 +416,18 @@ export const command: Command = {
           ? inprocScenario(flags)
           : flags.broker === 'kafka'
             ? kafkaScenario(flags)
-            : flags.broker === 'sqs'
-              ? sqsScenario(flags)
-              : flags.broker === 'pubsub'
-                ? pubsubScenario(flags)
-                : rabbitScenario(flags);
+            : flags.broker === 'bullmq'
+              ? bullmqScenario(flags)
+              : flags.broker === 'sqs'
+                ? sqsScenario(flags)
+                : flags.broker === 'pubsub'
+                  ? pubsubScenario(flags)
+                  : rabbitScenario(flags);
       return runWithUi(flags, scenario);
     }
     if (flags.broker === 'inproc') return runInproc(flags);
     if (flags.broker === 'kafka') return runScenario(flags, kafkaScenario(flags));
+    if (flags.broker === 'bullmq') return runScenario(flags, bullmqScenario(flags));
     if (flags.broker === 'sqs') return runScenario(flags, sqsScenario(flags));
     if (flags.broker === 'pubsub') return runScenario(flags, pubsubScenario(flags));
     return runScenario(flags, rabbitScenario(flags));

@@ -7,6 +7,7 @@ import {
   ATTR_HOPTRACE_DEAD_LETTER_REASON,
   ATTR_HOPTRACE_DEAD_LETTER_SOURCE,
   ATTR_HOPTRACE_DELIVERY_ATTEMPT,
+  ATTR_HOPTRACE_LINK_KIND,
   ATTR_HOPTRACE_OUTCOME,
   ATTR_HOPTRACE_SERVICE_NAME,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
@@ -17,6 +18,7 @@ import {
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_RABBITMQ_ROUTING_KEY,
   ATTR_MESSAGING_SYSTEM,
+  LINK_KIND_FLOW_CHILD,
   MESSAGING_SYSTEM_GCP_PUBSUB,
 } from '../../instrumentation/core/semconv.js';
 import { numberAttribute, stringAttribute } from '../otlp/normalize.js';
@@ -113,6 +115,13 @@ export function deliveryFields(span: SpanRecord): DeliveryFields {
     deadLetterReason: stringAttribute(a, ATTR_HOPTRACE_DEAD_LETTER_REASON),
     deadLetterSource: stringAttribute(a, ATTR_HOPTRACE_DEAD_LETTER_SOURCE),
     errorType: stringAttribute(a, ATTR_ERROR_TYPE),
-    batch: (batchCount !== undefined && batchCount > 1) || span.links.length > 1,
+    batch: (batchCount !== undefined && batchCount > 1) || messageLinks(span).length > 1,
   };
+}
+
+/** The links that name a message this span handled: not a BullMQ flow parent's links to its children. */
+export function messageLinks(span: SpanRecord): SpanRecord['links'] {
+  return span.links.some((l) => l.attributes[ATTR_HOPTRACE_LINK_KIND] === LINK_KIND_FLOW_CHILD)
+    ? span.links.filter((l) => l.attributes[ATTR_HOPTRACE_LINK_KIND] !== LINK_KIND_FLOW_CHILD)
+    : span.links;
 }

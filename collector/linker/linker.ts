@@ -29,7 +29,14 @@ import { needsSyntheticSpan, syntheticDeliverySpan } from '../exporter/synthetic
 import type { FlowVisitor, JourneyFilter, JourneyReader } from '../journey/reader.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
-import { type DeliveryFields, deliveryFields, messageFields, roleOf, serviceOf } from './classify.js';
+import {
+  type DeliveryFields,
+  deliveryFields,
+  messageFields,
+  messageLinks,
+  roleOf,
+  serviceOf,
+} from './classify.js';
 import {
   add,
   type DeliveryEntry,
@@ -312,9 +319,10 @@ export class Linker implements JourneyReader {
   private addDelivery(span: SpanRecord): void {
     const f = deliveryFields(span);
     const now = this.now();
-    if (f.batch && span.links.length > 0) {
+    const spanLinks = messageLinks(span);
+    if (f.batch && spanLinks.length > 0) {
       // One delivery per message of the batch, each identified only by its link.
-      for (const link of span.links) {
+      for (const link of spanLinks) {
         this.addDeliveryUnit(
           this.newDelivery(span, f, [{ traceId: link.traceId, spanId: link.spanId, method: 'link' }], now),
         );
@@ -322,7 +330,7 @@ export class Linker implements JourneyReader {
       return;
     }
     // Built at exact size: a pushed-to array reserves room for 16 more.
-    const links = span.links.map((link) => ({
+    const links = spanLinks.map((link) => ({
       traceId: link.traceId,
       spanId: link.spanId,
       method: 'link' as const,

@@ -6,6 +6,7 @@
  * read from the children's stored metadata (one `getDependencies` call and one pipelined read).
  */
 import type { Link } from '@opentelemetry/api';
+import { ATTR_HOPTRACE_LINK_KIND, LINK_KIND_FLOW_CHILD } from '../core/semconv.js';
 import { extractIncoming } from '../transport/index.js';
 import { decodeMetadata } from './metadata.js';
 import type { BullMQFlowNode, BullMQJobLike } from './types.js';
@@ -79,7 +80,8 @@ export async function childLinks(job: BullMQJobLike): Promise<{ links: Link[]; c
     const carrier = decodeMetadata((opts as { tm?: unknown } | null)?.tm);
     if (!carrier) continue;
     const remote = extractIncoming(carrier).remote;
-    if (remote) links.push({ context: remote });
+    if (remote)
+      links.push({ context: remote, attributes: { [ATTR_HOPTRACE_LINK_KIND]: LINK_KIND_FLOW_CHILD } });
   }
   return { links, children: keys.length };
 }

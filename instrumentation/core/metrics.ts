@@ -11,6 +11,7 @@ import {
   FastCounter,
   FastGauge,
   FastHistogram,
+  type GaugeSeries,
   type HistogramSeries,
 } from './metric-store.js';
 import { DEFAULT_OPTIONS } from './options.js';
@@ -137,7 +138,7 @@ export function getMessagingMetrics(
 ): MessagingMetrics {
   let metrics = perRegistry.get(registry);
   if (!metrics) {
-    metrics = createMessagingMetrics(registry, maxDestinations);
+    metrics = new RegistryMetrics(registry, maxDestinations);
     perRegistry.set(registry, metrics);
   }
   return metrics;
@@ -186,251 +187,320 @@ class Table3<V> {
 
 const CONSUMER_LABELS = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_CONSUMER_GROUP];
 
-function createMessagingMetrics(registry: MetricsRegistry, maxDestinations: number): MessagingMetrics {
-  const guard = guardFor('metrics');
-  const exemplars = registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE;
-  if (!exemplars) {
-    guard.warnOnce(
-      'exemplars',
-      'the metrics registry is not OpenMetrics-typed, so histograms carry no trace exemplars; pass one made by createOpenMetricsRegistry() to get them',
-    );
+/**
+ * The metrics of one registry, in named steps: `registerMetrics` (once), then series handles per
+ * (system, destination, operation or group), cached so the message path does no label bookkeeping.
+ */
+class RegistryMetrics implements MessagingMetrics {
+  private readonly guard = guardFor('metrics');
+  private readonly set: MetricSet;
+  /** Histograms keep exemplars only in an OpenMetrics registry. */
+  private readonly exemplars: boolean;
+  // Destinations bounded per messaging system, error types per registry.
+  private readonly destinations: LabelLimiter;
+  private readonly errorTypes = new LabelLimiter(MAX_ERROR_TYPES, '_OTHER');
+  // Series handles by system, destination, then operation or group: a lookup on the message path
+  // builds no key string and allocates nothing.
+  private readonly producers = new Table3<ProducerSeries>();
+  private readonly consumers = new Table3<ConsumerSeries>();
+  private readonly invalid = new Table2<CounterSeries>();
+
+  constructor(
+    private readonly registry: MetricsRegistry,
+    maxDestinations: number,
+  ) {
+    this.exemplars = registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE;
+    if (!this.exemplars) {
+      this.guard.warnOnce(
+        'exemplars',
+        'the metrics registry is not OpenMetrics-typed, so histograms carry no trace exemplars; pass one made by createOpenMetricsRegistry() to get them',
+      );
+    }
+    this.destinations = new LabelLimiter(maxDestinations);
+    this.set = this.registerMetrics();
   }
 
-  // A name the user already registered is left alone: warn once and record into an unregistered twin.
-  const registersFor = (name: string): MetricsRegistry[] => {
-    if (!registry.getSingleMetric(name)) return [registry];
-    guard.warnOnce(
+  producer(system: MessagingSystem, destination: string, operationName: string): ProducerSeries {
+    try {
+      const bounded = this.destinations.bound(system, LABEL_DESTINATION, destination);
+      return (
+        this.producers.get(system, bounded, operationName) ??
+        this.producers.set(
+          system,
+          bounded,
+          operationName,
+          new Producer(this.set, this.boundErrorType, system, bounded, operationName),
+        )
+      );
+    } catch (err) {
+      this.guard.report('metrics', err);
+      return NOOP_PRODUCER;
+    }
+  }
+
+  consumer(system: MessagingSystem, destination: string, group: string | undefined): ConsumerSeries {
+    try {
+      const bounded = this.destinations.bound(system, LABEL_DESTINATION, destination);
+      const groupLabel = group ?? '';
+      return (
+        this.consumers.get(system, bounded, groupLabel) ??
+        this.consumers.set(
+          system,
+          bounded,
+          groupLabel,
+          new Consumer(this.set, this.boundErrorType, this.exemplars, {
+            [LABEL_MESSAGING_SYSTEM]: system,
+            [LABEL_DESTINATION]: bounded,
+            [LABEL_CONSUMER_GROUP]: groupLabel,
+          }),
+        )
+      );
+    } catch (err) {
+      this.guard.report('metrics', err);
+      return NOOP_CONSUMER;
+    }
+  }
+
+  invalidContext(system: MessagingSystem, reason: string): void {
+    try {
+      const child =
+        this.invalid.get(system, reason) ??
+        this.invalid.set(
+          system,
+          reason,
+          this.set.invalidContext.child({ [LABEL_MESSAGING_SYSTEM]: system, reason }),
+        );
+      child.inc();
+    } catch (err) {
+      this.guard.report('metrics', err);
+    }
+  }
+
+  private readonly boundErrorType = (raw: string): string => this.errorTypes.bound('', LABEL_ERROR_TYPE, raw);
+
+  /** A name the user already registered is left alone: warn once and record into an unregistered twin. */
+  private registersFor(name: string): MetricsRegistry[] {
+    if (!this.registry.getSingleMetric(name)) return [this.registry];
+    this.guard.warnOnce(
       `clash:${name}`,
       `metric ${name} already exists in the registry; hoptrace records nothing into it`,
     );
     return [];
-  };
-  const counter = (name: string, help: string, labelNames: string[]) =>
-    new FastCounter({ name, help, labelNames, registers: registersFor(name) });
-  const gauge = (name: string, help: string, labelNames: string[]) =>
-    new FastGauge({ name, help, labelNames, registers: registersFor(name) });
-  const histogram = (name: string, help: string, labelNames: string[], buckets: readonly number[]) =>
-    new FastHistogram({ name, help, labelNames, buckets, exemplars, registers: registersFor(name) });
+  }
 
-  const set: MetricSet = {
-    sent: counter(METRIC_SENT_MESSAGES, 'Messages handed to the broker (or the bus) by producers.', [
-      LABEL_MESSAGING_SYSTEM,
-      LABEL_DESTINATION,
-      LABEL_OPERATION_NAME,
-      LABEL_ERROR_TYPE,
-    ]),
-    consumed: counter(
-      METRIC_CONSUMED_MESSAGES,
-      'Deliveries processed by consumers, once per delivery, by outcome.',
-      [...CONSUMER_LABELS, LABEL_OPERATION_NAME, LABEL_ERROR_TYPE, LABEL_OUTCOME],
-    ),
-    operationDuration: histogram(
-      METRIC_OPERATION_DURATION,
-      'Duration of client operations: publish, send, confirm, settle.',
-      [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_OPERATION_NAME, LABEL_ERROR_TYPE],
-      BUCKETS.operation,
-    ),
-    processDuration: histogram(
-      METRIC_PROCESS_DURATION,
-      'Duration of message handlers.',
-      [...CONSUMER_LABELS, LABEL_OPERATION_NAME, LABEL_ERROR_TYPE],
-      BUCKETS.process,
-    ),
-    messageAge: histogram(
-      METRIC_MESSAGE_AGE,
-      'Time from publish to the start of processing.',
-      CONSUMER_LABELS,
-      BUCKETS.age,
-    ),
-    flowAge: histogram(
-      METRIC_FLOW_AGE,
-      "Time from the flow's first publish to the start of processing.",
-      CONSUMER_LABELS,
-      BUCKETS.age,
-    ),
-    deadLettered: counter(
-      METRIC_DEAD_LETTERED,
-      'Messages dead-lettered, once per dead-letter event, by reason.',
-      [...CONSUMER_LABELS, 'reason'],
-    ),
-    redeliveries: counter(
-      METRIC_REDELIVERIES,
-      'Deliveries of messages that were delivered before.',
-      CONSUMER_LABELS,
-    ),
-    inFlight: gauge(METRIC_IN_FLIGHT, 'Deliveries started and not yet settled.', CONSUMER_LABELS),
-    lastProcessed: gauge(
-      METRIC_LAST_PROCESSED,
-      'Unix time (seconds) a consumer last finished a delivery.',
-      CONSUMER_LABELS,
-    ),
-    invalidContext: counter(METRIC_INVALID_CONTEXT, 'Incoming header values ignored as invalid, by reason.', [
-      LABEL_MESSAGING_SYSTEM,
-      'reason',
-    ]),
-    returned: counter(
-      METRIC_RETURNED,
-      'Messages the broker returned to the producer as unroutable, by reason.',
-      [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, 'reason'],
-    ),
-  };
-
-  // Destinations bounded per messaging system, error types per registry.
-  const destinations = new LabelLimiter(maxDestinations);
-  const errorTypes = new LabelLimiter(MAX_ERROR_TYPES, '_OTHER');
-  const boundErrorType = (raw: string) => errorTypes.bound('', LABEL_ERROR_TYPE, raw);
-  // Series handles by system, destination, then operation or group: a lookup on the message path
-  // builds no key string and allocates nothing.
-  const producers = new Table3<ProducerSeries>();
-  const consumers = new Table3<ConsumerSeries>();
-
-  const createProducer = (system: MessagingSystem, destination: string, operationName: string) => {
-    const base = { [LABEL_MESSAGING_SYSTEM]: system, [LABEL_DESTINATION]: destination };
-    const sent = new Map<string, CounterSeries>();
-    const durations = new Table2<HistogramSeries>();
-    const returned = new Map<string, CounterSeries>();
-    const series: ProducerSeries = {
-      sent(errorType = '') {
-        const error = boundErrorType(errorType);
-        let child = sent.get(error);
-        if (!child) {
-          child = set.sent.child({
-            ...base,
-            [LABEL_OPERATION_NAME]: operationName,
-            [LABEL_ERROR_TYPE]: error,
-          });
-          sent.set(error, child);
-        }
-        child.inc();
-      },
-      operation(operation, seconds, errorType = '') {
-        const error = boundErrorType(errorType);
-        const child =
-          durations.get(operation, error) ??
-          durations.set(
-            operation,
-            error,
-            set.operationDuration.child({
-              ...base,
-              [LABEL_OPERATION_NAME]: operation,
-              [LABEL_ERROR_TYPE]: error,
-            }),
-          );
-        child.observe(seconds);
-      },
-      returned(reason) {
-        let child = returned.get(reason);
-        if (!child) {
-          child = set.returned.child({ ...base, reason });
-          returned.set(reason, child);
-        }
-        child.inc();
-      },
+  /** Every wrapper-side metric of the contract, registered once per registry. */
+  private registerMetrics(): MetricSet {
+    const counter = (name: string, help: string, labelNames: string[]) =>
+      new FastCounter({ name, help, labelNames, registers: this.registersFor(name) });
+    const gauge = (name: string, help: string, labelNames: string[]) =>
+      new FastGauge({ name, help, labelNames, registers: this.registersFor(name) });
+    const histogram = (name: string, help: string, labelNames: string[], buckets: readonly number[]) =>
+      new FastHistogram({
+        name,
+        help,
+        labelNames,
+        buckets,
+        exemplars: this.exemplars,
+        registers: this.registersFor(name),
+      });
+    return {
+      sent: counter(METRIC_SENT_MESSAGES, 'Messages handed to the broker (or the bus) by producers.', [
+        LABEL_MESSAGING_SYSTEM,
+        LABEL_DESTINATION,
+        LABEL_OPERATION_NAME,
+        LABEL_ERROR_TYPE,
+      ]),
+      consumed: counter(
+        METRIC_CONSUMED_MESSAGES,
+        'Deliveries processed by consumers, once per delivery, by outcome.',
+        [...CONSUMER_LABELS, LABEL_OPERATION_NAME, LABEL_ERROR_TYPE, LABEL_OUTCOME],
+      ),
+      operationDuration: histogram(
+        METRIC_OPERATION_DURATION,
+        'Duration of client operations: publish, send, confirm, settle.',
+        [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_OPERATION_NAME, LABEL_ERROR_TYPE],
+        BUCKETS.operation,
+      ),
+      processDuration: histogram(
+        METRIC_PROCESS_DURATION,
+        'Duration of message handlers.',
+        [...CONSUMER_LABELS, LABEL_OPERATION_NAME, LABEL_ERROR_TYPE],
+        BUCKETS.process,
+      ),
+      messageAge: histogram(
+        METRIC_MESSAGE_AGE,
+        'Time from publish to the start of processing.',
+        CONSUMER_LABELS,
+        BUCKETS.age,
+      ),
+      flowAge: histogram(
+        METRIC_FLOW_AGE,
+        "Time from the flow's first publish to the start of processing.",
+        CONSUMER_LABELS,
+        BUCKETS.age,
+      ),
+      deadLettered: counter(
+        METRIC_DEAD_LETTERED,
+        'Messages dead-lettered, once per dead-letter event, by reason.',
+        [...CONSUMER_LABELS, 'reason'],
+      ),
+      redeliveries: counter(
+        METRIC_REDELIVERIES,
+        'Deliveries of messages that were delivered before.',
+        CONSUMER_LABELS,
+      ),
+      inFlight: gauge(METRIC_IN_FLIGHT, 'Deliveries started and not yet settled.', CONSUMER_LABELS),
+      lastProcessed: gauge(
+        METRIC_LAST_PROCESSED,
+        'Unix time (seconds) a consumer last finished a delivery.',
+        CONSUMER_LABELS,
+      ),
+      invalidContext: counter(
+        METRIC_INVALID_CONTEXT,
+        'Incoming header values ignored as invalid, by reason.',
+        [LABEL_MESSAGING_SYSTEM, 'reason'],
+      ),
+      returned: counter(
+        METRIC_RETURNED,
+        'Messages the broker returned to the producer as unroutable, by reason.',
+        [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, 'reason'],
+      ),
     };
-    return series;
-  };
+  }
+}
 
-  const createConsumer = (system: MessagingSystem, destination: string, groupLabel: string) => {
-    const base: Labels = {
-      [LABEL_MESSAGING_SYSTEM]: system,
-      [LABEL_DESTINATION]: destination,
-      [LABEL_CONSUMER_GROUP]: groupLabel,
-    };
-    const inFlight = set.inFlight.child(base);
-    const lastProcessed = set.lastProcessed.child(base);
-    const messageAge = set.messageAge.child(base);
-    const flowAge = set.flowAge.child(base);
-    const redeliveries = set.redeliveries.child(base);
-    const deadLettered = new Map<string, CounterSeries>();
-    const finishedSeries = new Table2<{ consumed: CounterSeries; duration: HistogramSeries }>();
-    const series: ConsumerSeries = {
-      started(messageAgeSeconds, flowAgeSeconds, span, nowMs) {
-        inFlight.inc();
-        const exemplar = exemplars ? span : undefined;
-        if (messageAgeSeconds !== undefined)
-          messageAge.observe(Math.max(0, messageAgeSeconds), exemplar, nowMs);
-        if (flowAgeSeconds !== undefined) flowAge.observe(Math.max(0, flowAgeSeconds), exemplar, nowMs);
-      },
-      redelivered() {
-        redeliveries.inc();
-      },
-      deadLettered(reason) {
-        let child = deadLettered.get(reason);
-        if (!child) {
-          child = set.deadLettered.child({ ...base, reason });
-          deadLettered.set(reason, child);
-        }
-        child.inc();
-      },
-      finished(outcome, seconds, errorType = '', span, nowMs) {
-        const error = boundErrorType(errorType);
-        let children = finishedSeries.get(outcome, error);
-        if (!children) {
-          const duration = { ...base, [LABEL_OPERATION_NAME]: 'process', [LABEL_ERROR_TYPE]: error };
-          children = finishedSeries.set(outcome, error, {
-            duration: set.processDuration.child(duration),
-            consumed: set.consumed.child({ ...duration, [LABEL_OUTCOME]: outcome }),
-          });
-        }
-        const now = nowMs ?? Date.now();
-        children.consumed.inc();
-        if (seconds !== undefined) children.duration.observe(seconds, exemplars ? span : undefined, now);
-        inFlight.dec();
-        lastProcessed.set(now / 1000);
-      },
-      abandoned() {
-        inFlight.dec();
-      },
-    };
-    return series;
-  };
+/** Publish-side series of one (system, destination, operation), its children resolved on first use. */
+class Producer implements ProducerSeries {
+  private readonly base: Labels;
+  private readonly sentBy = new Map<string, CounterSeries>();
+  private readonly durations = new Table2<HistogramSeries>();
+  private readonly returnedBy = new Map<string, CounterSeries>();
 
-  const producer = (system: MessagingSystem, rawDestination: string, operationName: string) => {
-    const destination = destinations.bound(system, LABEL_DESTINATION, rawDestination);
-    return (
-      producers.get(system, destination, operationName) ??
-      producers.set(system, destination, operationName, createProducer(system, destination, operationName))
-    );
-  };
+  constructor(
+    private readonly set: MetricSet,
+    private readonly boundErrorType: (raw: string) => string,
+    system: MessagingSystem,
+    destination: string,
+    private readonly operationName: string,
+  ) {
+    this.base = { [LABEL_MESSAGING_SYSTEM]: system, [LABEL_DESTINATION]: destination };
+  }
 
-  const consumer = (system: MessagingSystem, rawDestination: string, group: string | undefined) => {
-    const destination = destinations.bound(system, LABEL_DESTINATION, rawDestination);
-    const groupLabel = group ?? '';
-    return (
-      consumers.get(system, destination, groupLabel) ??
-      consumers.set(system, destination, groupLabel, createConsumer(system, destination, groupLabel))
-    );
-  };
+  sent(errorType = ''): void {
+    const error = this.boundErrorType(errorType);
+    let child = this.sentBy.get(error);
+    if (!child) {
+      child = this.set.sent.child({
+        ...this.base,
+        [LABEL_OPERATION_NAME]: this.operationName,
+        [LABEL_ERROR_TYPE]: error,
+      });
+      this.sentBy.set(error, child);
+    }
+    child.inc();
+  }
 
-  const invalid = new Table2<CounterSeries>();
-  return {
-    producer(system, destination, operationName) {
-      try {
-        return producer(system, destination, operationName);
-      } catch (err) {
-        guard.report('metrics', err);
-        return NOOP_PRODUCER;
-      }
-    },
-    consumer(system, destination, group) {
-      try {
-        return consumer(system, destination, group);
-      } catch (err) {
-        guard.report('metrics', err);
-        return NOOP_CONSUMER;
-      }
-    },
-    invalidContext(system, reason) {
-      try {
-        const child =
-          invalid.get(system, reason) ??
-          invalid.set(system, reason, set.invalidContext.child({ [LABEL_MESSAGING_SYSTEM]: system, reason }));
-        child.inc();
-      } catch (err) {
-        guard.report('metrics', err);
-      }
-    },
-  };
+  operation(operation: string, seconds: number, errorType = ''): void {
+    const error = this.boundErrorType(errorType);
+    const child =
+      this.durations.get(operation, error) ??
+      this.durations.set(
+        operation,
+        error,
+        this.set.operationDuration.child({
+          ...this.base,
+          [LABEL_OPERATION_NAME]: operation,
+          [LABEL_ERROR_TYPE]: error,
+        }),
+      );
+    child.observe(seconds);
+  }
+
+  returned(reason: string): void {
+    let child = this.returnedBy.get(reason);
+    if (!child) {
+      child = this.set.returned.child({ ...this.base, reason });
+      this.returnedBy.set(reason, child);
+    }
+    child.inc();
+  }
+}
+
+/** Consume-side series of one (system, destination, group): the per-delivery children resolved up front. */
+class Consumer implements ConsumerSeries {
+  private readonly inFlight: GaugeSeries;
+  private readonly lastProcessed: GaugeSeries;
+  private readonly messageAge: HistogramSeries;
+  private readonly flowAge: HistogramSeries;
+  private readonly redeliveries: CounterSeries;
+  private readonly deadLetteredBy = new Map<string, CounterSeries>();
+  private readonly finishedBy = new Table2<{ consumed: CounterSeries; duration: HistogramSeries }>();
+
+  constructor(
+    private readonly set: MetricSet,
+    private readonly boundErrorType: (raw: string) => string,
+    private readonly exemplars: boolean,
+    private readonly base: Labels,
+  ) {
+    this.inFlight = set.inFlight.child(base);
+    this.lastProcessed = set.lastProcessed.child(base);
+    this.messageAge = set.messageAge.child(base);
+    this.flowAge = set.flowAge.child(base);
+    this.redeliveries = set.redeliveries.child(base);
+  }
+
+  started(
+    messageAgeSeconds: number | undefined,
+    flowAgeSeconds: number | undefined,
+    span?: SpanContext,
+    nowMs?: number,
+  ): void {
+    this.inFlight.inc();
+    const exemplar = this.exemplars ? span : undefined;
+    if (messageAgeSeconds !== undefined)
+      this.messageAge.observe(Math.max(0, messageAgeSeconds), exemplar, nowMs);
+    if (flowAgeSeconds !== undefined) this.flowAge.observe(Math.max(0, flowAgeSeconds), exemplar, nowMs);
+  }
+
+  redelivered(): void {
+    this.redeliveries.inc();
+  }
+
+  deadLettered(reason: DeadLetterReason): void {
+    let child = this.deadLetteredBy.get(reason);
+    if (!child) {
+      child = this.set.deadLettered.child({ ...this.base, reason });
+      this.deadLetteredBy.set(reason, child);
+    }
+    child.inc();
+  }
+
+  finished(
+    outcome: Outcome,
+    seconds: number | undefined,
+    errorType = '',
+    span?: SpanContext,
+    nowMs?: number,
+  ): void {
+    const error = this.boundErrorType(errorType);
+    let children = this.finishedBy.get(outcome, error);
+    if (!children) {
+      const duration = { ...this.base, [LABEL_OPERATION_NAME]: 'process', [LABEL_ERROR_TYPE]: error };
+      children = this.finishedBy.set(outcome, error, {
+        duration: this.set.processDuration.child(duration),
+        consumed: this.set.consumed.child({ ...duration, [LABEL_OUTCOME]: outcome }),
+      });
+    }
+    const now = nowMs ?? Date.now();
+    children.consumed.inc();
+    if (seconds !== undefined) children.duration.observe(seconds, this.exemplars ? span : undefined, now);
+    this.inFlight.dec();
+    this.lastProcessed.set(now / 1000);
+  }
+
+  abandoned(): void {
+    this.inFlight.dec();
+  }
 }
 
 const NOOP_PRODUCER: ProducerSeries = { sent() {}, operation() {}, returned() {} };

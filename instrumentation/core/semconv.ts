@@ -238,6 +238,12 @@ export const ATTR_BULLMQ_JOB_NAME = 'bullmq.job.name';
 export const ATTR_HOPTRACE_DELAY_MS = 'hoptrace.delay_ms';
 /** The backoff before the next attempt of a failed job, in ms (outcome `retry`). */
 export const ATTR_HOPTRACE_RETRY_DELAY_MS = 'hoptrace.retry.delay_ms';
+/**
+ * On a span link: what the linked span is to this one. `flow_child`: a child job's producer span, on
+ * a BullMQ flow parent's consumer span; the collector does not count such links as deliveries.
+ */
+export const ATTR_HOPTRACE_LINK_KIND = 'hoptrace.link.kind';
+export const LINK_KIND_FLOW_CHILD = 'flow_child';
 /** Consumer spans of a flow's parent job: how many children it waited for. */
 export const ATTR_HOPTRACE_FLOW_CHILDREN = 'hoptrace.flow.children';
 

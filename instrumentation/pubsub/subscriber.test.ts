@@ -159,4 +159,23 @@ describe('pubsub subscriber wrapper', () => {
     assert.deepEqual(calls, ['ack']);
     assert.deepEqual(outcome(tracing), ['ack']);
   });
+
+  it('marks a message Pub/Sub forwarded to a dead-letter topic, without counting it again', async () => {
+    const { tracing, registry, wrapped, raw } = setup();
+    wrapped.on('message', (m: Message) => m.ack());
+    const attributes = {
+      CloudPubSubDeadLetterSourceSubscription: 'projects/p/subscriptions/billing',
+      CloudPubSubDeadLetterSourceDeliveryCount: '5',
+    };
+    raw.emit('message', fakeMessage({ attributes }).message);
+    const [span] = tracing.spans();
+    assert.equal(span!.attributes['hoptrace.dead_letter.reason'], 'delivery_limit');
+    assert.equal(span!.attributes['hoptrace.dead_letter.source'], 'billing');
+    assert.equal(span!.attributes['hoptrace.outcome'], 'ack');
+    const metric = await registry.getSingleMetric('hoptrace_dead_lettered_messages_total')!.get();
+    assert.equal(
+      metric.values.reduce((sum, v) => sum + v.value, 0),
+      0,
+    );
+  });
 });

@@ -20,6 +20,7 @@ import {
   type Delivery,
   errorTypeOf,
   type Outcome,
+  runHandler,
   type SettleDetail,
   startDelivery,
 } from '../transport/index.js';
@@ -182,29 +183,14 @@ export class SubscriptionTracer {
    * async listener's rejection stays unhandled exactly as without hoptrace (the client drops the promise).
    */
   private run(open: OpenDelivery, invoke: () => unknown): unknown {
-    const failed = (error: unknown) => this.settle(open, ...this.failure(open, error));
-    let isAsync = false;
-    const result = open.delivery.run(() => {
-      let value: unknown;
-      try {
-        value = invoke();
-      } catch (err) {
-        failed(err);
-        throw err;
-      }
-      if (!(value instanceof Promise)) return value;
-      isAsync = true;
-      return value.then(undefined, (err) => {
-        failed(err);
-        throw err;
-      });
-    });
-    if (isAsync && result instanceof Promise) {
-      result.then(undefined, (err) => {
-        throw err;
-      });
-    }
-    return result;
+    // The core's rule: same result or error, once; thenables of any realm; the client drops the promise.
+    return runHandler(
+      this.ctx.instr.guard,
+      open.delivery,
+      invoke,
+      { succeeded() {}, failed: (error) => this.settle(open, ...this.failure(open, error)) },
+      { keepRejectionUnhandled: true },
+    );
   }
 
   private settlingProxy(open: OpenDelivery): Message {

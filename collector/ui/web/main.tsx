@@ -88,60 +88,72 @@ function App() {
   const [error, setError] = useState<string | undefined>();
   const [updated, setUpdated] = useState<string | undefined>();
   const [tick, setTick] = useState(0);
-  const inFlight = useRef(false);
+  /** Polls in flight (timer polls skip while one runs) and the latest started: only it may update the page. */
+  const inFlight = useRef(0);
+  const latest = useRef(0);
   const filters = filtersFrom(route);
   const routeKey = route.page === 'journey' ? `j:${route.id}` : `h:${filtersQuery(filters)}`;
 
-  const poll = useCallback(async () => {
-    if (inFlight.current) return;
-    inFlight.current = true;
-    const started = performance.now();
-    try {
-      const s = settings ?? (await getJson<UiSettings>('/api/ui'));
-      if (!settings) setSettings(s);
-      if (route.page === 'journey') {
-        try {
-          setJourney(await getJson<Journey>(`/api/journeys/${encodeURIComponent(route.id)}`));
-        } catch (err) {
-          if (!(err instanceof NotFoundError)) throw err;
-          setJourney(null);
+  const poll = useCallback(
+    async (fromTimer: boolean) => {
+      if (fromTimer && inFlight.current > 0) return;
+      inFlight.current++;
+      const mine = ++latest.current;
+      const stale = () => mine !== latest.current;
+      const started = performance.now();
+      try {
+        const s = settings ?? (await getJson<UiSettings>('/api/ui'));
+        if (!settings) setSettings(s);
+        if (route.page === 'journey') {
+          let journey: Journey | null;
+          try {
+            journey = await getJson<Journey>(`/api/journeys/${encodeURIComponent(route.id)}`);
+          } catch (err) {
+            if (!(err instanceof NotFoundError)) throw err;
+            journey = null;
+          }
+          if (stale()) return;
+          setJourney(journey);
+        } else {
+          const query = filtersQuery(filters);
+          const [m, list] = await Promise.all([
+            getJson<FlowMap>('/api/map'),
+            getJson<{ journeys: JourneySummary[] }>(`/api/journeys?limit=100${query ? `&${query}` : ''}`),
+          ]);
+          if (stale()) return;
+          setMap(m);
+          setJourneys(list.journeys);
         }
-      } else {
-        const query = filtersQuery(filters);
-        const [m, list] = await Promise.all([
-          getJson<FlowMap>('/api/map'),
-          getJson<{ journeys: JourneySummary[] }>(`/api/journeys?limit=100${query ? `&${query}` : ''}`),
-        ]);
-        setMap(m);
-        setJourneys(list.journeys);
+        setNeedToken(false);
+        setError(undefined);
+        setUpdated(new Date().toISOString());
+        timings.lastPollMs = performance.now() - started;
+      } catch (err) {
+        if (stale()) return;
+        if (err instanceof UnauthorizedError) {
+          setNeedToken(true);
+          setMap(undefined);
+          setJourneys(undefined);
+          setJourney(undefined);
+        } else {
+          setError((err as Error).message);
+        }
+      } finally {
+        inFlight.current--;
       }
-      setNeedToken(false);
-      setError(undefined);
-      setUpdated(new Date().toISOString());
-      timings.lastPollMs = performance.now() - started;
-    } catch (err) {
-      if (err instanceof UnauthorizedError) {
-        setNeedToken(true);
-        setMap(undefined);
-        setJourneys(undefined);
-        setJourney(undefined);
-      } else {
-        setError((err as Error).message);
-      }
-    } finally {
-      inFlight.current = false;
-    }
-  }, [routeKey, settings]);
+    },
+    [routeKey, settings],
+  );
 
   useEffect(() => {
     if (route.page === 'journey') setJourney(undefined);
     else setJourneys(undefined);
-    void poll();
+    void poll(false);
   }, [routeKey, tick]);
 
   useEffect(() => {
     const timer = setInterval(() => {
-      if (!document.hidden && !needToken) void poll();
+      if (!document.hidden && !needToken) void poll(true);
     }, settings?.refreshMs ?? 2000);
     return () => clearInterval(timer);
   }, [poll, settings, needToken]);

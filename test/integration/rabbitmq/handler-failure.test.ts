@@ -31,6 +31,8 @@ describe('a failing consume handler behaves exactly as without hoptrace', () => 
       requeued: true,
     },
     { failure: 'reject', expected: { event: 'unhandledRejection', same: true }, requeued: false },
+    // A promise from another realm (vm context, jest sandbox) is observed like a native one.
+    { failure: 'reject-foreign', expected: { event: 'unhandledRejection', same: true }, requeued: false },
     {
       failure: 'throw-handler-error',
       expected: { event: 'handler-error', eventName: 'delivery', same: true },
