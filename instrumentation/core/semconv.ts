@@ -82,6 +82,18 @@ export const OUTCOMES: readonly Outcome[] = [
   'retry',
 ];
 
+/**
+ * Outcomes that mark the delivery's span failed (status ERROR, `error.type`): the message was not
+ * handled, now or for good. `ack` and `requeue` (given back on purpose) are not failures; `nack` is a
+ * negative settle whose effect the wrapper could not tell (kept as before: no status).
+ */
+export const FAILED_OUTCOMES: ReadonlySet<Outcome> = new Set<Outcome>([
+  'dead_letter',
+  'reject',
+  'error',
+  'retry',
+]);
+
 /** Why a message was dead-lettered (`hoptrace_dead_lettered_messages_total{reason}`). */
 export type DeadLetterReason =
   | 'rejected'
