@@ -85,7 +85,8 @@ export function placeSynthetic(
     if (depth <= MAX_PLACEMENT_DEPTH && isDeadLetterQueueDelivery(d, p)) {
       const failed = p.deliveries.find(
         (x) =>
-          x.outcome === 'dead_letter' && (d.deadLetterSource === undefined || x.destination === d.deadLetterSource),
+          x.outcome === 'dead_letter' &&
+          (d.deadLetterSource === undefined || x.destination === d.deadLetterSource),
       );
       if (failed) return deliverySpot(failed, p, depth + 1);
       certain = false;
