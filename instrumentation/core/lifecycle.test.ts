@@ -7,7 +7,7 @@ import { startDelivery } from './delivery.js';
 import { createInstrumentation } from './instrumentation.js';
 import { createOpenMetricsRegistry } from './metrics.js';
 import { startPublish } from './publish.js';
-import { HEADER_CORRELATION_ID, HEADER_ORIGIN_AT, HEADER_PUBLISHED_AT } from './semconv.js';
+import { HEADER_CORRELATION_ID, HEADER_ORIGIN_AT, HEADER_PUBLISHED_AT, type Outcome } from './semconv.js';
 
 function setup(linkMode: 'parent' | 'link' = 'parent') {
   const tracing = createTestTracing();
@@ -159,5 +159,52 @@ describe('publish -> delivery over headers', () => {
     for (const bad of ['5', '1700000000', '99999999999999']) {
       assert.equal(origin(bad).origin, undefined, `${bad} is replaced by the publish time (a first hop)`);
     }
+  });
+});
+
+describe('span status follows the outcome', () => {
+  const cases: [Outcome, boolean][] = [
+    ['ack', false],
+    ['requeue', false],
+    ['nack', false],
+    ['dead_letter', true],
+    ['reject', true],
+    ['error', true],
+    ['retry', true],
+  ];
+  for (const [outcome, failed] of cases) {
+    it(`${outcome} without an error object: ${failed ? 'ERROR with error.type' : 'no status'}`, () => {
+      const { tracing, instr } = setup();
+      const delivery = startDelivery(instr, { destination: 'orders', message: null, settleTimeoutMs: false });
+      delivery.run(() => {});
+      delivery.settle(outcome);
+      const [span] = tracing.spans();
+      assert.equal(span.status.code, failed ? SpanStatusCode.ERROR : SpanStatusCode.UNSET);
+      assert.equal(span.attributes['error.type'], failed ? outcome : undefined);
+    });
+  }
+
+  it("a nack after the handler threw: the handler's error names the failure, metrics unchanged", async () => {
+    const { tracing, registry, instr } = setup();
+    const delivery = startDelivery(instr, { destination: 'orders', consumerGroup: 'g', message: null });
+    class Bounced extends Error {
+      override name = 'Bounced';
+    }
+    await assert.rejects(
+      delivery.run(async () => {
+        throw new Bounced('no');
+      }),
+    );
+    delivery.settle('dead_letter', { deadLetterReason: 'rejected' });
+    const [span] = tracing.spans();
+    assert.equal(span.status.code, SpanStatusCode.ERROR);
+    assert.equal(span.attributes['error.type'], 'Bounced');
+    assert.equal(
+      await metricValue(registry, 'messaging_client_consumed_messages_total', {
+        hoptrace_outcome: 'dead_letter',
+        error_type: '',
+      }),
+      1,
+    );
   });
 });

@@ -350,6 +350,43 @@ describe('node --import hoptrace/register with the AWS SDK', { timeout: 120_000 
   });
 });
 
+describe('node --import hoptrace/register with Google Pub/Sub', { timeout: 120_000 }, () => {
+  it("publish and subscription handler share the trace; the caller's attributes arrive unchanged", async (t) => {
+    const host = stackEndpoint('HOPTRACE_PUBSUB_EMULATOR_HOST');
+    if (
+      !(await requireServer(t, 'the Pub/Sub fake', () =>
+        fetch(`http://${host}/`)
+          .catch(() => {
+            throw new Error(`nothing on ${host}`);
+          })
+          .then(() => undefined),
+      ))
+    )
+      return;
+    const receiver = await startTestReceiver();
+    try {
+      const app = startApp([REGISTER, fixture('pubsub-app.js')], {
+        ...otelEnv(receiver, 'pubsub-app'),
+        PUBSUB_EMULATOR_HOST: host,
+        METADATA_SERVER_DETECTION: 'none',
+        APP_TOPIC: uniqueName('register-pubsub'),
+      });
+      assert.equal(await app.exited(60_000), 0, `${JSON.stringify(app.lines)}\n${app.stderr()}`);
+      const spans = await waitForService(receiver, 'pubsub-app', 2);
+      const [producer] = bySystem(spans, 'gcp_pubsub', 'producer');
+      const [consumer] = bySystem(spans, 'gcp_pubsub', 'consumer');
+      assert.ok(producer && consumer, 'a send and a process span');
+      assert.equal(consumer.traceId, producer.traceId);
+      const handled = app.lines.find((l) => l.event === 'handled') as AppLine;
+      assert.equal(handled.traceId, producer.traceId, "the handler runs in the publisher's trace");
+      assert.equal((handled.attributes as Record<string, string>).tenant, 'acme');
+      assert.doesNotMatch(app.stderr(), /could not patch/);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 async function waitForService(receiver: TestReceiver, service: string, count: number): Promise<SpanRecord[]> {
   const deadline = Date.now() + 15_000;
   for (;;) {
