@@ -27,7 +27,11 @@ describe('lean headers (CONTRACT.md "Headers written on every message")', () => 
       startPublish(instr, { destination: 'q', operationName: 'send', headers: {}, message: null }),
     );
     op.end();
-    assert.deepEqual(Object.keys(op.headers).sort(), ['traceparent', 'x-correlation-id', 'x-hoptrace-published-at']);
+    assert.deepEqual(Object.keys(op.headers).sort(), [
+      'traceparent',
+      'x-correlation-id',
+      'x-hoptrace-published-at',
+    ]);
   });
 
   it('keeps baggage with entries besides the correlation ID, and the consumer restores the entry', async () => {

@@ -476,7 +476,9 @@ function correlationOnly(baggage: Baggage | undefined): boolean {
   const entries = baggage.getAllEntries();
   return (
     entries.length === 0 ||
-    (entries.length === 1 && entries[0]?.[0] === BAGGAGE_CORRELATION_ID && entries[0][1].metadata === undefined)
+    (entries.length === 1 &&
+      entries[0]?.[0] === BAGGAGE_CORRELATION_ID &&
+      entries[0][1].metadata === undefined)
   );
 }
 

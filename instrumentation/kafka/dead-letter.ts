@@ -75,7 +75,9 @@ export class DeadLetterWriter {
       const producer = await this.producer.get();
       await producer.send({
         topic: target,
-        messages: [{ ...outgoing, headers: publish.headers as IHeaders, timestamp: String(publish.publishedAt) }],
+        messages: [
+          { ...outgoing, headers: publish.headers as IHeaders, timestamp: String(publish.publishedAt) },
+        ],
       });
       publish.end();
     } catch (err) {

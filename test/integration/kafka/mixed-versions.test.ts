@@ -98,7 +98,9 @@ describe('mixed header versions on Kafka', () => {
       },
     });
     const correlationId = `new-${hex(4)}`;
-    await withCorrelationId(correlationId, () => producer.send({ topic: first, messages: [{ value: '0.2' }] }));
+    await withCorrelationId(correlationId, () =>
+      producer.send({ topic: first, messages: [{ value: '0.2' }] }),
+    );
     await waitFor(() => named(tracing.spans(), `process ${second}`).length === 1, 'both hops');
     const spans = tracing.spans();
     const root = named(spans, `send ${first}`)[0];

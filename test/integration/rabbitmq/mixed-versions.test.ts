@@ -46,7 +46,10 @@ describe('mixed header versions on RabbitMQ', () => {
         messageId: hex(8),
         timestamp: Math.floor(producer.publishedAt / 1000),
       });
-      await waitFor(() => spansNamed(fx.tracing.spans(), `process ${queue}`).length === 1, 'the process span');
+      await waitFor(
+        () => spansNamed(fx.tracing.spans(), `process ${queue}`).length === 1,
+        'the process span',
+      );
       const [span] = spansNamed(fx.tracing.spans(), `process ${queue}`);
       assert.equal(span?.spanContext().traceId, producer.traceId);
       assert.equal(span?.parentSpanContext?.spanId, producer.spanId);
