@@ -3,8 +3,7 @@
  * count of sends whose context did not fit. Shared by `SendMessage(Batch)` and `Publish(Batch)`.
  */
 import type { Counter } from 'prom-client';
-import type { Instrumentation } from '../core/instrumentation.js';
-import { type PublishOperation, startPublish } from '../core/publish.js';
+
 import {
   ATTR_HOPTRACE_PROPAGATION,
   ATTR_MESSAGING_MESSAGE_ID,
@@ -12,6 +11,7 @@ import {
   LABEL_MESSAGING_SYSTEM,
   LABEL_REASON,
 } from '../core/semconv.js';
+import { type Instrumentation, type PublishOperation, startPublish } from '../transport/index.js';
 import {
   type AttributeMap,
   AWS_TRACE_HEADER,
