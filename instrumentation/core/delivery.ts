@@ -39,9 +39,10 @@ import {
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
   ATTR_MESSAGING_MESSAGE_ID,
   type DeadLetterReason,
+  FAILED_OUTCOMES,
   type Outcome,
 } from './semconv.js';
-import { recordError, startConsumerSpan } from './spans.js';
+import { recordError, recordOutcomeStatus, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
 import { isPromiseLike, shallowCopy } from './utils.js';
 
@@ -191,6 +192,7 @@ class TracedDelivery<TMessage> implements Delivery {
   private readonly settleTimeoutMs: number | false;
   private handlerState = HandlerState.None;
   private handlerEndedAt: number | undefined;
+  private handlerError: unknown;
   private spanEnded = false;
   private settleTimer: NodeJS.Timeout | undefined;
   /** Created on first use: only a handler that returns a promise needs them. */
@@ -329,8 +331,13 @@ class TracedDelivery<TMessage> implements Delivery {
     try {
       const span = this.span;
       const error = detail?.error;
-      const errorType = error !== undefined ? recordError(span, error) : '';
       span.setAttribute(ATTR_HOPTRACE_OUTCOME, outcome);
+      // A failed outcome settled without an error (an AMQP nack after the handler threw): the
+      // handler's error, when there was one, still names the failure.
+      const spanError = error === undefined && FAILED_OUTCOMES.has(outcome) ? this.handlerError : error;
+      const recorded = recordOutcomeStatus(span, outcome, spanError);
+      // Metrics keep labelling only the error the wrapper settled with.
+      const errorType = error !== undefined ? recorded : '';
       if (detail?.deadLetterReason) {
         span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_REASON, detail.deadLetterReason);
         if (detail.countDeadLetter) this.series.deadLettered(detail.deadLetterReason);
@@ -369,6 +376,7 @@ class TracedDelivery<TMessage> implements Delivery {
   private handlerFinished(failed: boolean, error: unknown): void {
     this.handlerState = HandlerState.Done;
     this.handlerEndedAt = performance.now();
+    if (failed) this.handlerError = error;
     try {
       // A handler that settled its message (an ack) and then failed: the span still shows the failure.
       if (failed && this.settled && !this.spanEnded) recordError(this.span, error);
