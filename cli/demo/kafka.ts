@@ -151,7 +151,7 @@ export async function runKafkaDemo(options: KafkaDemoOptions): Promise<KafkaDemo
     }
 
     // Let the last commits land, then read the groups' lag (0 everywhere when all went through).
-    const monitor = createKafkaLagMonitor({ kafka: raw, groups: Object.values(groups), windowSize: 1 });
+    const monitor = createKafkaLagMonitor({ kafka: raw, groups: Object.values(groups), windowMs: 1 });
     let lag: GroupLag[] = [];
     try {
       while (Date.now() <= deadline) {

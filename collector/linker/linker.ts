@@ -11,6 +11,7 @@
  */
 
 import type { LabelValues } from 'prom-client';
+import { destinationLabelOf } from '../../instrumentation/core/destinations.js';
 import {
   LABEL_CONSUMER_GROUP,
   LABEL_CONSUMER_SERVICE,
@@ -51,6 +52,8 @@ import {
   sameDestination,
 } from './entries.js';
 import { JourneyStore, traceJourneyKey } from './journeys.js';
+
+const NO_ATTRIBUTES: Readonly<Record<string, unknown>> = Object.freeze({});
 
 export type LinkerLimits = Pick<
   CollectorLimits,
@@ -231,6 +234,7 @@ export class Linker implements JourneyReader {
       service: this.intern(serviceOf(span)),
       system: this.intern(f.system),
       destination: this.intern(f.destination),
+      destinationLabel: this.intern(f.destinationLabel),
       routingKey: f.routingKey === undefined ? undefined : this.intern(f.routingKey),
       messageId: f.messageId,
       correlationId: f.correlationId,
@@ -303,7 +307,7 @@ export class Linker implements JourneyReader {
     const m = this.metrics;
     const labels = m && {
       messaging_system: publish.system,
-      [LABEL_DESTINATION]: m.bounded(METRIC_FANOUT_DELIVERIES, LABEL_DESTINATION, publish.destination),
+      [LABEL_DESTINATION]: m.bounded(METRIC_FANOUT_DELIVERIES, LABEL_DESTINATION, publish.destinationLabel),
       [LABEL_PRODUCER_SERVICE]: m.bounded(METRIC_FANOUT_DELIVERIES, LABEL_PRODUCER_SERVICE, publish.service),
     };
     const deliveredGroups = fanOut(publish);
@@ -313,7 +317,7 @@ export class Linker implements JourneyReader {
     if (m) {
       m.unconsumed.inc({
         messaging_system: publish.system,
-        [LABEL_DESTINATION]: m.bounded(METRIC_UNCONSUMED, LABEL_DESTINATION, publish.destination),
+        [LABEL_DESTINATION]: m.bounded(METRIC_UNCONSUMED, LABEL_DESTINATION, publish.destinationLabel),
         [LABEL_PRODUCER_SERVICE]: m.bounded(METRIC_UNCONSUMED, LABEL_PRODUCER_SERVICE, publish.service),
       });
     }
@@ -361,6 +365,7 @@ export class Linker implements JourneyReader {
       service: this.intern(serviceOf(span)),
       system: this.intern(f.system),
       destination: this.intern(f.destination),
+      destinationLabel: this.intern(f.destinationLabel),
       group: this.intern(f.group),
       groupNamed: f.groupNamed,
       messageId: f.batch ? undefined : f.messageId,
@@ -494,7 +499,7 @@ export class Linker implements JourneyReader {
     if (!m) return;
     m.orphans.inc({
       messaging_system: d.system,
-      [LABEL_DESTINATION]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_DESTINATION, d.destination),
+      [LABEL_DESTINATION]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_DESTINATION, d.destinationLabel),
       [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_CONSUMER_GROUP, groupLabel(d)),
       [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_CONSUMER_SERVICE, d.service),
     });
@@ -572,7 +577,7 @@ export class Linker implements JourneyReader {
       if (d.duplicate) {
         m.duplicates.inc({
           messaging_system: d.system,
-          [LABEL_DESTINATION]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_DESTINATION, d.destination),
+          [LABEL_DESTINATION]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_DESTINATION, d.destinationLabel),
           [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_CONSUMER_GROUP, groupLabel(d)),
           [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_CONSUMER_SERVICE, d.service),
         });
@@ -591,7 +596,7 @@ export class Linker implements JourneyReader {
         [LABEL_PRODUCER_SERVICE]: m.bounded(METRIC_HOP_LATENCY, LABEL_PRODUCER_SERVICE, publish.service),
         [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_HOP_LATENCY, LABEL_CONSUMER_SERVICE, d.service),
         messaging_system: d.system,
-        [LABEL_DESTINATION]: m.bounded(METRIC_HOP_LATENCY, LABEL_DESTINATION, d.destination),
+        [LABEL_DESTINATION]: m.bounded(METRIC_HOP_LATENCY, LABEL_DESTINATION, d.destinationLabel),
         [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_HOP_LATENCY, LABEL_CONSUMER_GROUP, groupLabel(d)),
       },
       value: Math.max(0, d.latencyMs ?? 0) / 1000,
@@ -614,7 +619,13 @@ export class Linker implements JourneyReader {
     const m = this.metrics!;
     m.deadLetterHops.inc({
       messaging_system: d.system,
-      [LABEL_DESTINATION]: m.bounded(METRIC_DEAD_LETTER_HOPS, LABEL_DESTINATION, source ?? d.destination),
+      [LABEL_DESTINATION]: m.bounded(
+        METRIC_DEAD_LETTER_HOPS,
+        LABEL_DESTINATION,
+        d.outcome === 'dead_letter' || source === undefined
+          ? d.destinationLabel
+          : destinationLabelOf(source, NO_ATTRIBUTES),
+      ),
       [LABEL_CONSUMER_GROUP]:
         d.outcome === 'dead_letter'
           ? m.bounded(METRIC_DEAD_LETTER_HOPS, LABEL_CONSUMER_GROUP, groupLabel(d))

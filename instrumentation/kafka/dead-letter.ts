@@ -67,6 +67,7 @@ export class DeadLetterWriter {
       operationName: 'send',
       headers,
       messageIdHeader: true,
+      brokerPublishTime: true,
       attributes: {
         ...producerAttributes(outgoing, 1),
         [ATTR_HOPTRACE_DEAD_LETTER_REASON]: reason,
@@ -79,7 +80,9 @@ export class DeadLetterWriter {
       const producer = await this.producer.get();
       await producer.send({
         topic: target,
-        messages: [{ ...outgoing, headers: publish.headers as IHeaders }],
+        messages: [
+          { ...outgoing, headers: publish.headers as IHeaders, timestamp: String(publish.publishedAt) },
+        ],
       });
       publish.end();
     } catch (err) {
