@@ -220,7 +220,7 @@ export const SUITE: WorkloadSpec[] = [
     targets: [],
   },
   {
-    name: 'memory',
+    name: 'heap-growth',
     title: 'Memory over 1M messages (publish -> deliver -> settle through the core, sampled, metrics on)',
     script: 'memory',
     args: [],
