@@ -387,6 +387,50 @@ describe('node --import hoptrace/register with Google Pub/Sub', { timeout: 120_0
   });
 });
 
+describe('node --import hoptrace/register with BullMQ', { timeout: 120_000 }, () => {
+  it('a job that fails once: one trace, attempts 1 and 2 with outcomes retry and ack', async (t) => {
+    const url = stackEndpoint('HOPTRACE_REDIS_URL');
+    const { Redis } = await import('ioredis');
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const reachable = await requireServer(t, 'Redis', () => probe.connect().then(() => probe.ping()));
+    probe.disconnect();
+    if (!reachable) return;
+    const receiver = await startTestReceiver();
+    try {
+      const app = startApp([REGISTER, fixture('bullmq-app.js')], {
+        ...otelEnv(receiver, 'bullmq-app'),
+        APP_REDIS_URL: url,
+        APP_QUEUE: uniqueName('register-bullmq'),
+      });
+      assert.equal(await app.exited(60_000), 0, `${JSON.stringify(app.lines)}\n${app.stderr()}`);
+      const spans = await waitForService(receiver, 'bullmq-app', 3);
+      const producers = bySystem(spans, 'bullmq', 'producer');
+      const consumers = bySystem(spans, 'bullmq', 'consumer').sort(
+        (a, b) =>
+          Number(a.attributes['hoptrace.delivery.attempt']) -
+          Number(b.attributes['hoptrace.delivery.attempt']),
+      );
+      assert.equal(producers.length, 1, 'one add span');
+      assert.deepEqual(
+        consumers.map((s) => [s.attributes['hoptrace.delivery.attempt'], s.attributes['hoptrace.outcome']]),
+        [
+          [1, 'retry'],
+          [2, 'ack'],
+        ],
+      );
+      for (const consumer of consumers) assert.equal(consumer.traceId, producers[0].traceId);
+      const attempts = app.lines.filter((l) => l.event === 'attempt');
+      assert.deepEqual(
+        attempts.map((l) => l.traceId),
+        [producers[0].traceId, producers[0].traceId],
+        "each attempt runs in the job's trace",
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 async function waitForService(receiver: TestReceiver, service: string, count: number): Promise<SpanRecord[]> {
   const deadline = Date.now() + 15_000;
   for (;;) {
