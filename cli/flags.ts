@@ -39,6 +39,16 @@ export function urlFlag(name: string, raw: string | undefined, example: string):
   }
 }
 
+/** A regular expression flag; undefined when absent. */
+export function regexFlag(name: string, raw: string | undefined): RegExp | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return new RegExp(raw);
+  } catch (err) {
+    throw new UsageError(`--${name}: ${(err as Error).message}`);
+  }
+}
+
 /** A comma-separated list; undefined when absent. */
 export function listFlag(raw: string | undefined): string[] | undefined {
   if (raw === undefined) return undefined;

@@ -2,6 +2,7 @@
  * Collector options, their defaults, and validation. `resolveConfig` never guesses: a bad value
  * fails startup with a `ConfigError` naming the option.
  */
+import type { KafkaConfig } from 'kafkajs';
 import { positiveInt, throwPolicy } from '../instrumentation/core/options.js';
 import { DEFAULT_MONITORING_URL, type PubSubMonitorSettings } from '../monitors/pubsub/broker-monitor.js';
 import type { SqsMonitorSettings } from '../monitors/sqs/broker-monitor.js';
@@ -123,11 +124,19 @@ export interface PubSubMonitorOptions {
 
 export interface KafkaMonitorOptions {
   brokers: string[];
-  /** Consumer groups to watch; default all groups. */
-  groups?: string[];
-  /** Default 15 s. */
+  /** Consumer groups to watch: names, or a RegExp; default all groups. */
+  groups?: string[] | RegExp;
+  /** Topics to report: names, or a RegExp; default every topic a group commits. */
+  topics?: string[] | RegExp;
+  /** Default 5 s (docs/kafka.md: "Poll period and broker cost"). */
   intervalMs?: number;
+  /** Status window: no progress for this long leaves OK; default 30 s. */
+  windowMs?: number;
   clientId?: string;
+  /** TLS as kafkajs takes it: `true`, or tls.connect options (`ca`, `cert`, `key`, `rejectUnauthorized`, ...). */
+  ssl?: KafkaConfig['ssl'];
+  /** SASL as kafkajs takes it: `{ mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password }`. */
+  sasl?: KafkaConfig['sasl'];
 }
 
 /** Horizontal scale-out through a Kafka topic; see docs/collector.md "Scale-out". */
@@ -211,6 +220,9 @@ export const DEFAULT_FORWARD: Readonly<ForwardOptions> = Object.freeze({
 });
 
 export const DEFAULT_MONITOR_INTERVAL_MS = 15_000;
+/** Kafka lag is polled more often: a 30 s stall must show (docs/kafka.md, "Poll period and broker cost"). */
+export const DEFAULT_KAFKA_INTERVAL_MS = 5_000;
+export const DEFAULT_KAFKA_WINDOW_MS = 30_000;
 
 export interface ResolvedConfig {
   port: number;
@@ -218,7 +230,10 @@ export interface ResolvedConfig {
   token: string | undefined;
   forwardOtlpUrl: URL | undefined;
   forward: ForwardOptions;
-  kafka: (Required<Omit<KafkaMonitorOptions, 'groups'>> & { groups: string[] | undefined }) | undefined;
+  kafka:
+    | (Required<Omit<KafkaMonitorOptions, 'groups' | 'topics' | 'ssl' | 'sasl'>> &
+        Pick<KafkaMonitorOptions, 'groups' | 'topics' | 'ssl' | 'sasl'>)
+    | undefined;
   rabbitmq:
     | {
         managementUrl: URL;
@@ -487,22 +502,46 @@ function resolvePubSub(value: unknown): ResolvedConfig['pubsub'] {
 function resolveKafka(value: unknown): ResolvedConfig['kafka'] {
   if (value === undefined) return undefined;
   if (!isObject(value)) throw new ConfigError('kafka must be an object');
-  checkKeys('kafka', value, ['brokers', 'groups', 'intervalMs', 'clientId']);
-  const groups = value.groups;
-  if (
-    groups !== undefined &&
-    (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string' && g !== ''))
-  ) {
-    throw new ConfigError('kafka.groups must be a list of group names');
-  }
+  checkKeys('kafka', value, [
+    'brokers',
+    'groups',
+    'topics',
+    'intervalMs',
+    'windowMs',
+    'clientId',
+    'ssl',
+    'sasl',
+  ]);
   const clientId = value.clientId ?? 'hoptrace-collector';
   if (typeof clientId !== 'string') throw new ConfigError('kafka.clientId must be a string');
-  return {
+  const { ssl, sasl } = value;
+  if (ssl !== undefined && typeof ssl !== 'boolean' && !isObject(ssl))
+    throw new ConfigError('kafka.ssl must be true or tls.connect options');
+  if (sasl !== undefined) {
+    if (!isObject(sasl)) throw new ConfigError('kafka.sasl must be { mechanism, username, password }');
+    const mechanisms = ['plain', 'scram-sha-256', 'scram-sha-512', 'aws', 'oauthbearer'];
+    if (typeof sasl.mechanism !== 'string' || !mechanisms.includes(sasl.mechanism))
+      throw new ConfigError(`kafka.sasl.mechanism must be one of ${mechanisms.join(', ')}`);
+  }
+  const resolved: NonNullable<ResolvedConfig['kafka']> = {
     brokers: brokerList('kafka.brokers', value.brokers),
-    groups: groups as string[] | undefined,
-    intervalMs: positiveInt(CONFIG, 'kafka.intervalMs', value.intervalMs, DEFAULT_MONITOR_INTERVAL_MS),
+    groups: nameFilter('kafka.groups', value.groups),
+    topics: nameFilter('kafka.topics', value.topics),
+    intervalMs: positiveInt(CONFIG, 'kafka.intervalMs', value.intervalMs, DEFAULT_KAFKA_INTERVAL_MS),
+    windowMs: positiveInt(CONFIG, 'kafka.windowMs', value.windowMs, DEFAULT_KAFKA_WINDOW_MS),
     clientId,
   };
+  if (ssl !== undefined) resolved.ssl = ssl as KafkaConfig['ssl'];
+  if (sasl !== undefined) resolved.sasl = sasl as unknown as KafkaConfig['sasl'];
+  return resolved;
+}
+
+/** Names (a list of non-empty strings) or a RegExp. */
+function nameFilter(what: string, value: unknown): string[] | RegExp | undefined {
+  if (value === undefined || value instanceof RegExp) return value;
+  if (!Array.isArray(value) || !value.every((g) => typeof g === 'string' && g !== ''))
+    throw new ConfigError(`${what} must be a list of names or a RegExp`);
+  return value as string[];
 }
 
 function resolveScaleOut(value: unknown): ResolvedConfig['scaleOut'] {

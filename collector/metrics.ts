@@ -7,10 +7,12 @@
 import client from 'prom-client';
 import { LabelLimiter } from '../instrumentation/core/label-limiter.js';
 import {
+  LAG_LABELS,
   type LagLabel,
   type LagLabels,
   type LagStatusLabel,
   lagGauges,
+  type SecondsAging,
 } from '../instrumentation/core/lag-gauges.js';
 import { renderMetrics } from '../instrumentation/core/metrics-format.js';
 import {
@@ -20,6 +22,7 @@ import {
   LABEL_DEAD_LETTER_SOURCE,
   LABEL_DESTINATION,
   LABEL_MESSAGING_SYSTEM,
+  LABEL_PARTITION,
   LABEL_PRODUCER_SERVICE,
   LABEL_QUEUE_STATE,
   LABEL_REASON,
@@ -34,6 +37,15 @@ import {
   METRIC_DUPLICATE_DELIVERIES,
   METRIC_FANOUT_DELIVERIES,
   METRIC_HOP_LATENCY,
+  METRIC_KAFKA_GROUP_LAG_MAX,
+  METRIC_KAFKA_GROUP_LAG_SUM,
+  METRIC_KAFKA_GROUP_LOST_MESSAGES,
+  METRIC_KAFKA_GROUP_MEMBERS,
+  METRIC_KAFKA_GROUP_OFFSET,
+  METRIC_KAFKA_GROUP_STATE,
+  METRIC_KAFKA_GROUP_UNCOMMITTED,
+  METRIC_KAFKA_PARTITION_OFFSET,
+  METRIC_KAFKA_PARTITION_OLDEST_OFFSET,
   METRIC_ORPHAN_DELIVERIES,
   METRIC_QUEUE_CONSUMERS,
   METRIC_QUEUE_MESSAGES,
@@ -41,6 +53,7 @@ import {
   METRIC_QUEUE_PAUSED,
   METRIC_UNCONSUMED,
 } from '../instrumentation/core/semconv.js';
+import type { KafkaGauges } from '../monitors/gauges.js';
 
 const { Counter, Gauge, Histogram, Registry } = client;
 
@@ -98,6 +111,8 @@ export class CollectorMetrics {
   readonly lagMessages: client.Gauge<LagLabel>;
   readonly lagSeconds: client.Gauge<LagLabel>;
   readonly lagStatus: client.Gauge<LagStatusLabel>;
+  readonly lagSecondsAging: SecondsAging;
+  readonly kafka: KafkaGauges;
 
   constructor(options: { maxLabelValues: number; trackedMessages?: () => Record<EvictionKind, number> }) {
     // Set once, before any metric is registered (exemplar metrics require it at registration).
@@ -218,6 +233,59 @@ export class CollectorMetrics {
     this.lagMessages = lag.messages;
     this.lagSeconds = lag.seconds;
     this.lagStatus = lag.status;
+    this.lagSecondsAging = lag.aging;
+    const partitionLabels = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_PARTITION] as const;
+    const groupLabels = [LABEL_MESSAGING_SYSTEM, LABEL_CONSUMER_GROUP] as const;
+    const groupTopicLabels = [LABEL_MESSAGING_SYSTEM, LABEL_DESTINATION, LABEL_CONSUMER_GROUP] as const;
+    const gauge = <T extends string>(name: string, help: string, labelNames: readonly T[]) =>
+      new Gauge<T>({ name, help, labelNames, registers });
+    this.kafka = {
+      groupOffset: gauge(
+        METRIC_KAFKA_GROUP_OFFSET,
+        'Committed offset of a consumer group, per partition (Kafka).',
+        LAG_LABELS,
+      ),
+      groupLost: gauge(
+        METRIC_KAFKA_GROUP_LOST_MESSAGES,
+        'Messages deleted (retention) before the group read them: log start offset - committed offset, when above 0.',
+        LAG_LABELS,
+      ),
+      partitionOffset: gauge(
+        METRIC_KAFKA_PARTITION_OFFSET,
+        'High watermark of a partition (Kafka).',
+        partitionLabels,
+      ),
+      partitionOldest: gauge(
+        METRIC_KAFKA_PARTITION_OLDEST_OFFSET,
+        'Log start offset of a partition: the oldest record kept (Kafka).',
+        partitionLabels,
+      ),
+      groupMembers: gauge(
+        METRIC_KAFKA_GROUP_MEMBERS,
+        'Active members of a consumer group (Kafka).',
+        groupLabels,
+      ),
+      groupState: gauge(
+        METRIC_KAFKA_GROUP_STATE,
+        'State of a consumer group (Stable, Empty, PreparingRebalance, ...): 1 for the current state.',
+        [...groupLabels, LABEL_QUEUE_STATE],
+      ),
+      groupUncommitted: gauge(
+        METRIC_KAFKA_GROUP_UNCOMMITTED,
+        'Partitions of a topic the group reads (commits or assignments) that it never committed.',
+        groupTopicLabels,
+      ),
+      groupLagSum: gauge(
+        METRIC_KAFKA_GROUP_LAG_SUM,
+        "Consumer lag in messages summed over a topic's partitions.",
+        groupTopicLabels,
+      ),
+      groupLagMax: gauge(
+        METRIC_KAFKA_GROUP_LAG_MAX,
+        "Largest consumer lag in messages among a topic's partitions.",
+        groupTopicLabels,
+      ),
+    };
     this.up.set({ source: 'collector' }, 1);
   }
 

@@ -9,7 +9,11 @@ export class GaugeSeries<T extends string> {
   private previous = new Map<string, Partial<Record<T, string>>>();
   private current = new Map<string, Partial<Record<T, string>>>();
 
-  constructor(private readonly gauge: Gauge<T>) {}
+  constructor(
+    private readonly gauge: Gauge<T>,
+    /** Called for each series removed (e.g. to stop it aging). */
+    private readonly onRemove?: (labels: Partial<Record<T, string>>) => void,
+  ) {}
 
   set(labels: Partial<Record<T, string>>, value: number): void {
     this.gauge.set(labels, value);
@@ -18,7 +22,11 @@ export class GaugeSeries<T extends string> {
 
   /** Ends a poll: removes series set in the previous poll but not in this one. */
   commit(): void {
-    for (const [key, labels] of this.previous) if (!this.current.has(key)) this.gauge.remove(labels);
+    for (const [key, labels] of this.previous) {
+      if (this.current.has(key)) continue;
+      this.gauge.remove(labels);
+      this.onRemove?.(labels);
+    }
     this.previous = this.current;
     this.current = new Map();
   }

@@ -44,12 +44,51 @@ export interface LagReading {
   messages: number;
   /** Age of the oldest unprocessed message: `hoptrace_consumer_lag_seconds`; omit when unknown. */
   seconds?: number;
+  /**
+   * Epoch ms `seconds` was measured at, set when the consumer made no progress: the gauge then ages
+   * with the clock at scrape time until the next reading.
+   */
+  secondsAt?: number;
+}
+
+/** Offsets of one partition of a log (Kafka): `hoptrace_kafka_topic_partition_*_offset`. */
+export interface PartitionOffsetsReading {
+  destination: string;
+  partition: string;
+  /** Log start offset (oldest record kept). */
+  oldest: number;
+  /** High watermark. */
+  newest: number;
+}
+
+/** A group's committed offset on one partition: `hoptrace_kafka_consumergroup_current_offset`. */
+export interface GroupOffsetReading {
+  destination: string;
+  group: string;
+  partition: string;
+  committed: number;
+  /** Records deleted before the group read them: `hoptrace_kafka_consumergroup_lost_messages`. */
+  lost: number;
+}
+
+/** Per group and destination: lag sum and max, partitions never committed. */
+export interface GroupDestinationReading {
+  destination: string;
+  group: string;
+  lagSum: number;
+  lagMax: number;
+  uncommitted: number;
 }
 
 /** A consumer group's status from a sliding window (`hoptrace_consumer_lag_status`). */
 export interface GroupStatusReading {
   group: string;
-  status: LagStatus;
+  /** Omit where no status is known yet (a group without commits). */
+  status?: LagStatus;
+  /** Active members: `hoptrace_kafka_consumergroup_members`; omit where unknown. */
+  members?: number;
+  /** Group state (Kafka: Stable, Empty, ...): `hoptrace_kafka_consumergroup_state{state}`. */
+  state?: string;
 }
 
 /** What one poll read. Every series a monitor set in its previous reading and not in this one is removed. */
@@ -59,6 +98,10 @@ export interface BrokerReading {
   queues?: readonly QueueReading[];
   lag?: readonly LagReading[];
   groups?: readonly GroupStatusReading[];
+  /** Kafka: partition and group offsets, per group and topic aggregates. */
+  offsets?: readonly PartitionOffsetsReading[];
+  groupOffsets?: readonly GroupOffsetReading[];
+  groupDestinations?: readonly GroupDestinationReading[];
   /**
    * Set when part of the broker could not be read: the rest of the reading is recorded, then the
    * source reports down with this error.
@@ -70,6 +113,11 @@ export interface Monitor {
   /** `source` label of `hoptrace_collector_up` and `..._last_success_timestamp_seconds`. */
   readonly source: string;
   readonly intervalMs: number;
+  /**
+   * A scrape of `/metrics` polls this monitor first when its last poll started longer ago than this
+   * (figures current at scrape time, as kafka_exporter computes them); omit for interval polls only.
+   */
+  readonly refreshOnScrapeMs?: number;
   /**
    * One poll: read the broker. Throws (a `MonitorError`) when it cannot; `signal` aborts when the
    * poll outlives its interval or the runner stops. Resolving without a reading records nothing.

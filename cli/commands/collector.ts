@@ -3,7 +3,8 @@ import type { CollectorOptions } from '../../collector/config.js';
 import { ConfigError } from '../../collector/errors.js';
 import { startCollector } from '../../collector/start.js';
 import { type Command, UsageError } from '../command.js';
-import { brokersFlag, integerFlag, listFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
+import { brokersFlag, integerFlag, listFlag, parseFlags, redactUrl, regexFlag, urlFlag } from '../flags.js';
+import { KAFKA_CONNECTION_HELP, kafkaConnection, kafkaConnectionFlags } from '../kafka-connection.js';
 
 const HELP = `Usage: hoptrace collector [flags]
 
@@ -32,7 +33,10 @@ Flags:
   --bullmq-queues Q1,Q2       only these queues (default every queue under the prefix)
   --bullmq-prefix P           BullMQ's key prefix (default bull)
   --kafka-groups G1,G2        only these consumer groups (default all)
-  --monitor-interval MS       broker poll interval (default 15000)
+  --kafka-group-regex RE      only the consumer groups matching RE
+  --kafka-topic-regex RE      only the topics matching RE
+${KAFKA_CONNECTION_HELP('kafka-')}
+  --monitor-interval MS       broker poll interval (default 15000; Kafka 5000)
   --link-window-ms MS         how long a delivery waits for its publish (default 30000)
   --unconsumed-deadline-ms MS publish with no delivery after this is unconsumed (default 60000)
   --message-ttl-ms MS         how long a publish stays linkable (default 600000)
@@ -73,6 +77,9 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
       'pubsub-subscriptions': { type: 'string' },
       'kafka-brokers': { type: 'string' },
       'kafka-groups': { type: 'string' },
+      'kafka-group-regex': { type: 'string' },
+      'kafka-topic-regex': { type: 'string' },
+      ...kafkaConnectionFlags('kafka-'),
       bullmq: { type: 'string' },
       'bullmq-queues': { type: 'string' },
       'bullmq-prefix': { type: 'string' },
@@ -132,10 +139,20 @@ export function parseCollectorFlags(argv: string[], env: NodeJS.ProcessEnv = pro
   if (brokers) {
     options.kafka = { brokers };
     const groups = listFlag(values['kafka-groups']);
-    if (groups) options.kafka.groups = groups;
+    const groupRegex = regexFlag('kafka-group-regex', values['kafka-group-regex']);
+    if (groups && groupRegex)
+      throw new UsageError('--kafka-groups and --kafka-group-regex do not go together');
+    if (groups ?? groupRegex) options.kafka.groups = groups ?? groupRegex;
+    const topicRegex = regexFlag('kafka-topic-regex', values['kafka-topic-regex']);
+    if (topicRegex) options.kafka.topics = topicRegex;
+    Object.assign(options.kafka, kafkaConnection('kafka-', values, env));
     if (interval !== undefined) options.kafka.intervalMs = interval;
-  } else if (values['kafka-groups'] !== undefined) {
-    throw new UsageError('--kafka-groups needs --kafka-brokers');
+  } else if (
+    Object.keys(values).some(
+      (k) => k.startsWith('kafka-') && k !== 'kafka-brokers' && values[k] !== undefined,
+    )
+  ) {
+    throw new UsageError('--kafka-* flags need --kafka-brokers');
   }
   if (values.bullmq !== undefined) {
     options.bullmq = { url: values.bullmq };

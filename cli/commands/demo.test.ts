@@ -32,7 +32,7 @@ describe('hoptrace demo (in process, no server)', () => {
     const run = spawnSync(process.execPath, [cli, 'demo', '--broker', 'nats'], { encoding: 'utf8' });
     assert.equal(run.status, 2);
     assert.equal(run.stderr.trim().split('\n').length, 1);
-    assert.match(run.stderr, /--broker must be inproc, rabbitmq, kafka, sqs or pubsub/);
+    assert.match(run.stderr, /--broker must be inproc, rabbitmq, kafka, bullmq, sqs or pubsub/);
   });
 
   it('parses the Pub/Sub flags', () => {
@@ -53,5 +53,9 @@ describe('hoptrace demo (in process, no server)', () => {
     assert.throws(() => parseDemoFlags(['--orders', '0']), /--orders/);
     assert.throws(() => parseDemoFlags(['--metrics-port', 'x']), /--metrics-port/);
     assert.throws(() => parseDemoFlags(['--otlp', 'not a url']), /--otlp/);
+    const bullmq = parseDemoFlags(['--broker', 'bullmq', '--redis-url', 'redis://10.0.0.1:6380'], {});
+    assert.deepEqual([bullmq.broker, bullmq.redisUrl], ['bullmq', 'redis://10.0.0.1:6380']);
+    assert.equal(parseDemoFlags(['--broker', 'bullmq'], {}).redisUrl, 'redis://127.0.0.1:36379');
+    assert.throws(() => parseDemoFlags(['--redis-url', 'http://x'], {}), /--redis-url must be a redis/);
   });
 });

@@ -13,7 +13,7 @@ import { setupTelemetry } from '../demo/telemetry.js';
 import { brokersFlag, integerFlag, parseFlags, redactUrl, urlFlag } from '../flags.js';
 import { metricsSummary } from '../metrics-summary.js';
 
-const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka|bullmq|sqs|pubsub] [flags]
+const HELP = `Usage: hoptrace demo [--broker inproc|rabbitmq|kafka|bullmq|sqs|pubsub] [--link] [flags]
 
 Runs an orders flow and prints each order's journey: publish -> deliveries -> outcomes, retries,
 dead letters and latencies, then a metrics summary. The default broker, inproc, needs no server:
@@ -23,6 +23,8 @@ every third order, is retried and finally dead-lettered; billing publishes payme
 Flags:
   --broker B          inproc (default), rabbitmq, kafka, bullmq, sqs or pubsub (needs a server: see docs/stack.md)
   --orders N          orders to place (default 3)
+  --link              consumers in link mode: each delivery its own trace, linked to its publish (the
+                      collector's synthetic spans put the whole flow back into the origin's trace)
   --otlp URL          also export spans over OTLP/HTTP, e.g. http://127.0.0.1:4318 (Jaeger, hoptrace collector)
   --metrics-port N    serve /metrics on 127.0.0.1:N and keep placing an order every second until Ctrl-C
   --ui                run a collector in process, feed it the demo's spans and keep it up until Ctrl-C:
@@ -48,6 +50,7 @@ interface DemoFlags {
   broker: 'inproc' | 'rabbitmq' | 'kafka' | 'bullmq' | 'sqs' | 'pubsub';
   orders: number;
   otlp?: string;
+  link: boolean;
   metricsPort?: number;
   amqpUrl: string;
   brokers: string[];
@@ -69,6 +72,7 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
       broker: { type: 'string', default: 'inproc' },
       orders: { type: 'string', default: '3' },
       otlp: { type: 'string' },
+      link: { type: 'boolean', default: false },
       'metrics-port': { type: 'string' },
       'amqp-url': { type: 'string' },
       brokers: { type: 'string' },
@@ -117,6 +121,7 @@ export function parseDemoFlags(argv: string[], env: NodeJS.ProcessEnv = process.
     broker,
     orders: integerFlag('orders', values.orders, { min: 1, max: 10_000 }) as number,
     otlp: values.otlp,
+    link: values.link ?? false,
     metricsPort: integerFlag('metrics-port', values['metrics-port'], { min: 1, max: 65535 }),
     amqpUrl: values['amqp-url'] ?? env.HOPTRACE_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:35672',
     brokers: brokersFlag(
@@ -152,11 +157,13 @@ function serveMetrics(port: number): Promise<Server> {
   });
 }
 
+const linkModeOf = (flags: DemoFlags) => (flags.link ? ('link' as const) : ('parent' as const));
+
 /** A demo scenario: runs to completion, says what it did, and returns the flows to print. */
 type Scenario = (log: (line: string) => void) => Promise<{ correlationIds: string[]; headline: string }>;
 
 async function runScenario(flags: DemoFlags, scenario: Scenario): Promise<number> {
-  const telemetry = setupTelemetry({ serviceName: 'hoptrace-demo', otlpUrl: flags.otlp });
+  const telemetry = setupTelemetry({ serviceName: 'storefront', otlpUrl: flags.otlp });
   try {
     const { correlationIds, headline } = await scenario((line) => console.log(line));
     console.log(`${headline}\n`);
@@ -172,7 +179,7 @@ async function runScenario(flags: DemoFlags, scenario: Scenario): Promise<number
 const inprocScenario =
   (flags: DemoFlags): Scenario =>
   async () => {
-    const result = await runOrdersDemo({ orders: flags.orders });
+    const result = await runOrdersDemo({ orders: flags.orders, linkMode: linkModeOf(flags) });
     return {
       correlationIds: result.correlationIds,
       headline: `Placed ${result.correlationIds.length} orders on the in-process bus.`,
@@ -183,13 +190,14 @@ const kafkaScenario =
   (flags: DemoFlags): Scenario =>
   async (log) => {
     const { runKafkaDemo } = await import('../demo/kafka.js');
-    const summary = await runKafkaDemo({ brokers: flags.brokers, messages: flags.orders, log }).catch(
-      (err: unknown) => {
-        throw new UsageError(
-          `Kafka demo failed against ${flags.brokers.join(',')}: ${(err as Error).message}`,
-        );
-      },
-    );
+    const summary = await runKafkaDemo({
+      brokers: flags.brokers,
+      messages: flags.orders,
+      log,
+      linkMode: linkModeOf(flags),
+    }).catch((err: unknown) => {
+      throw new UsageError(`Kafka demo failed against ${flags.brokers.join(',')}: ${(err as Error).message}`);
+    });
     const lag = summary.lag.map((g) => `${g.group}=${g.totalLag ?? 0}`).join(' ');
     return {
       correlationIds: summary.correlationIds,
@@ -201,7 +209,11 @@ const rabbitScenario =
   (flags: DemoFlags): Scenario =>
   async (log) => {
     const { runRabbitDemo, formatRabbitDemoSummary } = await import('../demo/rabbitmq.js');
-    const result = await runRabbitDemo({ url: flags.amqpUrl, orders: flags.orders }).catch((err: unknown) => {
+    const result = await runRabbitDemo({
+      url: flags.amqpUrl,
+      orders: flags.orders,
+      linkMode: linkModeOf(flags),
+    }).catch((err: unknown) => {
       throw new UsageError(
         `RabbitMQ demo failed against ${redactUrl(flags.amqpUrl)}: ${(err as Error).message}`,
       );
@@ -222,6 +234,7 @@ const pubsubScenario =
       emulatorHost: flags.pubsubEmulator,
       projectId: flags.pubsubProject,
       orders: flags.orders,
+      linkMode: linkModeOf(flags),
     }).catch((err: unknown) => {
       throw new UsageError(`Pub/Sub demo failed against ${where}: ${(err as Error).message}`);
     });
@@ -237,11 +250,13 @@ const bullmqScenario =
   async (log) => {
     const { runBullMQDemo, formatBullMQDemoSummary } = await import('../demo/bullmq.js');
     const where = redactUrl(flags.redisUrl);
-    const result = await runBullMQDemo({ url: flags.redisUrl, orders: flags.orders }).catch(
-      (err: unknown) => {
-        throw new UsageError(`BullMQ demo failed against ${where}: ${(err as Error).message}`);
-      },
-    );
+    const result = await runBullMQDemo({
+      url: flags.redisUrl,
+      orders: flags.orders,
+      linkMode: linkModeOf(flags),
+    }).catch((err: unknown) => {
+      throw new UsageError(`BullMQ demo failed against ${where}: ${(err as Error).message}`);
+    });
     log(formatBullMQDemoSummary(result));
     return {
       correlationIds: result.correlationIds,
@@ -254,11 +269,14 @@ const sqsScenario =
   async (log) => {
     const { runSqsDemo, formatSqsDemoSummary } = await import('../demo/sqs.js');
     const where = flags.sqsEndpoint ?? 'AWS';
-    const result = await runSqsDemo({ endpoint: flags.sqsEndpoint, orders: flags.orders, log }).catch(
-      (err: unknown) => {
-        throw new UsageError(`SQS demo failed against ${where}: ${(err as Error).message}`);
-      },
-    );
+    const result = await runSqsDemo({
+      endpoint: flags.sqsEndpoint,
+      orders: flags.orders,
+      log,
+      linkMode: linkModeOf(flags),
+    }).catch((err: unknown) => {
+      throw new UsageError(`SQS demo failed against ${where}: ${(err as Error).message}`);
+    });
     log(formatSqsDemoSummary(result));
     return {
       correlationIds: result.correlationIds,
@@ -268,10 +286,10 @@ const sqsScenario =
 
 async function runInproc(flags: DemoFlags): Promise<number> {
   if (flags.metricsPort === undefined) return runScenario(flags, inprocScenario(flags));
-  const telemetry = setupTelemetry({ serviceName: 'hoptrace-demo', otlpUrl: flags.otlp });
+  const telemetry = setupTelemetry({ serviceName: 'storefront', otlpUrl: flags.otlp });
   try {
     const server = await serveMetrics(flags.metricsPort);
-    const system = createOrdersSystem();
+    const system = createOrdersSystem({ linkMode: linkModeOf(flags) });
     console.log(
       `Serving http://127.0.0.1:${flags.metricsPort}/metrics; placing an order every second. Ctrl-C stops.`,
     );
@@ -348,7 +366,7 @@ async function runWithUi(flags: DemoFlags, scenario: Scenario): Promise<number> 
   const collector = await startUiCollector(flags);
   const feed = collectorProcessor(collector);
   const telemetry = setupTelemetry({
-    serviceName: 'hoptrace-demo',
+    serviceName: 'storefront',
     otlpUrl: flags.otlp,
     keepSpans: false,
     processors: [feed],
@@ -364,7 +382,7 @@ async function runWithUi(flags: DemoFlags, scenario: Scenario): Promise<number> 
     let system: ReturnType<typeof createOrdersSystem> | undefined;
     if (flags.broker === 'inproc') {
       // Keep the map live: an order a second, numbered after the first run's.
-      system = createOrdersSystem({ firstOrderId: correlationIds.length + 1 });
+      system = createOrdersSystem({ firstOrderId: correlationIds.length + 1, linkMode: linkModeOf(flags) });
       timer = setInterval(() => {
         system?.publishOrder().catch((err: unknown) => console.error(`publish failed: ${String(err)}`));
       }, 1000);

@@ -22,6 +22,8 @@ export interface BullMQDemoOptions {
   /** Give up after this long; default 30000 ms. */
   timeoutMs?: number;
   tracerProvider?: TracerProvider;
+  /** `'link'`: each delivery starts its own trace, linked to the publish (`hoptrace demo --link`). */
+  linkMode?: 'parent' | 'link';
   registry?: MetricsRegistry;
 }
 
@@ -50,7 +52,12 @@ export async function runBullMQDemo(options: BullMQDemoOptions): Promise<BullMQD
     maxRetriesPerRequest: null,
   };
   const telemetry = (serviceName: string) =>
-    new BullMQTelemetry({ serviceName, tracerProvider: options.tracerProvider, registry: options.registry });
+    new BullMQTelemetry({
+      serviceName,
+      tracerProvider: options.tracerProvider,
+      registry: options.registry,
+      linkMode: options.linkMode,
+    });
   const suffix = randomBytes(4).toString('hex');
   const queues = {
     orders: `hoptrace-demo-orders-${suffix}`,

@@ -29,6 +29,8 @@ export interface OrdersDemoOptions {
   /** Every nth order has an address the email service always fails on; default 3. */
   failEvery?: number;
   tracerProvider?: TracerProvider;
+  /** `'link'`: each delivery starts its own trace, linked to the publish (`hoptrace demo --link`). */
+  linkMode?: 'parent' | 'link';
   registry?: MetricsRegistry;
   /** Delay before each retry of the email service (ms); default 20. */
   retryDelayMs?: number;
@@ -52,6 +54,7 @@ export function createOrdersSystem(options: OrdersDemoOptions = {}) {
     name: 'orders',
     serviceName: 'storefront',
     tracerProvider: options.tracerProvider,
+    linkMode: options.linkMode,
     registry: options.registry,
   });
   const retryDelayMs = options.retryDelayMs ?? 20;

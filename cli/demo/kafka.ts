@@ -18,6 +18,8 @@ export interface KafkaDemoOptions {
   /** Topic name; default `hoptrace-demo-orders-<random>` so runs do not mix. */
   topic?: string;
   tracerProvider?: TracerProvider;
+  /** `'link'`: each delivery starts its own trace, linked to the publish (`hoptrace demo --link`). */
+  linkMode?: 'parent' | 'link';
   registry?: MetricsRegistry;
   /** Progress lines; default silent. */
   log?: (line: string) => void;
@@ -58,12 +60,15 @@ export async function runKafkaDemo(options: KafkaDemoOptions): Promise<KafkaDemo
     logLevel: logLevel.NOTHING,
     retry: { initialRetryTime: 100, retries: 5 },
   });
-  const kafka = instrumentKafka(raw, {
-    serviceName: 'orders-demo',
-    tracerProvider: options.tracerProvider,
-    registry: options.registry,
-    deadLetter: { maxAttempts: 3 },
-  });
+  // One wrapper per service, as separate services would have: each span carries its own service name.
+  const kafkaFor = (serviceName: string) =>
+    instrumentKafka(raw, {
+      serviceName,
+      tracerProvider: options.tracerProvider,
+      linkMode: options.linkMode,
+      registry: options.registry,
+      deadLetter: { maxAttempts: 3 },
+    });
 
   const admin = raw.admin();
   await admin.connect();
@@ -85,10 +90,10 @@ export async function runKafkaDemo(options: KafkaDemoOptions): Promise<KafkaDemo
     maxWaitTimeInMs: 100,
     retry: { initialRetryTime: 100, retries: 10 },
   });
-  const billing = kafka.consumer(consumerConfig(groups.billing));
-  const fraudCheck = kafka.consumer(consumerConfig(groups.fraudCheck));
-  const review = kafka.consumer(consumerConfig(groups.deadLetterReader));
-  const producer = kafka.producer();
+  const billing = kafkaFor('billing').consumer(consumerConfig(groups.billing));
+  const fraudCheck = kafkaFor('fraud-check').consumer(consumerConfig(groups.fraudCheck));
+  const review = kafkaFor('fraud-review').consumer(consumerConfig(groups.deadLetterReader));
+  const producer = kafkaFor('storefront').producer();
   const clients = [billing, fraudCheck, review, producer];
 
   try {
@@ -146,7 +151,7 @@ export async function runKafkaDemo(options: KafkaDemoOptions): Promise<KafkaDemo
     }
 
     // Let the last commits land, then read the groups' lag (0 everywhere when all went through).
-    const monitor = createKafkaLagMonitor({ kafka: raw, groups: Object.values(groups), windowSize: 1 });
+    const monitor = createKafkaLagMonitor({ kafka: raw, groups: Object.values(groups), windowMs: 1 });
     let lag: GroupLag[] = [];
     try {
       while (Date.now() <= deadline) {

@@ -24,6 +24,8 @@ export interface PubSubDemoOptions {
   /** The email subscription's dead-letter policy; default 5 (the real service's minimum). */
   maxDeliveryAttempts?: number;
   tracerProvider?: TracerProvider;
+  /** `'link'`: each delivery starts its own trace, linked to the publish (`hoptrace demo --link`). */
+  linkMode?: 'parent' | 'link';
   registry?: MetricsRegistry;
   /** Default 20 000 ms. */
   timeoutMs?: number;
@@ -59,6 +61,7 @@ export async function runPubSubDemo(options: PubSubDemoOptions): Promise<PubSubD
     instrumentPubSub(raw, {
       serviceName,
       tracerProvider: options.tracerProvider,
+      linkMode: options.linkMode,
       registry: options.registry,
     });
 

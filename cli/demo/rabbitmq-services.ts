@@ -23,6 +23,8 @@ export interface ServiceOptions {
   url: string;
   topology: DemoTopology;
   tracerProvider?: TracerProvider;
+  /** `'link'`: each delivery starts its own trace, linked to the publish (`hoptrace demo --link`). */
+  linkMode?: 'parent' | 'link';
   registry?: MetricsRegistry;
 }
 
@@ -47,6 +49,7 @@ async function connect(name: string, options: ServiceOptions): Promise<ChannelMo
   return instrumentAmqp(raw, {
     serviceName: name,
     tracerProvider: options.tracerProvider,
+    linkMode: options.linkMode,
     registry: options.registry,
   });
 }

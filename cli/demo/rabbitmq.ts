@@ -29,6 +29,8 @@ export interface RabbitDemoOptions {
   prefix?: string;
   /** Default: the global tracer provider. */
   tracerProvider?: TracerProvider;
+  /** `'link'`: each delivery starts its own trace, linked to the publish (`hoptrace demo --link`). */
+  linkMode?: 'parent' | 'link';
   /** Default: hoptrace's `metricsRegistry`. */
   registry?: MetricsRegistry;
   /** Give up waiting for the deliveries after this long; default 15 000 ms. */
@@ -53,6 +55,7 @@ export async function runRabbitDemo(options: RabbitDemoOptions): Promise<RabbitD
     url: options.url,
     topology,
     tracerProvider: options.tracerProvider,
+    linkMode: options.linkMode,
     registry: options.registry,
   };
 

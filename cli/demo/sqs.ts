@@ -31,6 +31,8 @@ export interface SqsDemoOptions {
   /** Orders to publish; default 3. Every 3rd order (amount >= 900) fails the fraud check. */
   orders?: number;
   log?: (line: string) => void;
+  /** `'link'`: each delivery starts its own trace, linked to the publish (`hoptrace demo --link`). */
+  linkMode?: 'parent' | 'link';
   /** Give up after this long; default 60000 ms. */
   timeoutMs?: number;
 }
@@ -60,8 +62,9 @@ export async function runSqsDemo(options: SqsDemoOptions): Promise<SqsDemoResult
   };
   const admin = new SQSClient(config);
   const adminSns = new SNSClient(config);
-  const sqsFor = (serviceName: string) => instrumentSqs(new SQSClient(config), { serviceName });
-  const sns = instrumentSns(new SNSClient(config), { serviceName: 'orders' });
+  const sqsFor = (serviceName: string) =>
+    instrumentSqs(new SQSClient(config), { serviceName, linkMode: options.linkMode });
+  const sns = instrumentSns(new SNSClient(config), { serviceName: 'storefront', linkMode: options.linkMode });
 
   const names = {
     billing: `hoptrace-demo-billing-${suffix}`,

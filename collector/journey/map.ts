@@ -9,9 +9,12 @@
  * figures, which every instance reads from the same broker, merge by maximum.
  */
 
+import { destinationLabelOf } from '../../instrumentation/core/destinations.js';
 import type { JourneyReader } from '../journey/reader.js';
 import type { FlowMap, MapEdge, MapEdgeKind, MapLag, MapNode } from './map-types.js';
 import type { DeliveryFlags, DeliveryView, PublishView } from './reader.js';
+
+const NO_ATTRIBUTES: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** Broker state the monitors reported, per destination and per consumer group. */
 export interface BrokerSnapshot {
@@ -144,7 +147,7 @@ class MapBuilder {
   finishPublishes(): void {
     for (const p of this.publishes) {
       const service = this.service(p.service);
-      const destination = this.destination(p.system, p.destination);
+      const destination = this.destination(p.system, p.destinationLabel);
       service.published++;
       destination.published++;
       const by = p.parentSpanId === undefined ? undefined : this.deadLettering.get(p.parentSpanId);
@@ -168,8 +171,10 @@ class MapBuilder {
   }
 
   addDelivery(d: DeliveryView, flags: Readonly<DeliveryFlags>): void {
-    const source = this.destination(d.system, d.destination);
+    const source = this.destination(d.system, d.destinationLabel);
     const service = this.service(d.service);
+    // A RabbitMQ queue is its own group: a temporary one is grouped under its placeholder too.
+    const group = d.groupNamed ? d.group : d.destinationLabel;
     source.consumed++;
     service.consumed++;
     const publish = d.publish;
@@ -179,7 +184,12 @@ class MapBuilder {
     const firstAttempt = this.isFirstAttempt(d);
     if (publish && flags.fromDeadLetterQueue) {
       // The broker moved the message from its source to this dead-letter queue.
-      const from = this.destination(d.system, d.deadLetterSource ?? publish.destination);
+      const from = this.destination(
+        d.system,
+        d.deadLetterSource === undefined
+          ? publish.destinationLabel
+          : destinationLabelOf(d.deadLetterSource, NO_ATTRIBUTES),
+      );
       const dl = this.edge('dead_letter', from, source);
       if (firstAttempt) {
         this.count(dl, d.arrivedAt);
@@ -187,11 +197,11 @@ class MapBuilder {
       }
     } else if (publish && publish.destination !== d.destination && firstAttempt) {
       // Published to an exchange, delivered from a queue bound to it.
-      const from = this.destination(publish.system, publish.destination);
+      const from = this.destination(publish.system, publish.destinationLabel);
       this.count(this.edge('route', from, source), d.arrivedAt);
     }
 
-    const acc = this.edge('consume', source, service, d.group);
+    const acc = this.edge('consume', source, service, group);
     const e = acc.edge;
     this.count(acc, d.arrivedAt);
     if (d.duplicate) e.duplicates++;
@@ -199,7 +209,7 @@ class MapBuilder {
     if (d.statusError || d.errorType !== undefined) e.errors++;
     if (d.outcome === 'dead_letter') {
       e.deadLetters++;
-      this.deadLettering.set(d.spanId, { source, group: d.group });
+      this.deadLettering.set(d.spanId, { source, group });
     }
     if (!publish && !flags.waiting) {
       e.orphans++;

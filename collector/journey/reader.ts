@@ -43,6 +43,8 @@ export interface PublishView {
   readonly service: string;
   readonly system: string;
   readonly destination: string;
+  /** The map's name for it: a placeholder for a temporary or anonymous destination. */
+  readonly destinationLabel: string;
   readonly routingKey: string | undefined;
   /** Collector clock (ms) when the span arrived. */
   readonly arrivedAt: number;
@@ -57,6 +59,8 @@ export interface DeliveryView {
   readonly service: string;
   readonly system: string;
   readonly destination: string;
+  /** The map's name for it: a placeholder for a temporary or anonymous destination. */
+  readonly destinationLabel: string;
   readonly group: string;
   /** `group` came from the span (not the destination or service fallback). */
   readonly groupNamed: boolean;

@@ -2,6 +2,8 @@
  * Reads the messaging facts the linker needs from a span: its role (publish or delivery) and the
  * message fields (system, destination, message and correlation IDs, group, attempt, outcome).
  */
+
+import { destinationLabelOf } from '../../instrumentation/core/destinations.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HOPTRACE_DEAD_LETTER_REASON,
@@ -64,6 +66,8 @@ export function serviceOf(span: SpanRecord): string {
 export interface MessageFields {
   system: string;
   destination: string;
+  /** The destination in metrics and the map: a placeholder when it is temporary or anonymous. */
+  destinationLabel: string;
   messageId: string | undefined;
   correlationId: string | undefined;
   routingKey: string | undefined;
@@ -87,9 +91,11 @@ const UNKNOWN = 'unknown';
 
 export function messageFields(span: SpanRecord): MessageFields {
   const a = span.attributes;
+  const destination = stringAttribute(a, ATTR_MESSAGING_DESTINATION_NAME) ?? UNKNOWN;
   return {
     system: stringAttribute(a, ATTR_MESSAGING_SYSTEM) ?? UNKNOWN,
-    destination: stringAttribute(a, ATTR_MESSAGING_DESTINATION_NAME) ?? UNKNOWN,
+    destination,
+    destinationLabel: destinationLabelOf(destination, a),
     messageId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_ID),
     correlationId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID),
     routingKey: stringAttribute(a, ATTR_MESSAGING_RABBITMQ_ROUTING_KEY),
@@ -105,6 +111,7 @@ export function deliveryFields(span: SpanRecord): DeliveryFields {
   return {
     system: stringAttribute(a, ATTR_MESSAGING_SYSTEM) ?? UNKNOWN,
     destination,
+    destinationLabel: destinationLabelOf(destination, a),
     messageId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_ID),
     correlationId: stringAttribute(a, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID),
     routingKey: stringAttribute(a, ATTR_MESSAGING_RABBITMQ_ROUTING_KEY),

@@ -2,7 +2,7 @@
  * What the linker keeps per publish and per delivery: only the fields linking, metrics and journeys
  * need (not whole spans), in as few objects and arrays as possible (see docs/collector.md, "Limits").
  */
-import type { MatchMethod } from '../types.js';
+import type { HostIdentity, MatchMethod } from '../types.js';
 
 /** One group's deliveries of one message (for the duplicate/redelivery rule). */
 export interface GroupState {
@@ -31,6 +31,8 @@ export interface PublishEntry {
   service: string;
   system: string;
   destination: string;
+  /** What metrics and the map call it: `destination`, or a placeholder for a temporary or anonymous one. */
+  destinationLabel: string;
   routingKey: string | undefined;
   messageId: string | undefined;
   correlationId: string | undefined;
@@ -51,6 +53,8 @@ export interface DeliveryEntry {
   service: string;
   system: string;
   destination: string;
+  /** What metrics and the map call it: `destination`, or a placeholder for a temporary or anonymous one. */
+  destinationLabel: string;
   group: string;
   /** `group` came from the span; false when it is the destination or service fallback. */
   groupNamed: boolean;
@@ -62,6 +66,8 @@ export interface DeliveryEntry {
   deadLetterSource: string | undefined;
   errorType: string | undefined;
   statusError: boolean;
+  /** The consumer's host identity (its synthetic span's resource carries it). */
+  host: HostIdentity | undefined;
   startNs: bigint;
   endNs: bigint;
   arrivedAt: number;
@@ -92,11 +98,15 @@ export function readsDeadLetter(d: DeliveryEntry): boolean {
 
 /**
  * Whether a delivery's destination is the publish's (Kafka topic, bus topic) or its routing key
- * (RabbitMQ default exchange).
+ * (RabbitMQ default exchange). A reply through RabbitMQ's direct reply-to is published with routing
+ * key `amq.rabbitmq.reply-to.<id>` and consumed from `amq.rabbitmq.reply-to`.
  */
 export function sameDestination(publish: PublishEntry, d: DeliveryEntry): boolean {
-  return publish.destination === d.destination || publish.routingKey === d.destination;
+  if (publish.destination === d.destination || publish.routingKey === d.destination) return true;
+  return d.destination === DIRECT_REPLY_TO && publish.routingKey?.startsWith(`${DIRECT_REPLY_TO}.`) === true;
 }
+
+const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 
 /**
  * A delivery of `publish`'s message from a dead-letter queue: it reads a dead letter, on another

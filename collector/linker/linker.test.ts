@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  ATTR_HOPTRACE_LINK_KIND,
+  LINK_KIND_FLOW_CHILD,
   METRIC_COLLECTOR_EVICTIONS,
   METRIC_DEAD_LETTER_HOPS,
   METRIC_DUPLICATE_DELIVERIES,
@@ -17,6 +19,7 @@ import {
   processSpan,
   publishSpan,
 } from '../../test/helpers/collector.js';
+import { buildFlowMap } from '../journey/map.js';
 import { CollectorMetrics } from '../metrics.js';
 import type { SpanRecord } from '../types.js';
 import { Linker, type LinkerLimits } from './linker.js';
@@ -422,6 +425,33 @@ describe('Linker', () => {
     );
   });
 
+  it("does not count a BullMQ flow parent's links to its children as deliveries of them", async () => {
+    const { metrics, linker } = setup();
+    const parent = publishSpan({
+      service: 'orders',
+      system: 'bullmq',
+      destination: 'ship',
+      messageId: 'p',
+      at: 0,
+    });
+    const children = [1, 2].map((i) =>
+      publishSpan({ service: 'orders', system: 'bullmq', destination: 'pick', messageId: `c${i}`, at: i }),
+    );
+    const picks = children.map((c) => processSpan(c, { service: 'warehouse', destination: 'pick', at: 5 }));
+    const ship = processSpan(parent, { service: 'shipping', destination: 'ship', at: 20 });
+    ship.links.push(
+      { traceId: ship.traceId, spanId: ship.parentSpanId!, attributes: {} },
+      ...children.map((c) => ({
+        traceId: c.traceId,
+        spanId: c.spanId,
+        attributes: { [ATTR_HOPTRACE_LINK_KIND]: LINK_KIND_FLOW_CHILD },
+      })),
+    );
+    linker.ingest([parent, ...children, ...picks, ship]);
+    assert.equal(await hopCount(metrics), 3, 'one hop per message: two picks, one ship');
+    assert.equal(await hopCount(metrics, { consumer_service: 'shipping' }), 1);
+  });
+
   it('builds the journey tree with follow-on publishes made while handling', () => {
     const { linker } = setup();
     const placed = publishSpan({
@@ -661,5 +691,94 @@ describe('Linker', () => {
         ?.publishes.some((p) => p.deliveries[0]?.attempts[0].matchedBy === 'parent'),
       true,
     );
+  });
+});
+
+describe('Linker: RPC and temporary destinations', () => {
+  /** A reply consumed from a per-call exclusive queue, as the AMQP wrapper records it. */
+  const temporary = (span: SpanRecord): SpanRecord => ({
+    ...span,
+    name: 'process (temporary)',
+    attributes: {
+      ...span.attributes,
+      'messaging.destination.temporary': true,
+      'messaging.destination.anonymous': true,
+      'messaging.destination.template': '(temporary)',
+    },
+  });
+
+  function rpcCall(n: number, replyQueue: string, mode: 'parent' | 'none' = 'parent') {
+    const correlationId = `rpc-${n}`;
+    const request = publishSpan({
+      service: 'client',
+      destination: 'amq.default',
+      routingKey: 'rpc_queue',
+      messageId: `req-${n}`,
+      correlationId,
+      at: n * 100,
+    });
+    const served = processSpan(request, {
+      service: 'server',
+      destination: 'rpc_queue',
+      outcome: 'ack',
+      at: n * 100 + 2,
+    });
+    const reply = publishSpan({
+      service: 'server',
+      destination: 'amq.default',
+      routingKey: replyQueue,
+      messageId: `rep-${n}`,
+      correlationId,
+      at: n * 100 + 3,
+      parent: served,
+    });
+    const replied = processSpan(reply, {
+      service: 'client',
+      destination: replyQueue.startsWith('amq.rabbitmq.reply-to.') ? 'amq.rabbitmq.reply-to' : replyQueue,
+      outcome: 'ack',
+      at: n * 100 + 5,
+      mode,
+      messageId: mode === 'none' ? null : undefined,
+    });
+    return {
+      spans: [request, served, reply, replied.name.includes('amq.gen-') ? temporary(replied) : replied],
+      correlationId,
+    };
+  }
+
+  it('a call with a server-named reply queue is one journey; its labels and map node are the placeholder', async () => {
+    const { clock, metrics, linker } = setup();
+    const calls = [1, 2, 3].map((n) => rpcCall(n, `amq.gen-reply${n}`));
+    linker.ingest(calls.flatMap((c) => c.spans));
+    for (const { correlationId } of calls) {
+      const journey = linker.journey(correlationId);
+      assert.equal(journey?.publishes.length, 1, 'the reply is a follow-on publish of the request');
+      const served = journey?.publishes[0]?.deliveries[0];
+      assert.equal(served?.destination, 'rpc_queue');
+      const replied = served?.publishes[0]?.deliveries[0];
+      assert.match(String(replied?.destination), /^amq\.gen-reply\d$/, 'journeys keep the real name');
+      assert.equal(journey?.counts.orphans, 0);
+    }
+    assert.equal(await hopCount(metrics, { messaging_destination_name: '(temporary)' }), 3);
+    assert.equal(await hopCount(metrics, { messaging_destination_name: 'amq.gen-reply1' }), 0);
+    clock.advance(10_000);
+    linker.sweep();
+    const map = buildFlowMap(linker, { now: clock.now(), windowMs: 60_000 });
+    const destinations = map.nodes
+      .filter((n) => n.kind === 'destination')
+      .map((n) => n.name)
+      .sort();
+    assert.deepEqual(destinations, ['(temporary)', 'amq.default', 'rpc_queue']);
+  });
+
+  it('a reply through direct reply-to matches its publish by correlation ID when no span context links them', async () => {
+    const { metrics, linker } = setup();
+    const { spans, correlationId } = rpcCall(7, 'amq.rabbitmq.reply-to.g1h2AA==', 'none');
+    linker.ingest(spans);
+    const replied = linker.journey(correlationId)?.publishes[0]?.deliveries[0]?.publishes[0]?.deliveries[0];
+    assert.equal(replied?.destination, 'amq.rabbitmq.reply-to');
+    assert.equal(replied?.attempts[0]?.matchedBy, 'correlation_id');
+    assert.equal(await hopCount(metrics, { messaging_destination_name: '(temporary)' }), 1);
+    assert.equal(await metricSum(metrics, METRIC_ORPHAN_DELIVERIES), 0);
   });
 });

@@ -11,6 +11,7 @@
  */
 
 import type { LabelValues } from 'prom-client';
+import { destinationLabelOf } from '../../instrumentation/core/destinations.js';
 import {
   LABEL_CONSUMER_GROUP,
   LABEL_CONSUMER_SERVICE,
@@ -25,7 +26,7 @@ import {
 } from '../../instrumentation/core/semconv.js';
 import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
-import { needsSyntheticSpan, syntheticDeliverySpan } from '../exporter/synthetic.js';
+import { placeSynthetic, syntheticDeliverySpan } from '../exporter/synthetic.js';
 import type { FlowVisitor, JourneyFilter, JourneyReader } from '../journey/reader.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
@@ -51,6 +52,8 @@ import {
   sameDestination,
 } from './entries.js';
 import { JourneyStore, traceJourneyKey } from './journeys.js';
+
+const NO_ATTRIBUTES: Readonly<Record<string, unknown>> = Object.freeze({});
 
 export type LinkerLimits = Pick<
   CollectorLimits,
@@ -82,6 +85,9 @@ export interface LinkerStats {
 /** Deliveries kept per publish (a requeue loop can deliver one message without end). */
 const MAX_DELIVERIES_PER_PUBLISH = 256;
 const MAX_INTERNED = 50_000;
+/** How long a synthetic span waits for the entries its place depends on (a parent delivery, a dead-lettering one). */
+const SYNTHETIC_WAIT_MS = 2_000;
+const MAX_SYNTHETIC_WAITING = 10_000;
 
 interface Match {
   publish: PublishEntry;
@@ -114,6 +120,8 @@ export class Linker implements JourneyReader {
   private readonly journeys: JourneyStore;
   private readonly interned = new Map<string, string>();
   private synthetic: SpanRecord[] = [];
+  /** Linked deliveries whose synthetic span is placed at the next emit (or later, while uncertain). */
+  private syntheticQueue: { publish: PublishEntry; delivery: DeliveryEntry; at: number }[] = [];
 
   constructor(options: LinkerOptions = {}) {
     this.limits = { ...pickLinkerLimits(DEFAULT_LIMITS), ...options.limits };
@@ -165,7 +173,7 @@ export class Linker implements JourneyReader {
   finalize(): void {
     this.expirePending(Number.POSITIVE_INFINITY);
     this.passDeadlines(Number.POSITIVE_INFINITY);
-    this.emitSynthetic();
+    this.emitSynthetic(true);
   }
 
   journey(correlationId: string): Journey | undefined {
@@ -226,6 +234,7 @@ export class Linker implements JourneyReader {
       service: this.intern(serviceOf(span)),
       system: this.intern(f.system),
       destination: this.intern(f.destination),
+      destinationLabel: this.intern(f.destinationLabel),
       routingKey: f.routingKey === undefined ? undefined : this.intern(f.routingKey),
       messageId: f.messageId,
       correlationId: f.correlationId,
@@ -298,7 +307,7 @@ export class Linker implements JourneyReader {
     const m = this.metrics;
     const labels = m && {
       messaging_system: publish.system,
-      [LABEL_DESTINATION]: m.bounded(METRIC_FANOUT_DELIVERIES, LABEL_DESTINATION, publish.destination),
+      [LABEL_DESTINATION]: m.bounded(METRIC_FANOUT_DELIVERIES, LABEL_DESTINATION, publish.destinationLabel),
       [LABEL_PRODUCER_SERVICE]: m.bounded(METRIC_FANOUT_DELIVERIES, LABEL_PRODUCER_SERVICE, publish.service),
     };
     const deliveredGroups = fanOut(publish);
@@ -308,7 +317,7 @@ export class Linker implements JourneyReader {
     if (m) {
       m.unconsumed.inc({
         messaging_system: publish.system,
-        [LABEL_DESTINATION]: m.bounded(METRIC_UNCONSUMED, LABEL_DESTINATION, publish.destination),
+        [LABEL_DESTINATION]: m.bounded(METRIC_UNCONSUMED, LABEL_DESTINATION, publish.destinationLabel),
         [LABEL_PRODUCER_SERVICE]: m.bounded(METRIC_UNCONSUMED, LABEL_PRODUCER_SERVICE, publish.service),
       });
     }
@@ -356,6 +365,7 @@ export class Linker implements JourneyReader {
       service: this.intern(serviceOf(span)),
       system: this.intern(f.system),
       destination: this.intern(f.destination),
+      destinationLabel: this.intern(f.destinationLabel),
       group: this.intern(f.group),
       groupNamed: f.groupNamed,
       messageId: f.batch ? undefined : f.messageId,
@@ -366,6 +376,7 @@ export class Linker implements JourneyReader {
       deadLetterSource: f.deadLetterSource,
       errorType: f.errorType,
       statusError: span.status.code === 'error',
+      host: span.host,
       startNs: span.startTimeUnixNano,
       endNs: span.endTimeUnixNano,
       arrivedAt: now,
@@ -488,7 +499,7 @@ export class Linker implements JourneyReader {
     if (!m) return;
     m.orphans.inc({
       messaging_system: d.system,
-      [LABEL_DESTINATION]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_DESTINATION, d.destination),
+      [LABEL_DESTINATION]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_DESTINATION, d.destinationLabel),
       [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_CONSUMER_GROUP, groupLabel(d)),
       [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_ORPHAN_DELIVERIES, LABEL_CONSUMER_SERVICE, d.service),
     });
@@ -566,7 +577,7 @@ export class Linker implements JourneyReader {
       if (d.duplicate) {
         m.duplicates.inc({
           messaging_system: d.system,
-          [LABEL_DESTINATION]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_DESTINATION, d.destination),
+          [LABEL_DESTINATION]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_DESTINATION, d.destinationLabel),
           [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_CONSUMER_GROUP, groupLabel(d)),
           [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_DUPLICATE_DELIVERIES, LABEL_CONSUMER_SERVICE, d.service),
         });
@@ -575,8 +586,7 @@ export class Linker implements JourneyReader {
       if (firstAttempt && !d.duplicate && !fromDeadLetterQueue) this.observeHop(publish, d);
       this.countDeadLetter(publish, d, fromDeadLetterQueue);
     }
-    if (this.onSyntheticSpans && needsSyntheticSpan(publish, d))
-      this.synthetic.push(syntheticDeliverySpan(publish, d));
+    if (this.onSyntheticSpans) this.syntheticQueue.push({ publish, delivery: d, at: this.now() });
   }
 
   private observeHop(publish: PublishEntry, d: DeliveryEntry): void {
@@ -586,7 +596,7 @@ export class Linker implements JourneyReader {
         [LABEL_PRODUCER_SERVICE]: m.bounded(METRIC_HOP_LATENCY, LABEL_PRODUCER_SERVICE, publish.service),
         [LABEL_CONSUMER_SERVICE]: m.bounded(METRIC_HOP_LATENCY, LABEL_CONSUMER_SERVICE, d.service),
         messaging_system: d.system,
-        [LABEL_DESTINATION]: m.bounded(METRIC_HOP_LATENCY, LABEL_DESTINATION, d.destination),
+        [LABEL_DESTINATION]: m.bounded(METRIC_HOP_LATENCY, LABEL_DESTINATION, d.destinationLabel),
         [LABEL_CONSUMER_GROUP]: m.bounded(METRIC_HOP_LATENCY, LABEL_CONSUMER_GROUP, groupLabel(d)),
       },
       value: Math.max(0, d.latencyMs ?? 0) / 1000,
@@ -609,7 +619,13 @@ export class Linker implements JourneyReader {
     const m = this.metrics!;
     m.deadLetterHops.inc({
       messaging_system: d.system,
-      [LABEL_DESTINATION]: m.bounded(METRIC_DEAD_LETTER_HOPS, LABEL_DESTINATION, source ?? d.destination),
+      [LABEL_DESTINATION]: m.bounded(
+        METRIC_DEAD_LETTER_HOPS,
+        LABEL_DESTINATION,
+        d.outcome === 'dead_letter' || source === undefined
+          ? d.destinationLabel
+          : destinationLabelOf(source, NO_ATTRIBUTES),
+      ),
       [LABEL_CONSUMER_GROUP]:
         d.outcome === 'dead_letter'
           ? m.bounded(METRIC_DEAD_LETTER_HOPS, LABEL_CONSUMER_GROUP, groupLabel(d))
@@ -646,7 +662,25 @@ export class Linker implements JourneyReader {
     return value;
   }
 
-  private emitSynthetic(): void {
+  /**
+   * Places queued synthetic spans in their origin's trace. A placement that depends on an entry not
+   * seen yet (the delivery that made a second-hop publish, the delivery that dead-lettered) waits up to
+   * SYNTHETIC_WAIT_MS for it, then hangs where it can.
+   */
+  private emitSynthetic(force = false): void {
+    if (this.syntheticQueue.length > 0) {
+      const now = this.now();
+      const lookup = (key: string, spanId: string) => this.journeys.deliveryBySpan(key, spanId);
+      const waiting: typeof this.syntheticQueue = [];
+      for (const item of this.syntheticQueue) {
+        const placed = placeSynthetic(item.publish, item.delivery, lookup);
+        const wait = !placed.certain && !force && now - item.at < SYNTHETIC_WAIT_MS;
+        if (wait && waiting.length < MAX_SYNTHETIC_WAITING) waiting.push(item);
+        else if (placed.needed)
+          this.synthetic.push(syntheticDeliverySpan(item.publish, item.delivery, placed.anchor));
+      }
+      this.syntheticQueue = waiting;
+    }
     if (this.synthetic.length === 0 || !this.onSyntheticSpans) return;
     const spans = this.synthetic;
     this.synthetic = [];

@@ -20,9 +20,9 @@ export function createMonitors(config: ResolvedConfig): Monitor[] {
   if (config.sqs) monitors.push(new SqsMonitor(config.sqs));
   if (config.pubsub) monitors.push(new PubSubMonitor(config.pubsub));
   if (config.kafka) {
-    const { brokers, groups, intervalMs, clientId } = config.kafka;
+    const { intervalMs } = config.kafka;
     // The same lag monitor `hoptrace lag` uses; kafkajs loads on first poll.
-    const lag = createKafkaLagMonitor({ brokers, groups, clientId, intervalMs });
+    const lag = createKafkaLagMonitor({ ...config.kafka });
     monitors.push(new KafkaMonitor(lag, intervalMs));
   }
   return monitors;

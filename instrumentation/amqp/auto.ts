@@ -50,8 +50,9 @@ export class AmqplibInstrumentation extends HoptraceInstrumentation<AmqpInstrume
         'amqplib',
         SUPPORTED,
         (exports) => {
-          this.patchExport(exports, 'connect', (original: Connect) => this.tracedPromiseConnect(original));
-          return exports;
+          return this.patchExport(exports, 'connect', (original: Connect) =>
+            this.tracedPromiseConnect(original),
+          );
         },
         (exports) => this.unpatchExports(exports),
         models,
@@ -60,8 +61,9 @@ export class AmqplibInstrumentation extends HoptraceInstrumentation<AmqpInstrume
         'amqplib/callback_api',
         SUPPORTED,
         (exports) => {
-          this.patchExport(exports, 'connect', (original: Connect) => this.tracedCallbackConnect(original));
-          return exports;
+          return this.patchExport(exports, 'connect', (original: Connect) =>
+            this.tracedCallbackConnect(original),
+          );
         },
         (exports) => this.unpatchExports(exports),
       ),

@@ -48,10 +48,13 @@ export class SqsInstrumentation extends HoptraceInstrumentation<SqsInstrumentati
         '@aws-sdk/client-sqs',
         SUPPORTED,
         (exports) => {
+          let patched = exports;
           for (const name of ['SQSClient', 'SQS']) {
-            this.patchClass(exports, name, (client) => instrumentSqs(client, this.wrapperOptions()));
+            patched = this.patchClass(patched, name, (client) =>
+              instrumentSqs(client, this.wrapperOptions()),
+            );
           }
-          return exports;
+          return patched;
         },
         (exports) => this.unpatchExports(exports),
       ),
@@ -59,14 +62,14 @@ export class SqsInstrumentation extends HoptraceInstrumentation<SqsInstrumentati
         'sqs-consumer',
         SQS_CONSUMER_SUPPORTED,
         (exports) => {
-          this.patchClass(
+          const patched = this.patchClass(
             exports,
             'Consumer',
             (consumer) => consumer,
             (args) => [inMessageContext(args[0]), ...args.slice(1)],
           );
           // `Consumer.create` constructs through the module's own binding, not the export.
-          const consumerClass = (exports as { Consumer?: ConsumerClass }).Consumer;
+          const consumerClass = (patched as { Consumer?: ConsumerClass }).Consumer;
           if (consumerClass) {
             this.patchExport(
               consumerClass,
@@ -77,7 +80,7 @@ export class SqsInstrumentation extends HoptraceInstrumentation<SqsInstrumentati
                 },
             );
           }
-          return exports;
+          return patched;
         },
         (exports) => {
           const consumerClass = (exports as { Consumer?: ConsumerClass }).Consumer;
@@ -100,10 +103,13 @@ export class SnsInstrumentation extends HoptraceInstrumentation<SnsInstrumentati
         '@aws-sdk/client-sns',
         SUPPORTED,
         (exports) => {
+          let patched = exports;
           for (const name of ['SNSClient', 'SNS']) {
-            this.patchClass(exports, name, (client) => instrumentSns(client, this.wrapperOptions()));
+            patched = this.patchClass(patched, name, (client) =>
+              instrumentSns(client, this.wrapperOptions()),
+            );
           }
-          return exports;
+          return patched;
         },
         (exports) => this.unpatchExports(exports),
       ),

@@ -6,7 +6,7 @@
  * `RedrivePolicy`, cached per queue for 5 minutes. A failed lookup (e.g. a missing IAM permission) is
  * logged once and treated as "not a dead-letter queue".
  */
-import type { Guard } from '../core/safe.js';
+import type { Guard } from '../transport/index.js';
 import { queueNameOf } from './utils.js';
 
 export interface DeadLetterSource {

@@ -6,8 +6,7 @@
  * another still settles. Bounded: entries end unsettled after their settle timeout, and beyond
  * `MAX_OPEN` the oldest are abandoned.
  */
-import type { Delivery } from '../core/delivery.js';
-import type { Outcome } from '../core/semconv.js';
+import type { Delivery, Outcome } from '../transport/index.js';
 
 export interface OpenDelivery {
   readonly delivery: Delivery;

@@ -3,17 +3,15 @@
  * count of sends whose context did not fit. Shared by `SendMessage(Batch)` and `Publish(Batch)`.
  */
 import type { Counter } from 'prom-client';
-import type { Instrumentation } from '../core/instrumentation.js';
-import { type PublishOperation, startPublish } from '../core/publish.js';
+
 import {
   ATTR_HOPTRACE_PROPAGATION,
   ATTR_MESSAGING_MESSAGE_ID,
-  BAGGAGE_CORRELATION_ID,
-  HEADER_BAGGAGE,
   HEADER_TRACEPARENT,
   LABEL_MESSAGING_SYSTEM,
   LABEL_REASON,
 } from '../core/semconv.js';
+import { type Instrumentation, type PublishOperation, startPublish } from '../transport/index.js';
 import {
   type AttributeMap,
   AWS_TRACE_HEADER,
@@ -66,9 +64,6 @@ export function prepareEntry<TMessage>(
     if (typeof value === 'string' && !(userAttributes && Object.hasOwn(userAttributes, name)))
       added[name] = value;
   }
-  // Baggage holding only hoptrace's own correlation entry repeats `x-correlation-id` (the consumer restores
-  // it from there): not worth one of the 10 attribute slots.
-  if (added[HEADER_BAGGAGE] === `${BAGGAGE_CORRELATION_ID}=${op.correlationId}`) delete added[HEADER_BAGGAGE];
   const bytesBefore = messageBytes(entry[shape.bodyKey], userAttributes);
   return finishEntry(op, entry, shape, added, bytesBefore, MAX_MESSAGE_BYTES);
 }

@@ -5,8 +5,8 @@
  * queues receive the attributes as message attributes (raw delivery) or inside the JSON envelope's
  * `MessageAttributes`; an instrumented SQS consumer reads both. Everything else passes through.
  */
-import { createInstrumentation } from '../core/instrumentation.js';
 import { MESSAGING_SYSTEM_AWS_SNS } from '../core/semconv.js';
+import { createInstrumentation } from '../transport/index.js';
 import { endBatch, endEntry, type PreparedEntry, prepareEntry, recordPropagation } from './publish.js';
 import type { SnsInstrumentationOptions, SnsPublishMessage } from './types.js';
 import { arnNameOf, notPropagatedCounter, operationOf, withInput } from './utils.js';

@@ -11,8 +11,6 @@
  *   a consumer span with several links as a batch), settled as deliveries.ts says.
  */
 import { type Link, context as otelContext, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { type DeadLetterInfo, startDelivery } from '../core/delivery.js';
-import { createInstrumentation, type Instrumentation } from '../core/instrumentation.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
@@ -28,7 +26,13 @@ import {
   MESSAGING_SYSTEM_AWS_SQS,
   OPERATION_TYPE_RECEIVE,
 } from '../core/semconv.js';
-import { errorTypeOf } from '../core/spans.js';
+import {
+  createInstrumentation,
+  type DeadLetterInfo,
+  errorTypeOf,
+  type Instrumentation,
+  startDelivery,
+} from '../transport/index.js';
 import {
   type AttributeMap,
   AWS_TRACE_HEADER,

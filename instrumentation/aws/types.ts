@@ -9,7 +9,7 @@ import type {
   PublishInfo as CorePublishInfo,
   SettleInfo as CoreSettleInfo,
   InstrumentationOptions,
-} from '../core/types.js';
+} from '../transport/index.js';
 import type { AttributeMap } from './attributes.js';
 
 export type { AttributeMap, AttributeValue, PropagationMode } from './attributes.js';

@@ -1,7 +1,7 @@
 /** Small pure helpers of `hoptrace/aws`. */
 import { Counter } from 'prom-client';
-import { type MetricsRegistry, metricsRegistry } from '../core/metrics.js';
 import { LABEL_MESSAGING_SYSTEM, LABEL_REASON, METRIC_CONTEXT_NOT_PROPAGATED } from '../core/semconv.js';
+import { type MetricsRegistry, metricsRegistry } from '../transport/index.js';
 
 /** The operation of an SDK v3 command (`SendMessage`): from its schema, else its class name. */
 export function operationOf(command: unknown): string | undefined {

@@ -61,29 +61,37 @@ export abstract class HoptraceInstrumentation<
   }
 
   /**
-   * Replaces `exports[name]` with `replacement(original)` on a module's exports. For a module loaded
-   * through `import`, the namespace and its `default` (CommonJS exports) are both patched, so named
-   * and default imports see the same function. A function patched already (a second registration)
-   * is left alone.
+   * Replaces `exports[name]` with `replacement(original)` on a module's exports and returns the exports
+   * to hand on (the patch function's result). For a module loaded through `import`, the namespace and
+   * its `default` (CommonJS exports) are both patched, so named and default imports see the same
+   * function. CommonJS exports whose property is a getter (TypeScript and esbuild re-exports) are
+   * handed on as a copy with the patched property. A function patched already (a second
+   * registration) is left alone.
    */
   protected patchExport(
     moduleExports: unknown,
     name: string,
     replacement: (original: never) => unknown,
-  ): void {
+  ): unknown {
     clientLoaded();
+    let result = moduleExports;
     for (const target of exportTargets(moduleExports)) {
       const original = target[name];
       if (typeof original !== 'function' || patchedFunctions.has(original)) continue;
       const patched = replacement(original as never);
       if (typeof patched === 'function') patchedFunctions.add(patched);
-      try {
-        target[name] = patched;
+      if (assign(target, name, patched)) {
         this.#patches.push({ target, name, original });
-      } catch {
+        continue;
+      }
+      const copy = withExport(target, name, patched);
+      this.#patches.push({ target: copy, name, original });
+      if (target === moduleExports) result = copy;
+      else if (!assign(moduleExports as Record<PropertyKey, unknown>, 'default', copy)) {
         this.warnOnce(`patch:${name}`, `could not patch ${name}; the client is left as it is`);
       }
     }
+    return result;
   }
 
   /**
@@ -96,9 +104,9 @@ export abstract class HoptraceInstrumentation<
     name: string,
     instrument: (instance: object, original: { prototype: Record<string, unknown> }) => object,
     rewriteArgs?: (args: unknown[]) => unknown[],
-  ): void {
+  ): unknown {
     const self = this;
-    this.patchExport(
+    return this.patchExport(
       moduleExports,
       name,
       (original: new (...args: unknown[]) => object) =>
@@ -188,4 +196,33 @@ export function clientLoaded(): void {
   const listener = clientLoadListener;
   clientLoadListener = undefined;
   if (listener) guardFor('register').do('client-loaded', listener);
+}
+
+function assign(target: Record<PropertyKey, unknown>, name: PropertyKey, value: unknown): boolean {
+  try {
+    target[name] = value;
+    return target[name] === value;
+  } catch {
+    return false;
+  }
+}
+
+/** A copy of CommonJS exports that reads every property through to them, except `name`, set to `value`. */
+function withExport(
+  exports: Record<PropertyKey, unknown>,
+  name: string,
+  value: unknown,
+): Record<PropertyKey, unknown> {
+  const copy: Record<PropertyKey, unknown> = {};
+  for (const key of Reflect.ownKeys(exports)) {
+    if (key === name) continue;
+    const descriptor = Object.getOwnPropertyDescriptor(exports, key);
+    Object.defineProperty(copy, key, {
+      enumerable: descriptor?.enumerable ?? true,
+      configurable: true,
+      get: () => exports[key],
+    });
+  }
+  Object.defineProperty(copy, name, { value, enumerable: true, writable: true, configurable: true });
+  return copy;
 }

@@ -26,7 +26,7 @@ import {
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   type Outcome,
 } from './semconv.js';
-import { recordError, startConsumerSpan } from './spans.js';
+import { recordOutcomeStatus, startConsumerSpan } from './spans.js';
 import { shallowCopy } from './utils.js';
 
 export interface BatchMessage {
@@ -193,8 +193,8 @@ function startBatchUnguarded<TPublish, TConsume>(
       if (settled) return;
       settled = true;
       instr.guard.do('batch settle', () => {
-        const errorType = detail?.error !== undefined ? recordError(span, detail.error) : '';
         span.setAttribute(ATTR_HOPTRACE_OUTCOME, outcome);
+        const errorType = recordOutcomeStatus(span, outcome, detail?.error);
         const series = instr.metrics.consumer(instr.system, req.destination, req.consumerGroup);
         for (const m of messages) {
           if (m.delivered) continue;

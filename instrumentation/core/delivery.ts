@@ -39,9 +39,10 @@ import {
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
   ATTR_MESSAGING_MESSAGE_ID,
   type DeadLetterReason,
+  FAILED_OUTCOMES,
   type Outcome,
 } from './semconv.js';
-import { recordError, startConsumerSpan } from './spans.js';
+import { recordError, recordOutcomeStatus, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
 import { isPromiseLike, shallowCopy } from './utils.js';
 
@@ -78,7 +79,8 @@ export interface DeliveryRequest<TMessage> {
   /** Publish time (epoch ms) when the headers have none, e.g. the Kafka record timestamp. */
   publishedAtFallback?: number;
   deadLetter?: DeadLetterInfo;
-  attributes?: Attributes;
+  /** Span attributes; a function is called only for a recording (sampled) span. */
+  attributes?: Attributes | (() => Attributes);
   links?: Link[];
   /** The client's message, for hooks. */
   message: TMessage;
@@ -191,6 +193,7 @@ class TracedDelivery<TMessage> implements Delivery {
   private readonly settleTimeoutMs: number | false;
   private handlerState = HandlerState.None;
   private handlerEndedAt: number | undefined;
+  private handlerError: unknown;
   private spanEnded = false;
   private settleTimer: NodeJS.Timeout | undefined;
   /** Created on first use: only a handler that returns a promise needs them. */
@@ -263,7 +266,8 @@ class TracedDelivery<TMessage> implements Delivery {
     serviceName: string | undefined,
   ): Attributes {
     const req = this.req;
-    const attributes: Attributes = shallowCopy(req.attributes);
+    const given = req.attributes;
+    const attributes: Attributes = typeof given === 'function' ? given() : shallowCopy(given);
     attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = this.correlationId;
     attributes[ATTR_HOPTRACE_DELIVERY_ATTEMPT] = this.attempt;
     attributes[ATTR_HOPTRACE_ORIGIN_AT] = originAt;
@@ -329,8 +333,13 @@ class TracedDelivery<TMessage> implements Delivery {
     try {
       const span = this.span;
       const error = detail?.error;
-      const errorType = error !== undefined ? recordError(span, error) : '';
       span.setAttribute(ATTR_HOPTRACE_OUTCOME, outcome);
+      // A failed outcome settled without an error (an AMQP nack after the handler threw): the
+      // handler's error, when there was one, still names the failure.
+      const spanError = error === undefined && FAILED_OUTCOMES.has(outcome) ? this.handlerError : error;
+      const recorded = recordOutcomeStatus(span, outcome, spanError);
+      // Metrics keep labelling only the error the wrapper settled with.
+      const errorType = error !== undefined ? recorded : '';
       if (detail?.deadLetterReason) {
         span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_REASON, detail.deadLetterReason);
         if (detail.countDeadLetter) this.series.deadLettered(detail.deadLetterReason);
@@ -369,6 +378,7 @@ class TracedDelivery<TMessage> implements Delivery {
   private handlerFinished(failed: boolean, error: unknown): void {
     this.handlerState = HandlerState.Done;
     this.handlerEndedAt = performance.now();
+    if (failed) this.handlerError = error;
     try {
       // A handler that settled its message (an ack) and then failed: the span still shows the failure.
       if (failed && this.settled && !this.spanEnded) recordError(this.span, error);

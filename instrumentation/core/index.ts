@@ -24,6 +24,7 @@ export {
   renderMetrics,
 } from './metrics-format.js';
 export type { DeadLetterReason, MessagingSystem, Outcome } from './semconv.js';
+export { serviceTracerProvider } from './service-tracer-provider.js';
 export type {
   ConsumeHook,
   ConsumeInfo,

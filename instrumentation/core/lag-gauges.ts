@@ -5,7 +5,9 @@
  * already belongs to another metric in the registry is left alone (warned once; nothing is recorded).
  *
  * Two ways to fill them: sources added with `add` are read at scrape time (series of vanished groups
- * disappear with them), or values are `set` directly (the collector's monitors).
+ * disappear with them), or values are `set` directly (the collector's monitors). A lag in seconds set
+ * directly can be made to age (`aging`): at scrape time it reads its value plus the time since it was
+ * measured, so a group that makes no progress shows its true age between polls.
  */
 import { Gauge } from 'prom-client';
 import type { MetricsRegistry } from './metrics.js';
@@ -49,12 +51,25 @@ export interface LagWriter {
 /** Called at every scrape to write a source's current lag. */
 export type LagSource = (write: LagWriter) => void;
 
+/** Lag-in-seconds series that grow with the clock until they are set again. */
+export interface SecondsAging {
+  /** From now on the series reads `seconds + (now - atMs) / 1000` at scrape time; `atMs` undefined: a plain value again. */
+  set(labels: LagLabels, seconds: number, atMs: number | undefined): void;
+  remove(labels: LagLabels): void;
+}
+
 export interface LagGauges {
   readonly messages: Gauge<LagLabel>;
   readonly seconds: Gauge<LagLabel>;
   readonly status: Gauge<LagStatusLabel>;
+  readonly aging: SecondsAging;
   /** Adds a source read at every scrape; returns its removal. */
   add(source: LagSource): () => void;
+}
+
+/** Lag seconds at `nowMs` of a value measured at `atMs` with no progress since: it ages with the clock. */
+export function agedSeconds(seconds: number, atMs: number, nowMs: number): number {
+  return seconds + Math.max(0, nowMs - atMs) / 1000;
 }
 
 const perRegistry = new WeakMap<MetricsRegistry, LagGauges>();
@@ -83,13 +98,19 @@ function createLagGauges(registry: MetricsRegistry): LagGauges {
     );
     return [];
   };
+  const aging = new Map<string, { labels: LagLabels; seconds: number; at: number }>();
+  const agingKey = (labels: LagLabels) => JSON.stringify(Object.entries(labels).sort());
   const collectFrom = (kind: keyof LagWriter) =>
     function collect(this: Gauge<string>): void {
-      if (!sourced) return;
-      this.reset();
-      const set = (labels: Record<string, string>, value: number) => this.set(labels, value);
-      const writer: LagWriter = { messages: IGNORE, seconds: IGNORE, status: IGNORE, [kind]: set };
-      for (const source of sources) guard.do('lag source', () => source(writer));
+      if (sourced) {
+        this.reset();
+        const set = (labels: Record<string, string>, value: number) => this.set(labels, value);
+        const writer: LagWriter = { messages: IGNORE, seconds: IGNORE, status: IGNORE, [kind]: set };
+        for (const source of sources) guard.do('lag source', () => source(writer));
+      }
+      if (kind !== 'seconds' || aging.size === 0) return;
+      const now = Date.now();
+      for (const a of aging.values()) this.set(a.labels, agedSeconds(a.seconds, a.at, now));
     };
 
   const messages = new Gauge<LagLabel>({
@@ -117,6 +138,15 @@ function createLagGauges(registry: MetricsRegistry): LagGauges {
     messages,
     seconds,
     status,
+    aging: {
+      set(labels, value, at) {
+        if (at === undefined) aging.delete(agingKey(labels));
+        else aging.set(agingKey(labels), { labels: { ...labels }, seconds: value, at });
+      },
+      remove(labels) {
+        aging.delete(agingKey(labels));
+      },
+    },
     add(source) {
       sources.add(source);
       sourced = true;

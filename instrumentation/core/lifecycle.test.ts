@@ -7,7 +7,7 @@ import { startDelivery } from './delivery.js';
 import { createInstrumentation } from './instrumentation.js';
 import { createOpenMetricsRegistry } from './metrics.js';
 import { startPublish } from './publish.js';
-import { HEADER_CORRELATION_ID, HEADER_ORIGIN_AT, HEADER_PUBLISHED_AT } from './semconv.js';
+import { HEADER_CORRELATION_ID, HEADER_ORIGIN_AT, HEADER_PUBLISHED_AT, type Outcome } from './semconv.js';
 
 function setup(linkMode: 'parent' | 'link' = 'parent') {
   const tracing = createTestTracing();
@@ -47,8 +47,10 @@ describe('publish -> delivery over headers', () => {
     publish.end();
     assert.equal(publish.headers[HEADER_CORRELATION_ID], 'order-42');
     assert.match(String(publish.headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    assert.ok(publish.headers[HEADER_PUBLISHED_AT]);
-    assert.ok(publish.headers[HEADER_ORIGIN_AT]);
+    // Lean headers: publish time, no first-hop origin, no correlation-only baggage.
+    assert.equal(publish.headers[HEADER_PUBLISHED_AT], String(publish.publishedAt));
+    assert.equal(publish.headers[HEADER_ORIGIN_AT], undefined);
+    assert.equal(publish.headers.baggage, undefined);
 
     const delivery = startDelivery(instr, {
       destination: 'orders',
@@ -155,8 +157,54 @@ describe('publish -> delivery over headers', () => {
     };
     assert.equal(origin('1700000000123').origin, '1700000000123');
     for (const bad of ['5', '1700000000', '99999999999999']) {
-      const { origin: written, publishedAt } = origin(bad);
-      assert.equal(written, publishedAt, `${bad} is replaced by the publish time`);
+      assert.equal(origin(bad).origin, undefined, `${bad} is replaced by the publish time (a first hop)`);
     }
+  });
+});
+
+describe('span status follows the outcome', () => {
+  const cases: [Outcome, boolean][] = [
+    ['ack', false],
+    ['requeue', false],
+    ['nack', false],
+    ['dead_letter', true],
+    ['reject', true],
+    ['error', true],
+    ['retry', true],
+  ];
+  for (const [outcome, failed] of cases) {
+    it(`${outcome} without an error object: ${failed ? 'ERROR with error.type' : 'no status'}`, () => {
+      const { tracing, instr } = setup();
+      const delivery = startDelivery(instr, { destination: 'orders', message: null, settleTimeoutMs: false });
+      delivery.run(() => {});
+      delivery.settle(outcome);
+      const [span] = tracing.spans();
+      assert.equal(span.status.code, failed ? SpanStatusCode.ERROR : SpanStatusCode.UNSET);
+      assert.equal(span.attributes['error.type'], failed ? outcome : undefined);
+    });
+  }
+
+  it("a nack after the handler threw: the handler's error names the failure, metrics unchanged", async () => {
+    const { tracing, registry, instr } = setup();
+    const delivery = startDelivery(instr, { destination: 'orders', consumerGroup: 'g', message: null });
+    class Bounced extends Error {
+      override name = 'Bounced';
+    }
+    await assert.rejects(
+      delivery.run(async () => {
+        throw new Bounced('no');
+      }),
+    );
+    delivery.settle('dead_letter', { deadLetterReason: 'rejected' });
+    const [span] = tracing.spans();
+    assert.equal(span.status.code, SpanStatusCode.ERROR);
+    assert.equal(span.attributes['error.type'], 'Bounced');
+    assert.equal(
+      await metricValue(registry, 'messaging_client_consumed_messages_total', {
+        hoptrace_outcome: 'dead_letter',
+        error_type: '',
+      }),
+      1,
+    );
   });
 });

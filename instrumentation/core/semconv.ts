@@ -82,6 +82,18 @@ export const OUTCOMES: readonly Outcome[] = [
   'retry',
 ];
 
+/**
+ * Outcomes that mark the delivery's span failed (status ERROR, `error.type`): the message was not
+ * handled, now or for good. `ack` and `requeue` (given back on purpose) are not failures; `nack` is a
+ * negative settle whose effect the wrapper could not tell (kept as before: no status).
+ */
+export const FAILED_OUTCOMES: ReadonlySet<Outcome> = new Set<Outcome>([
+  'dead_letter',
+  'reject',
+  'error',
+  'retry',
+]);
+
 /** Why a message was dead-lettered (`hoptrace_dead_lettered_messages_total{reason}`). */
 export type DeadLetterReason =
   | 'rejected'
@@ -153,6 +165,21 @@ export const METRIC_INVALID_CONTEXT = 'hoptrace_invalid_context_total';
 export const METRIC_CONSUMER_LAG_MESSAGES = 'hoptrace_consumer_lag_messages';
 export const METRIC_CONSUMER_LAG_SECONDS = 'hoptrace_consumer_lag_seconds';
 export const METRIC_CONSUMER_LAG_STATUS = 'hoptrace_consumer_lag_status';
+/**
+ * Kafka offsets and groups, named after kafka_exporter's series (`kafka_consumergroup_current_offset`
+ * -> `hoptrace_kafka_consumergroup_current_offset`) with hoptrace's labels; see docs/kafka.md.
+ */
+export const METRIC_KAFKA_GROUP_OFFSET = 'hoptrace_kafka_consumergroup_current_offset';
+export const METRIC_KAFKA_PARTITION_OFFSET = 'hoptrace_kafka_topic_partition_current_offset';
+export const METRIC_KAFKA_PARTITION_OLDEST_OFFSET = 'hoptrace_kafka_topic_partition_oldest_offset';
+export const METRIC_KAFKA_GROUP_LOST_MESSAGES = 'hoptrace_kafka_consumergroup_lost_messages';
+export const METRIC_KAFKA_GROUP_MEMBERS = 'hoptrace_kafka_consumergroup_members';
+export const METRIC_KAFKA_GROUP_STATE = 'hoptrace_kafka_consumergroup_state';
+export const METRIC_KAFKA_GROUP_UNCOMMITTED = 'hoptrace_kafka_consumergroup_uncommitted_partitions';
+export const METRIC_KAFKA_GROUP_LAG_SUM = 'hoptrace_kafka_consumergroup_lag_sum';
+export const METRIC_KAFKA_GROUP_LAG_MAX = 'hoptrace_kafka_consumergroup_lag_max';
+/** `hoptrace_kafka_consumergroup_state{state}`: DescribeGroups' state (Stable, Empty, ...), value 1. */
+export const LABEL_KAFKA_GROUP_STATE = 'state';
 export const METRIC_QUEUE_MESSAGES = 'hoptrace_queue_messages';
 export const METRIC_QUEUE_CONSUMERS = 'hoptrace_queue_consumers';
 export const METRIC_QUEUE_OLDEST_AGE = 'hoptrace_queue_oldest_message_age_seconds';

@@ -17,10 +17,12 @@ import {
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
+  FAILED_OUTCOMES,
   type MessagingSystem,
   OPERATION_TYPE_PROCESS,
   OPERATION_TYPE_RECEIVE,
   OPERATION_TYPE_SEND,
+  type Outcome,
 } from './semconv.js';
 import type { LinkMode } from './types.js';
 
@@ -126,4 +128,19 @@ export function recordError(span: Span, error: unknown): string {
     message: error instanceof Error ? error.message : String(error),
   });
   return errorType;
+}
+
+/**
+ * The one status rule for a settled delivery (every transport, single and batch): a failed outcome
+ * (`FAILED_OUTCOMES`) is status ERROR with `error.type`, from the error when there is one, else the
+ * outcome itself (a broker-side dead letter after a plain nack has no error object). Returns the
+ * error's type, or '' when no error object was given (metrics label only real errors).
+ */
+export function recordOutcomeStatus(span: Span, outcome: Outcome, error: unknown): string {
+  if (error !== undefined) return recordError(span, error);
+  if (FAILED_OUTCOMES.has(outcome)) {
+    span.setAttribute(ATTR_ERROR_TYPE, outcome);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+  }
+  return '';
 }

@@ -30,12 +30,11 @@ export class KafkajsInstrumentation extends HoptraceInstrumentation<KafkaInstrum
         'kafkajs',
         SUPPORTED,
         (exports) => {
-          this.patchClass(exports, 'Kafka', (client, original) =>
+          return this.patchClass(exports, 'Kafka', (client, original) =>
             this.contribActive(original.prototype.producer, CONTRIB)
               ? client
               : instrumentKafka(client as Kafka, this.wrapperOptions()),
           );
-          return exports;
         },
         (exports) => this.unpatchExports(exports),
       ),

@@ -26,10 +26,9 @@ export class PubSubInstrumentation extends HoptraceInstrumentation<PubSubInstrum
         '@google-cloud/pubsub',
         SUPPORTED,
         (exports) => {
-          this.patchClass(exports, 'PubSub', (client) =>
+          return this.patchClass(exports, 'PubSub', (client) =>
             instrumentPubSub(client as Parameters<typeof instrumentPubSub>[0], this.wrapperOptions()),
           );
-          return exports;
         },
         (exports) => this.unpatchExports(exports),
       ),

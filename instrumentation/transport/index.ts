@@ -60,7 +60,7 @@ export type {
   LagStatusLabels,
   LagWriter,
 } from '../core/lag-gauges.js';
-export { lagGauges } from '../core/lag-gauges.js';
+export { agedSeconds, lagGauges, type SecondsAging } from '../core/lag-gauges.js';
 export { LazyClient } from '../core/lazy-client.js';
 export type { MetricsRegistry } from '../core/metrics.js';
 export { metricsRegistry } from '../core/metrics.js';

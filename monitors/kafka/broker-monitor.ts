@@ -5,14 +5,36 @@
  */
 import { type LagStatus, MESSAGING_SYSTEM_KAFKA } from '../../instrumentation/core/semconv.js';
 import { MonitorError } from '../errors.js';
-import type { BrokerReading, GroupStatusReading, LagReading, Monitor } from '../types.js';
+import type {
+  BrokerReading,
+  GroupDestinationReading,
+  GroupOffsetReading,
+  GroupStatusReading,
+  LagReading,
+  Monitor,
+  PartitionOffsetsReading,
+} from '../types.js';
 
-/** The part of the lag monitor's snapshot a reading needs. */
+/** The part of the lag monitor's snapshot a reading needs (the rest is optional, for tests). */
 export interface KafkaLagSnapshotLike {
+  at?: number;
   groups: {
     group: string;
     status: LagStatus | undefined;
-    partitions: { topic: string; partition: number; lag: number; lagSeconds: number | undefined }[];
+    state?: string;
+    members?: number;
+    partitions: {
+      topic: string;
+      partition: number;
+      lag: number;
+      lagSeconds: number | undefined;
+      lagSecondsGrowing?: boolean;
+      committedOffset?: string;
+      highWatermark?: string;
+      lowWatermark?: string;
+      lostMessages?: number;
+    }[];
+    uncommitted?: { topic: string; partitions: number[] }[];
   }[];
   errors: { group?: string; message: string }[];
 }
@@ -22,23 +44,73 @@ export interface KafkaLagSource {
   close(): Promise<void>;
 }
 
-/** A lag snapshot as a reading: lag per partition, status per group, read errors as the reading's error. */
+/**
+ * A lag snapshot as a reading: lag per partition (aging between polls where the group made no
+ * progress), status, state and members per group, offsets per partition, per group and topic sums
+ * and maxima; read errors as the reading's error.
+ */
 export function lagReading(snapshot: KafkaLagSnapshotLike, source = 'kafka'): BrokerReading {
   const lag: LagReading[] = [];
   const groups: GroupStatusReading[] = [];
+  const offsets = new Map<string, PartitionOffsetsReading>();
+  const groupOffsets: GroupOffsetReading[] = [];
+  const groupDestinations = new Map<string, GroupDestinationReading>();
+  const perTopic = (group: string, destination: string) => {
+    const key = `${group}\0${destination}`;
+    let d = groupDestinations.get(key);
+    if (!d) {
+      d = { group, destination, lagSum: 0, lagMax: 0, uncommitted: 0 };
+      groupDestinations.set(key, d);
+    }
+    return d;
+  };
   for (const g of snapshot.groups) {
-    if (g.status !== undefined) groups.push({ group: g.group, status: g.status });
+    const entry: GroupStatusReading = { group: g.group };
+    if (g.status !== undefined) entry.status = g.status;
+    if (g.members !== undefined) entry.members = g.members;
+    if (g.state !== undefined) entry.state = g.state;
+    groups.push(entry);
     for (const p of g.partitions) {
-      lag.push({
+      const partition = String(p.partition);
+      const reading: LagReading = {
         destination: p.topic,
         group: g.group,
-        partition: String(p.partition),
+        partition,
         messages: p.lag,
         seconds: p.lagSeconds,
-      });
+      };
+      if (p.lagSecondsGrowing && p.lagSeconds !== undefined && snapshot.at !== undefined)
+        reading.secondsAt = snapshot.at;
+      lag.push(reading);
+      if (p.highWatermark !== undefined && p.lowWatermark !== undefined)
+        offsets.set(`${p.topic}\0${partition}`, {
+          destination: p.topic,
+          partition,
+          newest: Number(p.highWatermark),
+          oldest: Number(p.lowWatermark),
+        });
+      if (p.committedOffset !== undefined)
+        groupOffsets.push({
+          destination: p.topic,
+          group: g.group,
+          partition,
+          committed: Number(p.committedOffset),
+          lost: p.lostMessages ?? 0,
+        });
+      const d = perTopic(g.group, p.topic);
+      d.lagSum += p.lag;
+      d.lagMax = Math.max(d.lagMax, p.lag);
     }
+    for (const u of g.uncommitted ?? []) perTopic(g.group, u.topic).uncommitted = u.partitions.length;
   }
-  const reading: BrokerReading = { system: MESSAGING_SYSTEM_KAFKA, lag, groups };
+  const reading: BrokerReading = {
+    system: MESSAGING_SYSTEM_KAFKA,
+    lag,
+    groups,
+    offsets: [...offsets.values()],
+    groupOffsets,
+    groupDestinations: [...groupDestinations.values()],
+  };
   if (snapshot.errors.length > 0) {
     const first = snapshot.errors[0];
     reading.error = new MonitorError(
@@ -51,6 +123,8 @@ export function lagReading(snapshot: KafkaLagSnapshotLike, source = 'kafka'): Br
 
 export class KafkaMonitor implements Monitor {
   readonly source = 'kafka';
+  /** Lag figures current at scrape time: a scrape polls again when the last poll is older than 1 s. */
+  readonly refreshOnScrapeMs = 1000;
 
   constructor(
     private readonly lag: KafkaLagSource,

@@ -1,9 +1,11 @@
 /**
- * Burrow-style consumer status from a sliding window of the last N evaluations of one partition.
+ * Burrow-style consumer status from a sliding time window of one partition's evaluations.
  *
- * Rules, in order (partition):
- * 1. Any evaluation in the window with lag 0: OK (the consumer caught up within the window).
- * 2. Fewer than N evaluations: OK (not enough evidence yet).
+ * The window holds the evaluations of the last `windowMs` plus the newest one before them, so it
+ * spans at least `windowMs` once the partition has been watched that long (the poll period only sets
+ * how many evaluations it holds). Rules, in order (partition):
+ * 1. Any evaluation in the window caught up (lag 0, or only transaction markers left): OK.
+ * 2. The window spans less than `windowMs`: OK, not settled (not enough evidence yet).
  * 3. The committed offset did not move across the window (and, by rule 1, lag > 0 throughout):
  *    STOP when the group has no active member (nobody is left to commit: commits stopped),
  *    STALL when members are there but do not advance (stuck on a message, or paused).
@@ -16,24 +18,34 @@ import { LAG_STATUS, type LagStatus } from '../../instrumentation/core/semconv.j
 export interface LagEvaluation {
   /** Committed offset (the next offset the group will read). */
   committed: bigint;
+  /** Lag for the status: 0 when caught up (also when only transaction markers are left). */
   lag: number;
   at: number;
 }
 
+export interface PartitionStatus {
+  status: LagStatus;
+  /** False while the window is too short to judge (rule 2): the OK is a default, not evidence. */
+  settled: boolean;
+}
+
 export function evaluatePartitionStatus(
   window: readonly LagEvaluation[],
-  windowSize: number,
+  windowMs: number,
   groupHasMembers: boolean,
-): LagStatus {
-  if (window.length === 0 || window.some((e) => e.lag === 0)) return 'OK';
-  if (window.length < windowSize) return 'OK';
+): PartitionStatus {
+  if (window.length === 0) return { status: 'OK', settled: false };
+  if (window.some((e) => e.lag === 0)) return { status: 'OK', settled: true };
   const first = window[0] as LagEvaluation;
-  if (window.every((e) => e.committed === first.committed)) return groupHasMembers ? 'STALL' : 'STOP';
+  const last = window[window.length - 1] as LagEvaluation;
+  if (last.at - first.at < windowMs) return { status: 'OK', settled: false };
+  if (window.every((e) => e.committed === first.committed))
+    return { status: groupHasMembers ? 'STALL' : 'STOP', settled: true };
   let neverShrank = true;
   for (let i = 1; i < window.length; i++) {
     if ((window[i] as LagEvaluation).lag < (window[i - 1] as LagEvaluation).lag) neverShrank = false;
   }
-  return neverShrank ? 'WARN' : 'OK';
+  return { status: neverShrank ? 'WARN' : 'OK', settled: true };
 }
 
 export function worstStatus(statuses: Iterable<LagStatus>): LagStatus | undefined {
@@ -44,10 +56,13 @@ export function worstStatus(statuses: Iterable<LagStatus>): LagStatus | undefine
   return worst;
 }
 
-/** A bounded sliding window per key. */
+/** Bounds a window whatever the poll period (a 1 ms window polled every ms stays small). */
+const MAX_EVALUATIONS = 1000;
+
+/** A sliding time window per key. */
 export class LagWindows {
   private readonly windows = new Map<string, LagEvaluation[]>();
-  constructor(private readonly size: number) {}
+  constructor(private readonly windowMs: number) {}
 
   push(key: string, evaluation: LagEvaluation): readonly LagEvaluation[] {
     let window = this.windows.get(key);
@@ -56,7 +71,12 @@ export class LagWindows {
       this.windows.set(key, window);
     }
     window.push(evaluation);
-    if (window.length > this.size) window.splice(0, window.length - this.size);
+    // Drop evaluations while the next one is still at least windowMs old: the window keeps spanning windowMs.
+    const from = evaluation.at - this.windowMs;
+    let drop = 0;
+    while (drop + 1 < window.length && (window[drop + 1] as LagEvaluation).at <= from) drop++;
+    drop = Math.max(drop, window.length - MAX_EVALUATIONS);
+    if (drop > 0) window.splice(0, drop);
     return window;
   }
 

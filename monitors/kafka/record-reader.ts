@@ -11,7 +11,11 @@ import type { Kafka } from 'kafkajs';
 import { LazyClient } from '../../instrumentation/core/lazy-client.js';
 
 const CREATE_CLUSTER = 'private:Kafka:createCluster';
-const READ_COMMITTED = 1;
+/**
+ * Records of open and aborted transactions count in lag in messages (high watermark - committed), so
+ * the age is read the same way: the oldest record at or after the committed offset, transactional or not.
+ */
+const READ_UNCOMMITTED = 0;
 /** Enough for one small record batch; the broker always returns at least one whole batch (KIP-74). */
 const PARTITION_MAX_BYTES = 64 * 1024;
 
@@ -29,26 +33,50 @@ interface KafkaBroker {
     maxBytes: number;
     topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
   }): Promise<{
-    responses: { topicName: string; partitions: { partition: number; messages: FetchedMessage[] }[] }[];
+    responses: {
+      topicName: string;
+      partitions: { partition: number; highWatermark: string; messages: FetchedMessage[] }[];
+    }[];
   }>;
 }
 interface KafkaCluster {
   connect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadataIfNecessary(): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number }[];
+  fetchTopicsOffset(
+    topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
+  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
   disconnect(): Promise<void>;
   addMultipleTargetTopics(topics: string[]): Promise<void>;
   refreshMetadata(): Promise<void>;
   findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
   findBroker(args: { nodeId: string }): Promise<KafkaBroker>;
 }
-type CreateCluster = (options: { metadataMaxAge?: number; allowAutoTopicCreation?: boolean }) => KafkaCluster;
+type CreateCluster = (options: {
+  metadataMaxAge?: number;
+  allowAutoTopicCreation?: boolean;
+  isolationLevel?: number;
+}) => KafkaCluster;
+
+/**
+ * The oldest record at or after an offset: its timestamp (epoch ms), or `'none'` when only transaction
+ * markers (control records) lie between the offset and the high watermark: nothing is left to process.
+ */
+export type OldestRecord = number | 'none';
 
 export interface RecordReader {
   /**
-   * Timestamp (epoch ms) of the first record at or after `offset` (the oldest message the group has not
-   * processed), or undefined when the broker no longer has it (OFFSET_OUT_OF_RANGE: deleted by retention)
-   * or returned none. Other failures reject.
+   * The first data record at or after `offset` (the oldest message the group has not processed), or
+   * undefined when the broker no longer has it (OFFSET_OUT_OF_RANGE: deleted by retention) or returned
+   * none. Other failures reject.
    */
-  timestampAt(topic: string, partition: number, offset: string): Promise<number | undefined>;
+  oldestAt(topic: string, partition: number, offset: string): Promise<OldestRecord | undefined>;
+  /**
+   * Log start offset and high watermark per partition, listed READ_UNCOMMITTED: the high watermark,
+   * where kafkajs' `admin.fetchTopicOffsets` gives the last stable offset (it lists READ_COMMITTED).
+   */
+  watermarks(topic: string): Promise<{ partition: number; high: string; low: string }[]>;
   close(): Promise<void>;
 }
 
@@ -57,13 +85,46 @@ export function createRecordReader(kafka: Kafka): RecordReader | undefined {
   const createCluster = symbol ? (kafka as unknown as Record<symbol, unknown>)[symbol] : undefined;
   if (typeof createCluster !== 'function') return undefined;
   const cluster = new LazyClient<KafkaCluster>(
-    () => (createCluster as CreateCluster)({ metadataMaxAge: 60_000, allowAutoTopicCreation: false }),
+    () =>
+      (createCluster as CreateCluster)({
+        metadataMaxAge: 60_000,
+        allowAutoTopicCreation: false,
+        isolationLevel: READ_UNCOMMITTED,
+      }),
     (c) => c.connect(),
     (c) => c.disconnect(),
   );
 
+  /** A failed request drops the cluster connection: the next call starts over (a restarted broker). */
+  const resetOnError = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      await cluster.close().catch(() => undefined);
+      throw err;
+    }
+  };
+
   return {
-    async timestampAt(topic, partition, offset) {
+    watermarks: (topic) =>
+      resetOnError(async () => {
+        const c = await cluster.get();
+        await c.addTargetTopic(topic);
+        await c.refreshMetadataIfNecessary();
+        const partitions = c.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+        const [high, low] = await Promise.all(
+          [false, true].map(async (fromBeginning) => {
+            const [offsets] = await c.fetchTopicsOffset([{ topic, fromBeginning, partitions }]);
+            return new Map((offsets?.partitions ?? []).map((p) => [p.partition, p.offset]));
+          }),
+        );
+        return partitions.flatMap(({ partition }) => {
+          const h = high?.get(partition);
+          const l = low?.get(partition);
+          return h === undefined || l === undefined ? [] : [{ partition, high: h, low: l }];
+        });
+      }),
+    async oldestAt(topic, partition, offset) {
       const c = await cluster.get();
       await c.addMultipleTargetTopics([topic]);
       let leaders = c.findLeaderForPartitions(topic, [partition]);
@@ -77,7 +138,7 @@ export function createRecordReader(kafka: Kafka): RecordReader | undefined {
       let response: Awaited<ReturnType<KafkaBroker['fetch']>>;
       try {
         response = await broker.fetch({
-          isolationLevel: READ_COMMITTED,
+          isolationLevel: READ_UNCOMMITTED,
           maxWaitTime: 0,
           minBytes: 1,
           maxBytes: PARTITION_MAX_BYTES,
@@ -94,8 +155,15 @@ export function createRecordReader(kafka: Kafka): RecordReader | undefined {
         for (const p of partitions) {
           if (p.partition !== partition) continue;
           // The broker answers from the start of the batch holding `offset`: skip what precedes it.
-          const record = p.messages.find((m) => !m.isControlRecord && BigInt(m.offset) >= wanted);
-          const timestamp = record ? Number(record.timestamp) : Number.NaN;
+          const after = p.messages.filter((m) => BigInt(m.offset) >= wanted);
+          const record = after.find((m) => !m.isControlRecord);
+          if (!record) {
+            // Markers only, up to the high watermark: the group is caught up (a commit marker is lag 1).
+            const last = after[after.length - 1];
+            const end = last ? BigInt(last.offset) + 1n : wanted;
+            return end >= BigInt(p.highWatermark) ? 'none' : undefined;
+          }
+          const timestamp = Number(record.timestamp);
           return Number.isFinite(timestamp) && timestamp > 0 ? timestamp : undefined;
         }
       }

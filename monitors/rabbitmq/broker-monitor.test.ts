@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { headTimestampSeconds } from './broker-monitor.js';
+import { headTimestampSeconds, queueReading } from './broker-monitor.js';
 import { deadLetterTargets, topicMatches } from './dead-letter-targets.js';
 
 const q = (name: string, args: Record<string, unknown> = {}, extra: object = {}) => ({
@@ -80,5 +80,53 @@ describe('RabbitMQ head message timestamp', () => {
     assert.equal(headTimestampSeconds(undefined, now), undefined);
     assert.equal(headTimestampSeconds(null, now), undefined);
     assert.equal(headTimestampSeconds(0, now), undefined);
+  });
+});
+
+describe('RabbitMQ temporary and anonymous queues', () => {
+  const now = 1_700_000_000;
+  const info = (name: string, ready: number, extra: object = {}) => ({
+    name,
+    messages_ready: ready,
+    messages_unacknowledged: 1,
+    consumers: 1,
+    ...extra,
+  });
+
+  it('reports exclusive and server-named queues together under their placeholder', () => {
+    const reading = queueReading(
+      [
+        info('orders', 5),
+        info('amq.gen-A', 1, { exclusive: true, head_message_timestamp: now - 10 }),
+        info('amq.gen-B', 2, { exclusive: true, head_message_timestamp: now - 30 }),
+        info('replies.mine', 3, { exclusive: true }),
+        info('amq.gen-C', 4),
+        info('worker.5f0c9d3e-2b1a-4c8e-9f7a-1d2e3f4a5b6c', 6),
+      ],
+      new Map([['orders.dlq', new Set(['amq.gen-A', 'orders'])]]),
+      now,
+    );
+    const byName = Object.fromEntries((reading.queues ?? []).map((q) => [q.destination, q]));
+    assert.deepEqual(Object.keys(byName).sort(), ['(anonymous)', '(temporary)', 'orders']);
+    assert.equal(byName['(temporary)']?.ready, 6);
+    assert.equal(byName['(temporary)']?.unacked, 3);
+    assert.equal(byName['(temporary)']?.consumers, 3);
+    assert.equal(byName['(temporary)']?.oldestAgeSeconds, 30);
+    assert.equal(byName['(anonymous)']?.ready, 10);
+    assert.deepEqual((reading.lag ?? []).map((l) => [l.destination, l.messages]).sort(), [
+      ['(anonymous)', 10],
+      ['(temporary)', 6],
+      ['orders', 5],
+    ]);
+  });
+
+  it('names a temporary dead-letter source by its placeholder too', () => {
+    const reading = queueReading(
+      [info('orders', 0), info('amq.gen-A', 0, { exclusive: true }), info('orders.dlq', 2)],
+      new Map([['orders.dlq', new Set(['amq.gen-A', 'orders'])]]),
+      now,
+    );
+    const dlq = (reading.queues ?? []).find((q) => q.destination === 'orders.dlq');
+    assert.deepEqual([...(dlq?.deadLetterSources ?? [])].sort(), ['(temporary)', 'orders']);
   });
 });

@@ -2,7 +2,13 @@
  * RabbitMQ monitor through the management HTTP API (one vhost): per queue the ready and unacked
  * depth, consumers, head-message age and consumer lag (= ready), and the depth of every queue that
  * is another queue's dead-letter target (resolution in ./dead-letter-targets.ts).
+ *
+ * Temporary and anonymous queues (exclusive, server-named `amq.gen-*`, a UUID in the name: the rule in
+ * instrumentation/core/destinations.ts) are reported together under their placeholder, `(temporary)`
+ * or `(anonymous)`, as the wrappers label them: counts summed, ages the oldest. Per-call reply queues
+ * would otherwise make a series each, until they are gone.
  */
+import { destinationPlaceholder, traitsOfName } from '../../instrumentation/core/destinations.js';
 import { MESSAGING_SYSTEM_RABBITMQ } from '../../instrumentation/core/semconv.js';
 import { MonitorError } from '../errors.js';
 import type { BrokerReading, LagReading, Monitor, QueueReading } from '../types.js';
@@ -33,6 +39,7 @@ const QUEUE_COLUMNS = [
   'policy',
   'effective_policy_definition',
   'head_message_timestamp',
+  'exclusive',
 ].join(',');
 const PAGE_SIZE = 500;
 
@@ -47,34 +54,64 @@ export function headTimestampSeconds(value: unknown, nowSeconds: number): number
   return value > 100 * nowSeconds ? value / 1000 : value;
 }
 
+/** A queue's label: its name, or the placeholder of a temporary (exclusive) or anonymous queue. */
+export function queueLabel(q: Pick<QueueInfo, 'name' | 'exclusive'>): string {
+  const byName = traitsOfName(q.name);
+  const traits = { temporary: q.exclusive === true || byName.temporary, anonymous: byName.anonymous };
+  return destinationPlaceholder(traits) ?? q.name;
+}
+
 /** The listings as a reading: queue depths, consumer lag (= ready) and dead-letter queue depths. */
 export function queueReading(
   queues: QueueInfo[],
   dlqs: Map<string, Set<string>>,
   nowSeconds: number,
 ): BrokerReading {
-  const queueReadings: QueueReading[] = [];
-  const lag: LagReading[] = [];
+  const labels = new Map(queues.map((q) => [q.name, queueLabel(q)]));
+  const byLabel = new Map<string, QueueReading>();
   for (const q of queues) {
     const ready = q.messages_ready ?? 0;
     const unacked = q.messages_unacknowledged ?? 0;
     const head = headTimestampSeconds(q.head_message_timestamp, nowSeconds);
     const age = head === undefined ? undefined : Math.max(0, nowSeconds - head);
     const sources = dlqs.get(q.name);
-    queueReadings.push({
-      destination: q.name,
+    const destination = labels.get(q.name) ?? q.name;
+    const reading: QueueReading = {
+      destination,
       ready,
       unacked,
       consumers: q.consumers ?? 0,
       oldestAgeSeconds: age,
-      deadLetterSources: sources ? [...sources] : undefined,
+      deadLetterSources: sources ? [...new Set([...sources].map((s) => labels.get(s) ?? s))] : undefined,
       messages: q.messages ?? ready + unacked,
-    });
-    // RabbitMQ has no consumer groups (the queue is the unit of competing consumers): the group
-    // label is empty, as on the wrappers' series and the rabbitmq_prometheus adapter's.
-    lag.push({ destination: q.name, group: '', partition: '', messages: ready, seconds: age });
+    };
+    const same = byLabel.get(destination);
+    if (same) merge(same, reading);
+    else byLabel.set(destination, reading);
   }
+  const queueReadings = [...byLabel.values()];
+  // RabbitMQ has no consumer groups (the queue is the unit of competing consumers): the group
+  // label is empty, as on the wrappers' series and the rabbitmq_prometheus adapter's.
+  const lag: LagReading[] = queueReadings.map((q) => ({
+    destination: q.destination,
+    group: '',
+    partition: '',
+    messages: q.ready,
+    seconds: q.oldestAgeSeconds,
+  }));
   return { system: MESSAGING_SYSTEM_RABBITMQ, queues: queueReadings, lag };
+}
+
+/** Two queues under one placeholder: counts add up, the age is the oldest. */
+function merge(into: QueueReading, q: QueueReading): void {
+  into.ready += q.ready;
+  into.unacked += q.unacked;
+  into.consumers = (into.consumers ?? 0) + (q.consumers ?? 0);
+  into.messages = (into.messages ?? 0) + (q.messages ?? 0);
+  if (q.oldestAgeSeconds !== undefined)
+    into.oldestAgeSeconds = Math.max(into.oldestAgeSeconds ?? 0, q.oldestAgeSeconds);
+  if (q.deadLetterSources)
+    into.deadLetterSources = [...new Set([...(into.deadLetterSources ?? []), ...q.deadLetterSources])];
 }
 
 export class RabbitMqMonitor implements Monitor {

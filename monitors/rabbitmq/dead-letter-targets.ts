@@ -20,6 +20,8 @@ export interface QueueInfo {
   effective_policy_definition?: Record<string, unknown> | unknown[] | null;
   /** Seconds since the epoch: the `timestamp` property of the head message (classic queues). */
   head_message_timestamp?: number | null;
+  /** Exclusive to the connection that declared it: temporary. */
+  exclusive?: boolean;
 }
 
 export interface BindingInfo {

@@ -60,6 +60,7 @@ describe('the hoptrace package', () => {
       'metricsRegistry',
       'negotiateMetricsFormat',
       'renderMetrics',
+      'serviceTracerProvider',
       'withCorrelationId',
     ]);
     const contract = readFileSync(join(root, 'docs', 'contract.md'), 'utf8');

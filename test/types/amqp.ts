@@ -24,6 +24,8 @@ const options: AmqpInstrumentationOptions = {
   serviceName: 'orders',
   settleTimeoutMs: 10_000,
   deadLetterExchanges: { 'orders.q': 'orders.dlx' },
+  temporaryQueues: (queue) => (queue.startsWith('reply.') ? true : undefined),
+  applicationCorrelationId: false,
   linkMode: 'link',
   hooks: {
     publishHook: (span, info: PublishInfo) => span.setAttribute('rk', info.message.routingKey),
@@ -33,6 +35,7 @@ const options: AmqpInstrumentationOptions = {
 };
 
 const conn = instrumentAmqp(connection, options);
+instrumentAmqp(connection, { temporaryQueues: /^rpc\.reply\./ });
 expectType<Equals<typeof conn, ChannelModel>>();
 expectType<Equals<ReturnType<typeof conn.createChannel>, Promise<Channel>>>();
 expectType<Equals<ReturnType<typeof conn.createConfirmChannel>, Promise<ConfirmChannel>>>();

@@ -63,7 +63,12 @@ async function typed(): Promise<void> {
   });
   consumer.pause([{ topic: 't' }]);
   consumer.seek({ topic: 't', partition: 0, offset: '0' });
-  const monitor: KafkaLagMonitor = createKafkaLagMonitor({ kafka, groups: ['billing'], windowSize: 5 });
+  const monitor: KafkaLagMonitor = createKafkaLagMonitor({
+    kafka,
+    groups: /^billing/,
+    topics: ['orders'],
+    windowMs: 30_000,
+  });
   const snapshot: LagSnapshot = await monitor.poll();
   const status: 'OK' | 'WARN' | 'STALL' | 'STOP' | undefined = snapshot.groups[0]?.status;
   // @ts-expect-error: send takes a ProducerRecord, as in kafkajs

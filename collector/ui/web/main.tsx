@@ -146,8 +146,8 @@ function App() {
   );
 
   useEffect(() => {
+    // A new journey starts blank; a changed filter keeps the old list until the new one arrives.
     if (route.page === 'journey') setJourney(undefined);
-    else setJourneys(undefined);
     void poll(false);
   }, [routeKey, tick]);
 

@@ -120,7 +120,7 @@ describe('Kafka lag monitor on a real broker', () => {
       'commits at the pause offsets',
     );
 
-    const monitor = createKafkaLagMonitor({ kafka: rawKafka(), groups: [group, idleGroup], windowSize: 3 });
+    const monitor = createKafkaLagMonitor({ kafka: rawKafka(), groups: [group, idleGroup], windowMs: 1000 });
     monitors.push(monitor);
     const registry = createOpenMetricsRegistry();
     registerLagMetrics(registry, () => monitor.latest());
@@ -142,7 +142,7 @@ describe('Kafka lag monitor on a real broker', () => {
       assert.equal(p.lagSeconds, expected, 'age of the record at the committed offset, exactly');
     }
     assert.equal(paused.totalLag, 7);
-    assert.equal(paused.status, 'OK', 'window not full yet');
+    assert.deepEqual([paused.status, paused.settled], ['OK', false], 'window not full yet');
 
     const idleLag = groupOf(first, idleGroup);
     assert.equal(idleLag.members, 1);
@@ -169,6 +169,10 @@ describe('Kafka lag monitor on a real broker', () => {
     );
 
     const third = await monitor.poll();
+    assert.ok(
+      groupOf(third, group).partitions.every((p) => p.lagSecondsGrowing),
+      'no progress: the age grows',
+    );
     assert.equal(
       groupOf(third, group).status,
       'STALL',
@@ -205,7 +209,14 @@ describe('Kafka lag monitor on a real broker', () => {
     const group = uniqueName('manual');
     await createTopic(topic);
     const commit = await offsetCommitter(group, topic);
-    const monitor = createKafkaLagMonitor({ kafka: rawKafka(), groups: [group], windowSize: 3 });
+    let clock = 0;
+    // Evaluations 1 s apart on the monitor's clock; a 2 s window holds three of them.
+    const monitor = createKafkaLagMonitor({
+      kafka: rawKafka(),
+      groups: [group],
+      windowMs: 2000,
+      now: () => (clock += 1000),
+    });
     monitors.push(monitor);
     const registry = createOpenMetricsRegistry();
     registerLagMetrics(registry, () => monitor.latest());
@@ -238,38 +249,139 @@ describe('Kafka lag monitor on a real broker', () => {
     assert.deepEqual([ok.partitions[0]?.lag, ok.status], [0, 'OK']);
   });
 
-  it('lag seconds: interpolated from the high-watermark history only when the record is gone', async (t) => {
+  it('retention deleted records below the committed offset: data loss with the count, age of the oldest record left', async (t) => {
     if (!(await requireKafka(t))) return;
     const topic = uniqueName('gone');
     const group = uniqueName('late');
     await createTopic(topic);
     const admin = await connectedAdmin();
     let clock = 1_000_000;
-    const monitor = createKafkaLagMonitor({
-      kafka: rawKafka(),
-      groups: [group],
-      windowSize: 3,
-      now: () => clock,
-    });
-    monitors.push(monitor);
+    const options = { kafka: rawKafka(), groups: [group], windowMs: 3000, now: () => clock };
+    const monitor = createKafkaLagMonitor(options);
+    // Without record reads the age is interpolated from the high-watermark history.
+    const interpolating = createKafkaLagMonitor({ ...options, exactLagSeconds: false });
+    monitors.push(monitor, interpolating);
 
     const commit = await offsetCommitter(group, topic);
     await produce(topic, 0, 5);
     await commit('0');
     const exact = groupOf(await monitor.poll(), group).partitions[0];
-    assert.equal(exact?.lagSecondsSource, 'record');
+    await interpolating.poll();
+    assert.deepEqual([exact?.lagSecondsSource, exact?.lostMessages], ['record', 0]);
 
     clock = 2_000_000;
-    await produce(topic, 0, 5); // high watermark 5 -> 10 between clock 1e6 and 2e6
-    await monitor.poll();
+    // Offsets 5..9, CreateTime 1.1e6, 1.2e6, ... 1.5e6 ms.
+    const producer = rawKafka().producer();
+    cleanup.push(producer);
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 5 }, (_, i) => ({
+        value: `late${i}`,
+        timestamp: String(1_100_000 + i * 100_000),
+      })),
+    });
+    await monitor.poll(); // high watermark 5 -> 10 between clock 1e6 and 2e6
+    await interpolating.poll();
     await admin.fetchTopicMetadata({ topics: [topic] });
-    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '9' }] });
-    await commit('7');
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '8' }] });
+    await commit('6'); // records 6 and 7 are gone before the group read them
     clock = 5_000_000;
-    const interpolated = groupOf(await monitor.poll(), group).partitions[0];
-    // Record 7 was appended between the samples (hw 5 at 1e6 ms, hw 10 at 2e6 ms): 3/5 of the way.
-    assert.equal(interpolated?.lagSecondsSource, 'interpolated');
-    assert.equal(interpolated?.lag, 3);
-    assert.equal(interpolated?.lagSeconds, (5_000_000 - 1_600_000) / 1000);
+    const snapshot = await monitor.poll();
+    const lost = groupOf(snapshot, group);
+    const p = lost.partitions[0];
+    assert.deepEqual(
+      [p?.committedOffset, p?.lowWatermark, p?.highWatermark, p?.lag, p?.lostMessages, lost.lostMessages],
+      ['6', '8', '10', 4, 2, 2],
+    );
+    // The oldest record the group can still read is 8, CreateTime 1.4e6 ms.
+    assert.deepEqual([p?.lagSecondsSource, p?.lagSeconds], ['record', (5_000_000 - 1_400_000) / 1000]);
+    const estimate = groupOf(await interpolating.poll(), group).partitions[0];
+    // Record 8 was appended between the samples (hw 5 at 1e6 ms, hw 10 at 2e6 ms): 4/5 of the way.
+    assert.deepEqual(
+      [estimate?.lagSecondsSource, estimate?.lagSeconds],
+      ['interpolated', (5_000_000 - 1_800_000) / 1000],
+    );
+
+    const { formatLagTable } = await import('../../../cli/commands/lag.js');
+    assert.match(
+      formatLagTable(snapshot),
+      new RegExp(`DATA LOSS: group ${group} ${topic}/0: 2 messages deleted before the group read them`),
+    );
+  });
+
+  it('transactions: lag counts an open transaction up to the high watermark; caught up to the commit marker is 0 s and OK', async (t) => {
+    if (!(await requireKafka(t))) return;
+    const topic = uniqueName('txn');
+    const group = uniqueName('txn-reader');
+    await createTopic(topic);
+    const admin = await connectedAdmin();
+    const commit = await offsetCommitter(group, topic);
+    let clock = Date.now();
+    const monitor = createKafkaLagMonitor({
+      kafka: rawKafka(),
+      groups: [group],
+      windowMs: 2000,
+      now: () => (clock += 1000),
+    });
+    monitors.push(monitor);
+    const registry = createOpenMetricsRegistry();
+    registerLagMetrics(registry, () => monitor.latest());
+    await produce(topic, 0, 5);
+    await commit('5');
+
+    const producer = rawKafka().producer({
+      transactionalId: uniqueName('txn-producer'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    cleanup.push(producer);
+    await producer.connect();
+    const transaction = await producer.transaction();
+    const sentAt = Date.now();
+    await transaction.send({
+      topic,
+      messages: Array.from({ length: 300 }, (_, i) => ({
+        value: `t${i}`,
+        partition: 0,
+        timestamp: String(sentAt),
+      })),
+    });
+    const [open] = await admin.fetchTopicOffsets(topic);
+    const whileOpen = groupOf(await monitor.poll(), group).partitions[0];
+    assert.equal(open?.high, '5', "kafkajs' admin lists READ_COMMITTED: the last stable offset");
+    assert.deepEqual(
+      [whileOpen?.highWatermark, whileOpen?.lag, whileOpen?.caughtUp, whileOpen?.lagSecondsSource],
+      ['305', 300, false, 'record'],
+      'lag = high watermark - committed while the transaction is open',
+    );
+    assert.equal(whileOpen?.lagSeconds, (clock - sentAt) / 1000, 'age of the first open-transaction record');
+
+    await transaction.commit();
+    await commit('305'); // the group read the 300 records: only the commit marker (offset 305) is left
+    const [after] = await admin.fetchTopicOffsets(topic);
+    assert.equal(after?.high, '306', '300 records and one commit marker');
+    for (let i = 0; i < 4; i++) {
+      const g = groupOf(await monitor.poll(), group);
+      const p = g.partitions[0];
+      assert.deepEqual(
+        [p?.lag, p?.caughtUp, p?.lagSeconds, p?.lagSecondsSource, p?.lagSecondsGrowing, g.status, g.settled],
+        [1, true, 0, 'caught_up', false, 'OK', true],
+        `evaluation ${i}: lag 1 (the marker) is caught up`,
+      );
+    }
+    const text = await registry.metrics();
+    assert.match(
+      text,
+      new RegExp(
+        `hoptrace_consumer_lag_seconds\\{messaging_system="kafka",messaging_destination_name="${topic}",messaging_consumer_group_name="${group}",messaging_destination_partition_id="0"\\} 0\\n`,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `hoptrace_consumer_lag_status\\{messaging_system="kafka",messaging_consumer_group_name="${group}"\\} 0\\n`,
+      ),
+    );
   });
 });

@@ -350,6 +350,87 @@ describe('node --import hoptrace/register with the AWS SDK', { timeout: 120_000 
   });
 });
 
+describe('node --import hoptrace/register with Google Pub/Sub', { timeout: 120_000 }, () => {
+  it("publish and subscription handler share the trace; the caller's attributes arrive unchanged", async (t) => {
+    const host = stackEndpoint('HOPTRACE_PUBSUB_EMULATOR_HOST');
+    if (
+      !(await requireServer(t, 'the Pub/Sub fake', () =>
+        fetch(`http://${host}/`)
+          .catch(() => {
+            throw new Error(`nothing on ${host}`);
+          })
+          .then(() => undefined),
+      ))
+    )
+      return;
+    const receiver = await startTestReceiver();
+    try {
+      const app = startApp([REGISTER, fixture('pubsub-app.js')], {
+        ...otelEnv(receiver, 'pubsub-app'),
+        PUBSUB_EMULATOR_HOST: host,
+        METADATA_SERVER_DETECTION: 'none',
+        APP_TOPIC: uniqueName('register-pubsub'),
+      });
+      assert.equal(await app.exited(60_000), 0, `${JSON.stringify(app.lines)}\n${app.stderr()}`);
+      const spans = await waitForService(receiver, 'pubsub-app', 2);
+      const [producer] = bySystem(spans, 'gcp_pubsub', 'producer');
+      const [consumer] = bySystem(spans, 'gcp_pubsub', 'consumer');
+      assert.ok(producer && consumer, 'a send and a process span');
+      assert.equal(consumer.traceId, producer.traceId);
+      const handled = app.lines.find((l) => l.event === 'handled') as AppLine;
+      assert.equal(handled.traceId, producer.traceId, "the handler runs in the publisher's trace");
+      assert.equal((handled.attributes as Record<string, string>).tenant, 'acme');
+      assert.doesNotMatch(app.stderr(), /could not patch/);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+describe('node --import hoptrace/register with BullMQ', { timeout: 120_000 }, () => {
+  it('a job that fails once: one trace, attempts 1 and 2 with outcomes retry and ack', async (t) => {
+    const url = stackEndpoint('HOPTRACE_REDIS_URL');
+    const { Redis } = await import('ioredis');
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const reachable = await requireServer(t, 'Redis', () => probe.connect().then(() => probe.ping()));
+    probe.disconnect();
+    if (!reachable) return;
+    const receiver = await startTestReceiver();
+    try {
+      const app = startApp([REGISTER, fixture('bullmq-app.js')], {
+        ...otelEnv(receiver, 'bullmq-app'),
+        APP_REDIS_URL: url,
+        APP_QUEUE: uniqueName('register-bullmq'),
+      });
+      assert.equal(await app.exited(60_000), 0, `${JSON.stringify(app.lines)}\n${app.stderr()}`);
+      const spans = await waitForService(receiver, 'bullmq-app', 3);
+      const producers = bySystem(spans, 'bullmq', 'producer');
+      const consumers = bySystem(spans, 'bullmq', 'consumer').sort(
+        (a, b) =>
+          Number(a.attributes['hoptrace.delivery.attempt']) -
+          Number(b.attributes['hoptrace.delivery.attempt']),
+      );
+      assert.equal(producers.length, 1, 'one add span');
+      assert.deepEqual(
+        consumers.map((s) => [s.attributes['hoptrace.delivery.attempt'], s.attributes['hoptrace.outcome']]),
+        [
+          [1, 'retry'],
+          [2, 'ack'],
+        ],
+      );
+      for (const consumer of consumers) assert.equal(consumer.traceId, producers[0].traceId);
+      const attempts = app.lines.filter((l) => l.event === 'attempt');
+      assert.deepEqual(
+        attempts.map((l) => l.traceId),
+        [producers[0].traceId, producers[0].traceId],
+        "each attempt runs in the job's trace",
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 async function waitForService(receiver: TestReceiver, service: string, count: number): Promise<SpanRecord[]> {
   const deadline = Date.now() + 15_000;
   for (;;) {

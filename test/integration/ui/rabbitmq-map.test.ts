@@ -42,13 +42,20 @@ describe('flow map of the RabbitMQ demo', () => {
       } finally {
         await telemetry.shutdown();
       }
-      // One dead letter nobody reads, so the DLQ has a depth to show.
+      // Exactly one dead letter nobody reads (the demo's audit consumer may leave one unacked as it
+      // shuts down), so the DLQ has a known depth to show.
+      await ch.purgeQueue(topology.emailDeadLetters);
       ch.publish(topology.deadLetterExchange, '', Buffer.from('{}'));
-      await new Promise((r) => setTimeout(r, 6_000)); // the management API's stats refresh (5 s)
-      await collector.pollMonitors();
-
-      const map = (await (await fetch(`${collector.url}/api/map`)).json()) as FlowMap;
       const q = (name: string) => `destination:rabbitmq:${name}`;
+      // The management API refreshes queue figures every 5 s: poll until the dead letter shows.
+      let map: FlowMap | undefined;
+      for (let i = 0; i < 40; i++) {
+        await collector.pollMonitors();
+        map = (await (await fetch(`${collector.url}/api/map`)).json()) as FlowMap;
+        if (map.nodes.find((n) => n.id === q(topology.emailDeadLetters))?.dlqDepth === 1) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(map);
       const edge = (id: string) => {
         const found = map.edges.find((e) => e.id === id);
         assert.ok(found, `${id} in ${map.edges.map((e) => e.id).join(', ')}`);
