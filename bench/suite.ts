@@ -3,7 +3,7 @@
  * meet. `scripts/bench.ts` runs it; `bench/report.ts` renders it.
  */
 
-export type Server = 'rabbitmq' | 'kafka';
+export type Server = 'rabbitmq' | 'kafka' | 'redis';
 
 /** A value of a mode's result: its main `value`, or one of its `extra` numbers. */
 export type Metric = 'value' | string;
@@ -117,6 +117,7 @@ export const SUITE: WorkloadSpec[] = [
     ],
     baseline: 'raw',
     pairs: [
+      ['headers-contract', 'headers-full'],
       ['hoptrace', 'headers-contract'],
       ['hoptrace', 'contract-spans'],
     ],
@@ -172,6 +173,7 @@ export const SUITE: WorkloadSpec[] = [
       ],
       baseline: 'raw',
       pairs: [
+        ['headers-contract', 'headers-full'],
         ['hoptrace', 'headers-contract'],
         ['hoptrace', 'contract-spans'],
       ],
@@ -200,7 +202,25 @@ export const SUITE: WorkloadSpec[] = [
     }),
   ),
   {
-    name: 'memory',
+    name: 'bullmq',
+    title: 'BullMQ round trip on Redis, 256 B jobs, worker concurrency 50',
+    script: 'bullmq',
+    args: [],
+    modes: ['raw', 'headers-floor', 'bullmq-otel', 'hoptrace'],
+    baseline: 'raw',
+    pairs: [['hoptrace', 'bullmq-otel']],
+    metrics: [
+      THROUGHPUT,
+      CPU_PER_MESSAGE,
+      { metric: 'p50_us', label: 'p50 latency, one at a time', unit: 'us', higherIsBetter: false },
+    ],
+    scale: { full: 1, quick: 0.3 },
+    needs: 'redis',
+    // No target in the issue; the client's own tracing (bullmq-otel) is the comparison.
+    targets: [],
+  },
+  {
+    name: 'heap-growth',
     title: 'Memory over 1M messages (publish -> deliver -> settle through the core, sampled, metrics on)',
     script: 'memory',
     args: [],

@@ -22,7 +22,7 @@ function heapMb(): number {
 }
 
 workload({
-  async 'core-round-trip'(scale) {
+  async 'core-round-trip'(scale): Promise<ModeResult> {
     const { provider, exporter } = benchTracing(true);
     const instr = createInstrumentation('bench', 'kafka', {
       tracerProvider: provider,

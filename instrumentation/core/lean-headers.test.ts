@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
+import { AlwaysOffSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import { createTestTracing } from '../../test/helpers/tracing.js';
 import { currentCorrelationId, withCorrelationId } from './correlation.js';
 import { startDelivery } from './delivery.js';
@@ -105,5 +106,42 @@ describe('lean headers (CONTRACT.md "Headers written on every message")', () => 
     });
     assert.equal(full.tracestate, 'v=1');
     assert.equal(full.baggage, undefined);
+  });
+
+  it('attribute functions run only for recording spans (no attribute work when unsampled)', async () => {
+    const unsampled = createInstrumentation('test', 'kafka', {
+      tracerProvider: new TracerProvider({ sampler: new AlwaysOffSampler() }),
+      registry: createOpenMetricsRegistry(),
+    });
+    const { tracing, instr: sampled } = setup();
+    let calls = 0;
+    const attributes = () => {
+      calls++;
+      return { 'messaging.kafka.message.key': 'k' };
+    };
+    for (const instr of [unsampled, sampled]) {
+      const op = startPublish(instr, {
+        destination: 't',
+        operationName: 'send',
+        headers: {},
+        attributes,
+        message: null,
+      });
+      op.end();
+      const d = startDelivery(instr, {
+        destination: 't',
+        headers: op.headers,
+        attributes,
+        message: null,
+        settleTimeoutMs: false,
+      });
+      d.run(() => undefined);
+      d.settle('ack');
+    }
+    assert.equal(calls, 2, 'once for the sampled publish, once for the sampled delivery');
+    assert.deepEqual(
+      tracing.spans().map((s) => s.attributes['messaging.kafka.message.key']),
+      ['k', 'k'],
+    );
   });
 });

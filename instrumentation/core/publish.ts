@@ -51,7 +51,8 @@ export interface PublishRequest<TMessage> {
    * to `publishedAt`, Pub/Sub `publishTime`): `x-hoptrace-published-at` is left out (lean headers).
    */
   brokerPublishTime?: boolean;
-  attributes?: Attributes;
+  /** Span attributes; a function is called only for a recording (sampled) span. */
+  attributes?: Attributes | (() => Attributes);
   /** The client's message, for hooks. */
   message: TMessage;
   /** Defaults to the active context. */
@@ -149,7 +150,8 @@ class TracedPublish<TMessage> implements PublishOperation {
     this.span = span;
     // Only a recording span needs its attributes; unsampled publishes skip building them.
     if (span.isRecording()) {
-      const attributes: Attributes = shallowCopy(req.attributes);
+      const given = req.attributes;
+      const attributes: Attributes = typeof given === 'function' ? given() : shallowCopy(given);
       attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = correlationId;
       if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
       if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;

@@ -33,7 +33,7 @@ function tracedMessages(
       headers: message.headers as Record<string, unknown> | undefined,
       messageIdHeader: true,
       brokerPublishTime: stamp,
-      attributes: producerAttributes(message, messages.length),
+      attributes: () => producerAttributes(message, messages.length),
       message: { topic, message },
     });
     operations.push(operation);
