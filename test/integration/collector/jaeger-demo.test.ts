@@ -159,18 +159,17 @@ describe('demo -> collector --forward -> Jaeger', () => {
     assertNoClockSkewWarnings(trace);
   });
 
-  it('Kafka: each service its own; the dead-lettered delivery is an error', async (t) => {
+  it('Kafka: six services; the dead-lettered delivery is an error', async (t) => {
     if (!(await jaeger(t))) return;
     if (!(await requireKafka(t))) return;
     process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
     const { trace, services } = await throughCollector(async () => {
-      // Order 4 (index 3) fails the fraud check: make it the third flow the helper reads.
-      const summary = await runKafkaDemo({ brokers: brokers(), messages: 4 });
-      return [summary.correlationIds[0], summary.correlationIds[1], summary.correlationIds[3]];
+      const summary = await runKafkaDemo({ brokers: brokers(), messages: 3 });
+      return summary.correlationIds;
     });
-    const four = ['billing', 'fraud-check', 'fraud-review', 'storefront'];
-    for (const s of four) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
-    assert.deepEqual(servicesOf(trace), four);
+    const six = ['billing', 'dlq-audit', 'email', 'inventory', 'shipping', 'storefront'];
+    for (const s of six) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
+    assert.deepEqual(servicesOf(trace), six);
     assertDeadLetterIsError(trace);
     assertNoClockSkewWarnings(trace);
   });
@@ -260,15 +259,17 @@ describe('demo --link -> collector --forward -> Jaeger: the origin trace holds t
     if (!(await requireKafka(t))) return;
     process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
     const { trace, traceId, attempts } = await throughCollector(async () => {
-      const summary = await runKafkaDemo({ brokers: brokers(), messages: 4, linkMode: 'link' });
-      return [summary.correlationIds[0], summary.correlationIds[1], summary.correlationIds[3]];
-    }, 5);
+      const summary = await runKafkaDemo({ brokers: brokers(), messages: 3, linkMode: 'link' });
+      return summary.correlationIds;
+    }, 7);
     assert.deepEqual(attempts.map((a) => a.service).sort(), [
       'billing',
-      'fraud-check',
-      'fraud-check',
-      'fraud-check',
-      'fraud-review',
+      'dlq-audit',
+      'email',
+      'email',
+      'email',
+      'inventory',
+      'shipping',
     ]);
     assertWholeJourneyInOrigin(trace, traceId, attempts);
   });
