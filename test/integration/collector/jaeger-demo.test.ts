@@ -140,7 +140,7 @@ describe('demo -> collector --forward -> Jaeger', () => {
     assertNoClockSkewWarnings(trace);
   });
 
-  it('RabbitMQ: each service its own; the broker-side dead letter is an error', async (t) => {
+  it('RabbitMQ: six services; the broker-side dead letter is an error', async (t) => {
     if (!(await jaeger(t))) return;
     const reachable = await requireServer(t, 'RabbitMQ', async () => {
       const amqplib = await import('amqplib');
@@ -152,9 +152,9 @@ describe('demo -> collector --forward -> Jaeger', () => {
       const result = await runRabbitDemo({ url: amqpUrl(), orders: 3, prefix: `jaeger-${process.pid}` });
       return result.correlationIds;
     });
-    const five = ['billing', 'dlq-audit', 'email', 'inventory', 'storefront'];
-    for (const s of five) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
-    assert.deepEqual(servicesOf(trace), five);
+    const six = ['billing', 'dlq-audit', 'email', 'inventory', 'shipping', 'storefront'];
+    for (const s of six) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
+    assert.deepEqual(servicesOf(trace), six);
     assertDeadLetterIsError(trace);
     assertNoClockSkewWarnings(trace);
   });
@@ -237,8 +237,14 @@ describe('demo --link -> collector --forward -> Jaeger: the origin trace holds t
         linkMode: 'link',
       });
       return result.correlationIds;
-    }, 4);
-    assert.deepEqual(attempts.map((a) => a.service).sort(), ['billing', 'dlq-audit', 'email', 'inventory']);
+    }, 5);
+    assert.deepEqual(attempts.map((a) => a.service).sort(), [
+      'billing',
+      'dlq-audit',
+      'email',
+      'inventory',
+      'shipping',
+    ]);
     assertWholeJourneyInOrigin(trace, traceId, attempts);
     const rejected = trace.spans.find((s) => tag(s, 'hoptrace.outcome') === 'dead_letter');
     const audit = trace.spans.find((s) => trace.processes[s.processID].serviceName === 'dlq-audit');

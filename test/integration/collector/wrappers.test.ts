@@ -112,11 +112,18 @@ describe('real wrapper spans through the collector', () => {
           assert.equal(journey.counts.deadLetters, 1);
         }
         for (const d of root.deliveries) assert.equal(d.attempts[0].matchedBy, 'parent');
+        const billing = root.deliveries.find((d) => d.group === `${prefix}.billing`)!;
+        assert.deepEqual(
+          billing.publishes.map((p) => p.deliveries.map((d) => d.group)),
+          [[`${prefix}.shipping`]],
+          "billing's payment.processed reaches shipping",
+        );
       }
+      // 3 orders x 3 queues + 3 payments x shipping.
       assert.deepEqual(await counts(collector), {
-        hops: 9,
-        fanoutCount: 3,
-        fanoutSum: 9,
+        hops: 12,
+        fanoutCount: 6,
+        fanoutSum: 12,
         deadLetterHops: 1,
         unconsumed: 0,
         orphans: 0,
