@@ -99,7 +99,7 @@ function workloadSection(spec: WorkloadSpec, result: WorkloadResult | undefined)
       v.measured === undefined
         ? 'n/a'
         : v.target.kind === 'ratio'
-          ? `${v.measured.toFixed(2)}x`
+          ? `${v.measured.toFixed(2)}x (${v.min?.toFixed(2)} to ${v.max?.toFixed(2)})`
           : fmt(v.measured, unit);
     const verdict = v.met === undefined ? 'not measured' : v.met ? 'met' : '**missed**';
     lines.push(`| ${v.target.label} | ${measured} | ${verdict} |`);

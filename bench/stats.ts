@@ -24,6 +24,9 @@ export interface PairedRatio extends Spread {
 export interface Verdict {
   target: Target;
   measured: number | undefined;
+  /** The spread over rounds (for a ratio: of the paired ratios). */
+  min?: number;
+  max?: number;
   met: boolean | undefined;
 }
 
@@ -102,14 +105,16 @@ export function ratiosOf(spec: WorkloadSpec, samples: Sample[]): PairedRatio[] {
 
 export function verdicts(spec: WorkloadSpec, samples: Sample[]): Verdict[] {
   return spec.targets.map((target) => {
-    const measured =
+    const spread =
       target.kind === 'ratio'
-        ? pairedRatio(samples, target.mode, target.versus, target.metric)?.median
-        : modeSpread(samples, target.mode, target.metric)?.median;
-    if (measured === undefined) return { target, measured, met: undefined };
+        ? pairedRatio(samples, target.mode, target.versus, target.metric)
+        : modeSpread(samples, target.mode, target.metric);
+    const measured = spread?.median;
+    if (spread === undefined || measured === undefined) return { target, measured, met: undefined };
     const met =
       (target.atLeast === undefined || measured >= target.atLeast) &&
-      (target.atMost === undefined || measured <= target.atMost);
-    return { target, measured, met };
+      (target.atMost === undefined || measured <= target.atMost) &&
+      (target.kind !== 'ratio' || target.floor === undefined || spread.min >= target.floor);
+    return { target, measured, min: spread.min, max: spread.max, met };
   });
 }

@@ -106,7 +106,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
         isClosing: () => state.closing,
         shedder,
       }),
-      ...metricsRoutes(metrics),
+      // Kafka lag is polled again at scrape time when older than a second; at most 2 s of waiting.
+      ...metricsRoutes(metrics, () => monitors.refreshStale(2000)),
       ...healthRoutes({
         isClosing: () => state.closing,
         readiness: () => ({ http: true, ...scaleOut?.readiness() }),

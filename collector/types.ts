@@ -18,6 +18,15 @@ export interface SpanLinkRecord {
   attributes: SpanAttributes;
 }
 
+/**
+ * Resource `host.id` and `ip` (Jaeger's clock-skew adjusters compare spans across hosts by these: a
+ * span without them counts as a host of its own).
+ */
+export interface HostIdentity {
+  id?: string;
+  ip?: string;
+}
+
 /** One span in the collector's own shape, independent of how it arrived. */
 export interface SpanRecord {
   traceId: string;
@@ -33,6 +42,8 @@ export interface SpanRecord {
   links: SpanLinkRecord[];
   /** `service.name` of the span's resource (`unknown_service` when missing). */
   serviceName: string;
+  /** The resource's host identity, when it names one (synthetic spans copy their consumer's). */
+  host?: HostIdentity;
   status: { code: 'unset' | 'ok' | 'error'; message?: string };
 }
 

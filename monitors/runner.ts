@@ -16,6 +16,8 @@ export class MonitorRunner {
   private readonly abort = new AbortController();
   private readonly state = new Map<string, 'up' | 'down'>();
   private readonly recorders = new Map<Monitor, ReadingRecorder>();
+  /** When each monitor's last poll started (epoch ms). */
+  private readonly polledAt = new Map<Monitor, number>();
 
   constructor(
     private readonly monitors: Monitor[],
@@ -39,6 +41,27 @@ export class MonitorRunner {
     await Promise.all(this.monitors.map((m) => this.pollOnce(m)));
   }
 
+  /**
+   * Before a scrape: polls the monitors that ask for it (`refreshOnScrapeMs`) and whose last poll is
+   * older than that; resolves when they finished or after `timeoutMs`, whichever comes first.
+   */
+  async refreshStale(timeoutMs: number): Promise<void> {
+    const now = Date.now();
+    const stale = this.monitors.filter(
+      (m) =>
+        m.refreshOnScrapeMs !== undefined &&
+        now - (this.polledAt.get(m) ?? Number.NEGATIVE_INFINITY) > m.refreshOnScrapeMs,
+    );
+    if (stale.length === 0 || this.abort.signal.aborted) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(stale.map((m) => this.pollOnce(m))), timeout]);
+    clearTimeout(timer);
+  }
+
   private schedule(monitor: Monitor, delayMs: number): void {
     if (this.abort.signal.aborted) return;
     const timer = setTimeout(() => {
@@ -54,6 +77,7 @@ export class MonitorRunner {
   }
 
   private async pollOnce(monitor: Monitor): Promise<void> {
+    this.polledAt.set(monitor, Date.now());
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(monitor.intervalMs)]);
     try {
       const reading = await monitor.poll(signal);

@@ -114,6 +114,11 @@ export interface Monitor {
   readonly source: string;
   readonly intervalMs: number;
   /**
+   * A scrape of `/metrics` polls this monitor first when its last poll started longer ago than this
+   * (figures current at scrape time, as kafka_exporter computes them); omit for interval polls only.
+   */
+  readonly refreshOnScrapeMs?: number;
+  /**
    * One poll: read the broker. Throws (a `MonitorError`) when it cannot; `signal` aborts when the
    * poll outlives its interval or the runner stops. Resolving without a reading records nothing.
    */

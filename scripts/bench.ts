@@ -39,6 +39,10 @@ function serverAddress(server: Server): { host: string; port: number } {
     const url = new URL(stackEndpoint('HOPTRACE_AMQP_URL'));
     return { host: url.hostname, port: Number(url.port || 5672) };
   }
+  if (server === 'redis') {
+    const url = new URL(stackEndpoint('HOPTRACE_REDIS_URL'));
+    return { host: url.hostname, port: Number(url.port || 6379) };
+  }
   const [host = '127.0.0.1', port = '9092'] = (
     stackEndpoint('HOPTRACE_KAFKA_BROKERS').split(',')[0] ?? ''
   ).split(':');

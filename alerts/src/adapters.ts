@@ -21,6 +21,7 @@ import {
   METRIC_CONSUMER_LAG_MESSAGES,
   METRIC_CONSUMER_LAG_SECONDS,
   METRIC_DLQ_MESSAGES,
+  METRIC_KAFKA_GROUP_MEMBERS,
   METRIC_MESSAGE_AGE,
   METRIC_QUEUE_CONSUMERS,
   METRIC_QUEUE_MESSAGES,
@@ -202,10 +203,15 @@ function consumers(ctx: RuleContext): RecordingRule[] {
   const kafkaExporterMembers =
     `max by (consumergroup, topic) (${selector('kafka_consumergroup_lag', selectors.kafkaExporter)}) * 0` +
     ` + on (consumergroup) group_left () max by (consumergroup) (${selector('kafka_consumergroup_members', selectors.kafkaExporter)})`;
+  // The collector counts a Kafka group's members per group; its lag series say which topics it reads.
+  const collectorMembers =
+    `max ${by(CONSUMER_KEY)} (${selector(METRIC_CONSUMER_LAG_MESSAGES, selectors.collector, `${LABEL_MESSAGING_SYSTEM}=${quote(MESSAGING_SYSTEM_KAFKA)}`)}) * 0` +
+    ` + on (${LABEL_MESSAGING_SYSTEM}, ${G}) group_left () max ${by([LABEL_MESSAGING_SYSTEM, G])} (${selector(METRIC_KAFKA_GROUP_MEMBERS, selectors.collector)})`;
   return [
     {
+      // Queue consumers (RabbitMQ, SQS, ...) or Kafka group members: one rule per record and source.
       record: RECORD_CONSUMERS_BY_SOURCE,
-      expr: `max ${by(CONSUMER_KEY)} (${selector(METRIC_QUEUE_CONSUMERS, selectors.collector)})`,
+      expr: `max ${by(CONSUMER_KEY)} (${selector(METRIC_QUEUE_CONSUMERS, selectors.collector)})\nor max ${by(CONSUMER_KEY)} (${collectorMembers})`,
       labels: collector,
     },
     {

@@ -74,7 +74,7 @@ export function consumerLagAlerts(ctx: RuleContext): RuleGroup<AlertingRule> {
         labels: { severity: 'critical', [LABEL_STALL_SIGNAL]: 'committed_offsets' },
         annotations: {
           summary: 'A consumer group has lag but makes no progress.',
-          description: `Consumer group "${labelRef(LABEL_CONSUMER_GROUP)}" on ${labelRef(LABEL_MESSAGING_SYSTEM)} is {{ if eq $value ${num(LAG_STATUS.STOP)}.0 }}stopped: it commits no offsets{{ else }}stalled: it commits offsets that do not advance{{ end }} while it has lag.`,
+          description: `Consumer group "${labelRef(LABEL_CONSUMER_GROUP)}" on ${labelRef(LABEL_MESSAGING_SYSTEM)} is {{ if eq $value ${num(LAG_STATUS.STOP)}.0 }}stopped: it has no active member and its committed offsets have not advanced{{ else }}stalled: it has members but its committed offsets have not advanced{{ end }} while it has lag.`,
         },
       },
       {

@@ -6,9 +6,8 @@
  * Modes: raw amqplib; the headers-only floor (raw plus a header table holding only a traceparent and a
  * correlation ID: what any header-based tracing must pay amqplib to encode and decode); the contract's
  * wire format (raw plus exactly the headers and properties hoptrace writes, fixed values, no spans); the
- * same plus the contract's spans made with the SDK directly (`contractSpans`); a what-if lean wire format
- * (the contract's headers without `baggage` and `x-hoptrace-origin-at`, which repeat the correlation ID
- * and, on a first hop, the publish time); amqplib with
+ * same plus the contract's spans made with the SDK directly (`contractSpans`); 0.1's full wire format
+ * (`headers-full`: plus `baggage` and a first hop's `x-hoptrace-origin-at`); amqplib with
  * `@opentelemetry/instrumentation-amqplib`; amqplib wrapped by hoptrace's `instrumentAmqp`. Traced modes
  * sample every span into a batch processor with a counting exporter.
  */
@@ -142,15 +141,15 @@ async function measure(setup: Setup, scale: number): Promise<ModeResult> {
 
 const url = () => stackEndpoint('HOPTRACE_AMQP_URL');
 
-/** The headers hoptrace writes on a flow's first message; `lean` leaves out the two that repeat others. */
-function contractHeaders(lean: boolean): Record<string, string> {
+/** The headers hoptrace writes on a flow's first message (lean, since 0.2); `full`: what 0.1 wrote. */
+function contractHeaders(full: boolean): Record<string, string> {
   const publishedAt = String(Date.now());
   const headers: Record<string, string> = {
     traceparent: FLOOR_TRACEPARENT,
     'x-correlation-id': FLOOR_CORRELATION_ID,
     'x-hoptrace-published-at': publishedAt,
   };
-  if (lean) return headers;
+  if (!full) return headers;
   // `baggage` repeats the correlation ID; on a first hop `origin-at` equals `published-at`.
   return {
     ...headers,
@@ -160,13 +159,13 @@ function contractHeaders(lean: boolean): Record<string, string> {
 }
 
 /**
- * Raw amqplib writing exactly the headers and properties hoptrace writes (`lean`: without the two
- * repeating ones); with `spans`, the contract's spans too.
+ * Raw amqplib writing exactly the headers and properties hoptrace writes (`full`: 0.1's set); with
+ * `spans`, the contract's spans too.
  */
-async function contract(scale: number, spans: boolean, lean = false): Promise<ModeResult> {
+async function contract(scale: number, spans: boolean, full = false): Promise<ModeResult> {
   const made = spans ? contractSpans('rabbitmq', 'amq.default') : undefined;
   const amqplib = loadClient<typeof Amqplib>('amqplib');
-  const headers = contractHeaders(lean);
+  const headers = contractHeaders(full);
   const options = () => ({
     messageId: FLOOR_MESSAGE_ID,
     timestamp: Math.floor(Date.now() / 1000),
@@ -207,7 +206,7 @@ workload({
   },
 
   'headers-contract': (scale) => contract(scale, false),
-  'headers-lean': (scale) => contract(scale, false, true),
+  'headers-full': (scale) => contract(scale, false, true),
   'contract-spans': (scale) => contract(scale, true),
 
   async 'otel-contrib'(scale) {

@@ -6,9 +6,9 @@
  *
  * Modes: raw kafkajs; the headers-only floor (raw plus a traceparent and a correlation ID header per
  * message); the contract's wire format (raw plus exactly the headers hoptrace writes, fixed values, no
- * spans); the same plus the contract's spans made with the SDK directly (`contractSpans`); a what-if lean
- * wire format (without `baggage` and `x-hoptrace-origin-at`, which repeat the correlation ID and, on a
- * first hop, the publish time); kafkajs with `@opentelemetry/instrumentation-kafkajs`; kafkajs wrapped by hoptrace's
+ * spans: the lean set, since 0.2); the same plus the contract's spans made with the SDK directly
+ * (`contractSpans`); 0.1's full wire format (`headers-full`: plus `baggage`, `x-hoptrace-published-at` and
+ * a first hop's `x-hoptrace-origin-at`); kafkajs with `@opentelemetry/instrumentation-kafkajs`; kafkajs wrapped by hoptrace's
  * `instrumentKafka` (`eachBatch` handlers run each message through `withMessageContext`, so every message
  * gets its own process span, as contrib gives it). Traced modes sample every span.
  */
@@ -139,22 +139,23 @@ async function measure(setup: Setup, style: Style, scale: number): Promise<ModeR
 }
 
 /** Raw kafkajs writing exactly the headers hoptrace writes; with `spans`, the contract's spans too. */
-function contract(scale: number, args: string[], spans: boolean, lean = false): Promise<ModeResult> {
+function contract(scale: number, args: string[], spans: boolean, full = false): Promise<ModeResult> {
   const made = spans ? contractSpans('kafka', 'bench') : undefined;
   const publishedAt = String(Date.now());
+  // The contract's lean set: the record timestamp (CreateTime) carries the publish time.
   const leanHeaders = {
     traceparent: FLOOR_TRACEPARENT,
     'x-correlation-id': FLOOR_CORRELATION_ID,
-    'x-hoptrace-published-at': publishedAt,
     'x-hoptrace-message-id': FLOOR_MESSAGE_ID,
   };
-  // `baggage` repeats the correlation ID; on a first hop `origin-at` equals `published-at`.
+  // What 0.1 wrote: also `baggage` (repeats the correlation ID), published-at and a first hop's origin-at.
   const fullHeaders = {
     ...leanHeaders,
     baggage: `correlation.id=${FLOOR_CORRELATION_ID}`,
+    'x-hoptrace-published-at': publishedAt,
     'x-hoptrace-origin-at': publishedAt,
   };
-  const headers = () => ({ ...(lean ? leanHeaders : fullHeaders) });
+  const headers = () => ({ ...(full ? fullHeaders : leanHeaders) });
   // eachBatch: a batch span plus one span per message, as hoptrace's withMessageContext gives.
   const runMessage: RunMessage | undefined = made
     ? (_message, handle) => {
@@ -181,7 +182,7 @@ workload({
   },
 
   'headers-contract': (scale, args) => contract(scale, args, false),
-  'headers-lean': (scale, args) => contract(scale, args, false, true),
+  'headers-full': (scale, args) => contract(scale, args, false, true),
   'contract-spans': (scale, args) => contract(scale, args, true),
 
   async 'otel-contrib'(scale, args) {

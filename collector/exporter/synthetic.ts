@@ -2,8 +2,13 @@
  * Synthetic `deliver <destination>` spans. Jaeger draws parent/child edges but not span links, so a
  * delivery that is not a child in the producer's trace (link mode, batches, lost context) is
  * invisible from the producer's trace. For each such delivery the collector adds a span to the
- * producer's trace, parented on the producer span, covering the consumer span's time, with a link
- * back to the consumer span.
+ * flow's origin trace, covering the consumer span's time, with a link back to the consumer span.
+ *
+ * Where it hangs (`placeSynthetic`): under the publish when the publish is in the origin's trace; a
+ * second hop (a publish made while handling a delivery that is itself only a synthetic span there)
+ * hangs under that delivery's synthetic span; a delivery from a dead-letter queue (RabbitMQ: the
+ * broker dead-letters, the message keeps its original trace context) hangs under the delivery that
+ * dead-lettered it. So one trace shows the whole flow, every hop, retry and dead-letter path.
  *
  * Kind INTERNAL, not CONSUMER: the span is an annotation made by the collector, not work done by an
  * instrumented consumer, and span-derived metrics (span metrics, service graphs) that count
@@ -25,7 +30,7 @@ import {
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
 } from '../../instrumentation/core/semconv.js';
-import type { DeliveryEntry, PublishEntry } from '../linker/entries.js';
+import { type DeliveryEntry, isDeadLetterQueueDelivery, type PublishEntry } from '../linker/entries.js';
 import type { SpanAttributes, SpanRecord } from '../types.js';
 
 /** Deterministic: the same delivery always gets the same span ID, so re-sent spans do not multiply. */
@@ -40,7 +45,70 @@ export function needsSyntheticSpan(publish: PublishEntry, delivery: DeliveryEntr
   return delivery.traceId !== publish.traceId;
 }
 
-export function syntheticDeliverySpan(publish: PublishEntry, delivery: DeliveryEntry): SpanRecord {
+/** A span in a trace: where a synthetic span hangs, or where a delivery shows in the origin's trace. */
+export interface SpanSpot {
+  traceId: string;
+  spanId: string;
+}
+
+/** Finds the delivery of a journey whose span is `spanId`. */
+export type DeliveryLookup = (journeyKey: string, spanId: string) => DeliveryEntry | undefined;
+
+const MAX_PLACEMENT_DEPTH = 16;
+
+/**
+ * Where `delivery`'s synthetic span hangs in the origin's trace (its parent), and whether every entry
+ * the answer depends on was known (`certain`: false while a parent delivery or the dead-lettering
+ * delivery may still arrive). No synthetic span is needed when `anchor` is the delivery's own parent.
+ */
+export function placeSynthetic(
+  publish: PublishEntry,
+  delivery: DeliveryEntry,
+  lookup: DeliveryLookup,
+): { anchor: SpanSpot; certain: boolean; needed: boolean } {
+  let certain = true;
+  const publishSpot = (p: PublishEntry, depth: number): SpanSpot => {
+    const own = { traceId: p.traceId, spanId: p.spanId };
+    if (p.parentSpanId === undefined || depth > MAX_PLACEMENT_DEPTH) return own;
+    const parent = lookup(p.journeyKey, p.parentSpanId);
+    if (!parent) {
+      // The parent may be a delivery not seen yet, or not a delivery at all (an HTTP span).
+      certain = false;
+      return own;
+    }
+    if (parent.traceId !== p.traceId || !parent.publish) return own;
+    const spot = deliverySpot(parent, parent.publish, depth + 1);
+    // The handling delivery is in the origin's trace itself: so is this publish, under it.
+    return spot.traceId === p.traceId && spot.spanId === parent.spanId ? own : spot;
+  };
+  const anchorOf = (d: DeliveryEntry, p: PublishEntry, depth: number): SpanSpot => {
+    if (depth <= MAX_PLACEMENT_DEPTH && isDeadLetterQueueDelivery(d, p)) {
+      const failed = p.deliveries.find(
+        (x) =>
+          x.outcome === 'dead_letter' &&
+          (d.deadLetterSource === undefined || x.destination === d.deadLetterSource),
+      );
+      if (failed) return deliverySpot(failed, p, depth + 1);
+      certain = false;
+    }
+    return publishSpot(p, depth);
+  };
+  const deliverySpot = (d: DeliveryEntry, p: PublishEntry, depth: number): SpanSpot => {
+    const anchor = anchorOf(d, p, depth);
+    if (anchor.traceId === d.traceId && anchor.spanId === d.parentSpanId)
+      return { traceId: d.traceId, spanId: d.spanId };
+    return { traceId: anchor.traceId, spanId: syntheticSpanId(anchor.spanId, d.spanId) };
+  };
+  const anchor = anchorOf(delivery, publish, 0);
+  const needed = anchor.traceId !== delivery.traceId || anchor.spanId !== delivery.parentSpanId;
+  return { anchor, certain, needed };
+}
+
+export function syntheticDeliverySpan(
+  publish: PublishEntry,
+  delivery: DeliveryEntry,
+  anchor: SpanSpot = { traceId: publish.traceId, spanId: publish.spanId },
+): SpanRecord {
   const attributes: SpanAttributes = {
     [ATTR_HOPTRACE_SYNTHETIC]: true,
     [ATTR_MESSAGING_SYSTEM]: delivery.system,
@@ -60,9 +128,9 @@ export function syntheticDeliverySpan(publish: PublishEntry, delivery: DeliveryE
   const correlationId = delivery.correlationId ?? publish.correlationId;
   if (correlationId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = correlationId;
   return {
-    traceId: publish.traceId,
-    spanId: syntheticSpanId(publish.spanId, delivery.spanId),
-    parentSpanId: publish.spanId,
+    traceId: anchor.traceId,
+    spanId: syntheticSpanId(anchor.spanId, delivery.spanId),
+    parentSpanId: anchor.spanId,
     name: `deliver ${delivery.destination}`,
     kind: 'internal',
     startTimeUnixNano: delivery.startNs,
@@ -70,6 +138,7 @@ export function syntheticDeliverySpan(publish: PublishEntry, delivery: DeliveryE
     attributes,
     links: [{ traceId: delivery.traceId, spanId: delivery.spanId, attributes: {} }],
     serviceName: delivery.service,
+    host: delivery.host,
     status: { code: delivery.statusError ? 'error' : 'unset' },
   };
 }

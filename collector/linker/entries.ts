@@ -2,7 +2,7 @@
  * What the linker keeps per publish and per delivery: only the fields linking, metrics and journeys
  * need (not whole spans), in as few objects and arrays as possible (see docs/collector.md, "Limits").
  */
-import type { MatchMethod } from '../types.js';
+import type { HostIdentity, MatchMethod } from '../types.js';
 
 /** One group's deliveries of one message (for the duplicate/redelivery rule). */
 export interface GroupState {
@@ -66,6 +66,8 @@ export interface DeliveryEntry {
   deadLetterSource: string | undefined;
   errorType: string | undefined;
   statusError: boolean;
+  /** The consumer's host identity (its synthetic span's resource carries it). */
+  host: HostIdentity | undefined;
   startNs: bigint;
   endNs: bigint;
   arrivedAt: number;

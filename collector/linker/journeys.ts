@@ -258,6 +258,14 @@ export class JourneyStore {
     return entries ? buildJourney(entries) : undefined;
   }
 
+  /** The delivery of a journey whose span is `spanId` (synthetic spans find a publish's parent delivery). */
+  deliveryBySpan(key: string, spanId: string): DeliveryEntry | undefined {
+    const items = this.journeys.get(key)?.items;
+    if (!items) return undefined;
+    for (const item of items) if (!isPublish(item) && item.spanId === spanId) return item;
+    return undefined;
+  }
+
   /** Publishes kept in a journey (the correlation-ID fallback of the linker looks here). */
   publishesOf(key: string): PublishEntry[] {
     return (this.journeys.get(key)?.items.filter(isPublish) ?? []).slice(-64);

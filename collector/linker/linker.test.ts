@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  ATTR_HOPTRACE_LINK_KIND,
+  LINK_KIND_FLOW_CHILD,
   METRIC_COLLECTOR_EVICTIONS,
   METRIC_DEAD_LETTER_HOPS,
   METRIC_DUPLICATE_DELIVERIES,
@@ -421,6 +423,33 @@ describe('Linker', () => {
       pubs.map((p) => p.spanId).sort(),
       'one synthetic span per message, each under its producer',
     );
+  });
+
+  it("does not count a BullMQ flow parent's links to its children as deliveries of them", async () => {
+    const { metrics, linker } = setup();
+    const parent = publishSpan({
+      service: 'orders',
+      system: 'bullmq',
+      destination: 'ship',
+      messageId: 'p',
+      at: 0,
+    });
+    const children = [1, 2].map((i) =>
+      publishSpan({ service: 'orders', system: 'bullmq', destination: 'pick', messageId: `c${i}`, at: i }),
+    );
+    const picks = children.map((c) => processSpan(c, { service: 'warehouse', destination: 'pick', at: 5 }));
+    const ship = processSpan(parent, { service: 'shipping', destination: 'ship', at: 20 });
+    ship.links.push(
+      { traceId: ship.traceId, spanId: ship.parentSpanId!, attributes: {} },
+      ...children.map((c) => ({
+        traceId: c.traceId,
+        spanId: c.spanId,
+        attributes: { [ATTR_HOPTRACE_LINK_KIND]: LINK_KIND_FLOW_CHILD },
+      })),
+    );
+    linker.ingest([parent, ...children, ...picks, ship]);
+    assert.equal(await hopCount(metrics), 3, 'one hop per message: two picks, one ship');
+    assert.equal(await hopCount(metrics, { consumer_service: 'shipping' }), 1);
   });
 
   it('builds the journey tree with follow-on publishes made while handling', () => {

@@ -26,7 +26,7 @@ import {
 } from '../../instrumentation/core/semconv.js';
 import type { CollectorLimits } from '../config.js';
 import { DEFAULT_LIMITS } from '../config.js';
-import { needsSyntheticSpan, syntheticDeliverySpan } from '../exporter/synthetic.js';
+import { placeSynthetic, syntheticDeliverySpan } from '../exporter/synthetic.js';
 import type { FlowVisitor, JourneyFilter, JourneyReader } from '../journey/reader.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Journey, JourneySummary, MatchMethod, SpanRecord } from '../types.js';
@@ -85,6 +85,9 @@ export interface LinkerStats {
 /** Deliveries kept per publish (a requeue loop can deliver one message without end). */
 const MAX_DELIVERIES_PER_PUBLISH = 256;
 const MAX_INTERNED = 50_000;
+/** How long a synthetic span waits for the entries its place depends on (a parent delivery, a dead-lettering one). */
+const SYNTHETIC_WAIT_MS = 2_000;
+const MAX_SYNTHETIC_WAITING = 10_000;
 
 interface Match {
   publish: PublishEntry;
@@ -117,6 +120,8 @@ export class Linker implements JourneyReader {
   private readonly journeys: JourneyStore;
   private readonly interned = new Map<string, string>();
   private synthetic: SpanRecord[] = [];
+  /** Linked deliveries whose synthetic span is placed at the next emit (or later, while uncertain). */
+  private syntheticQueue: { publish: PublishEntry; delivery: DeliveryEntry; at: number }[] = [];
 
   constructor(options: LinkerOptions = {}) {
     this.limits = { ...pickLinkerLimits(DEFAULT_LIMITS), ...options.limits };
@@ -168,7 +173,7 @@ export class Linker implements JourneyReader {
   finalize(): void {
     this.expirePending(Number.POSITIVE_INFINITY);
     this.passDeadlines(Number.POSITIVE_INFINITY);
-    this.emitSynthetic();
+    this.emitSynthetic(true);
   }
 
   journey(correlationId: string): Journey | undefined {
@@ -371,6 +376,7 @@ export class Linker implements JourneyReader {
       deadLetterSource: f.deadLetterSource,
       errorType: f.errorType,
       statusError: span.status.code === 'error',
+      host: span.host,
       startNs: span.startTimeUnixNano,
       endNs: span.endTimeUnixNano,
       arrivedAt: now,
@@ -580,8 +586,7 @@ export class Linker implements JourneyReader {
       if (firstAttempt && !d.duplicate && !fromDeadLetterQueue) this.observeHop(publish, d);
       this.countDeadLetter(publish, d, fromDeadLetterQueue);
     }
-    if (this.onSyntheticSpans && needsSyntheticSpan(publish, d))
-      this.synthetic.push(syntheticDeliverySpan(publish, d));
+    if (this.onSyntheticSpans) this.syntheticQueue.push({ publish, delivery: d, at: this.now() });
   }
 
   private observeHop(publish: PublishEntry, d: DeliveryEntry): void {
@@ -657,7 +662,25 @@ export class Linker implements JourneyReader {
     return value;
   }
 
-  private emitSynthetic(): void {
+  /**
+   * Places queued synthetic spans in their origin's trace. A placement that depends on an entry not
+   * seen yet (the delivery that made a second-hop publish, the delivery that dead-lettered) waits up to
+   * SYNTHETIC_WAIT_MS for it, then hangs where it can.
+   */
+  private emitSynthetic(force = false): void {
+    if (this.syntheticQueue.length > 0) {
+      const now = this.now();
+      const lookup = (key: string, spanId: string) => this.journeys.deliveryBySpan(key, spanId);
+      const waiting: typeof this.syntheticQueue = [];
+      for (const item of this.syntheticQueue) {
+        const placed = placeSynthetic(item.publish, item.delivery, lookup);
+        const wait = !placed.certain && !force && now - item.at < SYNTHETIC_WAIT_MS;
+        if (wait && waiting.length < MAX_SYNTHETIC_WAITING) waiting.push(item);
+        else if (placed.needed)
+          this.synthetic.push(syntheticDeliverySpan(item.publish, item.delivery, placed.anchor));
+      }
+      this.syntheticQueue = waiting;
+    }
     if (this.synthetic.length === 0 || !this.onSyntheticSpans) return;
     const spans = this.synthetic;
     this.synthetic = [];

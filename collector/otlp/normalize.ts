@@ -3,7 +3,14 @@
  * rejected (reported back as OTLP partial success), never the whole request.
  */
 import { ATTR_SERVICE_NAME } from '../../instrumentation/core/semconv.js';
-import type { AttributeScalar, AttributeValue, SpanAttributes, SpanKindName, SpanRecord } from '../types.js';
+import type {
+  AttributeScalar,
+  AttributeValue,
+  HostIdentity,
+  SpanAttributes,
+  SpanKindName,
+  SpanRecord,
+} from '../types.js';
 import type { Int64, OtlpAnyValue, OtlpExportRequest, OtlpKeyValue, OtlpSpan } from './codec.js';
 
 const KINDS: readonly SpanKindName[] = [
@@ -155,6 +162,17 @@ function serviceNameOf(attributes: OtlpKeyValue[] | undefined): string {
   return UNKNOWN_SERVICE;
 }
 
+/** One object per resource, shared by its spans. */
+function hostOf(attributes: OtlpKeyValue[] | undefined): HostIdentity | undefined {
+  let host: HostIdentity | undefined;
+  for (const kv of attributes ?? []) {
+    if (kv.value?.value !== 'stringValue' || !kv.value.stringValue) continue;
+    if (kv.key === 'host.id') host = { ...host, id: capString(kv.value.stringValue) };
+    else if (kv.key === 'ip') host = { ...host, ip: capString(kv.value.stringValue) };
+  }
+  return host;
+}
+
 function isMessagingSpan(span: OtlpSpan): boolean {
   if (span.kind === 4 || span.kind === 5) return true;
   for (const kv of span.attributes ?? []) if (kv.key.startsWith('messaging.')) return true;
@@ -170,7 +188,7 @@ function rejectionReason(span: OtlpSpan): string | undefined {
   return undefined;
 }
 
-export function toSpanRecord(span: OtlpSpan, serviceName: string): SpanRecord {
+export function toSpanRecord(span: OtlpSpan, serviceName: string, host?: HostIdentity): SpanRecord {
   const parent = span.parentSpanId;
   const links = [];
   for (const link of span.links ?? []) {
@@ -196,6 +214,7 @@ export function toSpanRecord(span: OtlpSpan, serviceName: string): SpanRecord {
     status: { code: STATUS[status?.code ?? 0] ?? 'unset' },
   };
   if (status?.message) record.status.message = capString(status.message);
+  if (host) record.host = host;
   return record;
 }
 
@@ -206,6 +225,7 @@ export function normalizeRequest(
   const result: NormalizeResult = { spans: [], received: 0, rejected: 0, firstError: undefined };
   for (const rs of request.resourceSpans ?? []) {
     const serviceName = serviceNameOf(rs.resource?.attributes);
+    const host = hostOf(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? []) {
       for (const span of ss.spans ?? []) {
         result.received++;
@@ -216,7 +236,7 @@ export function normalizeRequest(
           continue;
         }
         if (options.messagingOnly && !isMessagingSpan(span)) continue;
-        result.spans.push(toSpanRecord(span, serviceName));
+        result.spans.push(toSpanRecord(span, serviceName, host));
       }
     }
   }

@@ -67,19 +67,22 @@ export function recordToOtlpSpan(record: SpanRecord): OtlpSpan {
 
 /** Groups records by service into OTLP resource spans under one scope. */
 export function recordsToResourceSpans(records: SpanRecord[], scope = COLLECTOR_SCOPE): OtlpResourceSpans[] {
-  const byService = new Map<string, OtlpSpan[]>();
+  const byResource = new Map<string, { record: SpanRecord; spans: OtlpSpan[] }>();
   for (const record of records) {
-    let spans = byService.get(record.serviceName);
-    if (!spans) {
-      spans = [];
-      byService.set(record.serviceName, spans);
+    const key = `${record.serviceName}\0${record.host?.id ?? ''}\0${record.host?.ip ?? ''}`;
+    let group = byResource.get(key);
+    if (!group) {
+      group = { record, spans: [] };
+      byResource.set(key, group);
     }
-    spans.push(recordToOtlpSpan(record));
+    group.spans.push(recordToOtlpSpan(record));
   }
-  return [...byService].map(([service, spans]) => ({
-    resource: { attributes: [{ key: ATTR_SERVICE_NAME, value: { stringValue: service } }] },
-    scopeSpans: [{ scope, spans }],
-  }));
+  return [...byResource.values()].map(({ record, spans }) => {
+    const attributes = [{ key: ATTR_SERVICE_NAME, value: { stringValue: record.serviceName } }];
+    if (record.host?.id) attributes.push({ key: 'host.id', value: { stringValue: record.host.id } });
+    if (record.host?.ip) attributes.push({ key: 'ip', value: { stringValue: record.host.ip } });
+    return { resource: { attributes }, scopeSpans: [{ scope, spans }] };
+  });
 }
 
 type WireRecord = Omit<SpanRecord, 'startTimeUnixNano' | 'endTimeUnixNano'> & {

@@ -20,6 +20,11 @@ import {
   LAG_STATUS,
   METRIC_CONSUMED_MESSAGES,
   METRIC_CONSUMER_LAG_STATUS,
+  METRIC_KAFKA_GROUP_LOST_MESSAGES,
+  METRIC_KAFKA_GROUP_MEMBERS,
+  METRIC_KAFKA_GROUP_OFFSET,
+  METRIC_KAFKA_GROUP_UNCOMMITTED,
+  METRIC_KAFKA_PARTITION_OFFSET,
   METRIC_LAST_PROCESSED,
   METRIC_QUEUE_PAUSED,
   METRIC_STALLED_JOBS,
@@ -209,6 +214,67 @@ export function consumerLagDashboard(): Dashboard {
               {
                 expr: `max by (${LABEL_MESSAGING_SYSTEM}, ${LABEL_DESTINATION}, ${LABEL_QUEUE_STATE}) (${RECORD_QUEUE_MESSAGES}{${DESTINATION_FILTER}})`,
                 legend: `{{${LABEL_DESTINATION}}} {{${LABEL_QUEUE_STATE}}}`,
+              },
+            ],
+          }),
+        ],
+      },
+      {
+        title: 'Kafka groups and offsets',
+        panels: [
+          timeseriesPanel({
+            title: 'Kafka group members',
+            description:
+              'Active members per consumer group (DescribeGroups). A group with lag and 0 members fires BacklogWithoutConsumers.',
+            unit: UNIT.messages,
+            min: 0,
+            queries: [
+              {
+                expr: `max by (${LABEL_CONSUMER_GROUP}) (${METRIC_KAFKA_GROUP_MEMBERS}{${LABEL_MESSAGING_SYSTEM}=~"$system", ${LABEL_CONSUMER_GROUP}=~"$group"})`,
+                legend: `{{${LABEL_CONSUMER_GROUP}}}`,
+              },
+            ],
+          }),
+          timeseriesPanel({
+            title: 'Kafka produced vs committed (messages/s)',
+            description:
+              "Per topic: how fast the high watermark grows (produced) and how fast each group's committed offset grows (consumed).",
+            unit: UNIT.messages,
+            min: 0,
+            queries: [
+              {
+                expr: `sum by (${LABEL_DESTINATION}) (rate(${METRIC_KAFKA_PARTITION_OFFSET}{${DESTINATION_FILTER}}[${RATE_INTERVAL}]))`,
+                legend: `produced {{${LABEL_DESTINATION}}}`,
+              },
+              {
+                expr: `sum by (${CONSUMER}) (rate(${METRIC_KAFKA_GROUP_OFFSET}{${CONSUMER_FILTER}}[${RATE_INTERVAL}]))`,
+                legend: `committed ${CONSUMER_LEGEND}`,
+              },
+            ],
+          }),
+          timeseriesPanel({
+            title: 'Kafka messages lost to retention',
+            description:
+              'Records deleted before the group read them (committed offset below the log start offset); see docs/kafka.md.',
+            unit: UNIT.messages,
+            min: 0,
+            queries: [
+              {
+                expr: `sum by (${CONSUMER}) (${METRIC_KAFKA_GROUP_LOST_MESSAGES}{${CONSUMER_FILTER}})`,
+                legend: CONSUMER_LEGEND,
+              },
+            ],
+          }),
+          timeseriesPanel({
+            title: 'Kafka partitions never committed',
+            description:
+              'Partitions of a topic the group reads (commits or assignments) that it never committed.',
+            unit: UNIT.messages,
+            min: 0,
+            queries: [
+              {
+                expr: `max by (${CONSUMER}) (${METRIC_KAFKA_GROUP_UNCOMMITTED}{${CONSUMER_FILTER}})`,
+                legend: CONSUMER_LEGEND,
               },
             ],
           }),

@@ -7,8 +7,6 @@ import type { Counter } from 'prom-client';
 import {
   ATTR_HOPTRACE_PROPAGATION,
   ATTR_MESSAGING_MESSAGE_ID,
-  BAGGAGE_CORRELATION_ID,
-  HEADER_BAGGAGE,
   HEADER_TRACEPARENT,
   LABEL_MESSAGING_SYSTEM,
   LABEL_REASON,
@@ -66,9 +64,6 @@ export function prepareEntry<TMessage>(
     if (typeof value === 'string' && !(userAttributes && Object.hasOwn(userAttributes, name)))
       added[name] = value;
   }
-  // Baggage holding only hoptrace's own correlation entry repeats `x-correlation-id` (the consumer restores
-  // it from there): not worth one of the 10 attribute slots.
-  if (added[HEADER_BAGGAGE] === `${BAGGAGE_CORRELATION_ID}=${op.correlationId}`) delete added[HEADER_BAGGAGE];
   const bytesBefore = messageBytes(entry[shape.bodyKey], userAttributes);
   return finishEntry(op, entry, shape, added, bytesBefore, MAX_MESSAGE_BYTES);
 }

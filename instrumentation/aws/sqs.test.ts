@@ -87,7 +87,6 @@ describe('instrumentSqs on a fake client', () => {
       'kind',
       'traceparent',
       'x-correlation-id',
-      'x-hoptrace-origin-at',
       'x-hoptrace-published-at',
     ]);
     const received = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: 'http://sqs/1/orders' }))) as {

@@ -6,6 +6,7 @@
  *   new Queue('emails', { connection, telemetry });
  *   new Worker('emails', telemetry.processor(sendEmail), { connection, telemetry });
  */
+export { BullMQInstrumentation, type BullMQInstrumentationConfig } from './auto.js';
 export { HEADER_FLOW_NODE, MAX_METADATA_LENGTH } from './metadata.js';
 export { BullMQTelemetry } from './telemetry.js';
 export type {

@@ -79,7 +79,8 @@ export interface DeliveryRequest<TMessage> {
   /** Publish time (epoch ms) when the headers have none, e.g. the Kafka record timestamp. */
   publishedAtFallback?: number;
   deadLetter?: DeadLetterInfo;
-  attributes?: Attributes;
+  /** Span attributes; a function is called only for a recording (sampled) span. */
+  attributes?: Attributes | (() => Attributes);
   links?: Link[];
   /** The client's message, for hooks. */
   message: TMessage;
@@ -265,7 +266,8 @@ class TracedDelivery<TMessage> implements Delivery {
     serviceName: string | undefined,
   ): Attributes {
     const req = this.req;
-    const attributes: Attributes = shallowCopy(req.attributes);
+    const given = req.attributes;
+    const attributes: Attributes = typeof given === 'function' ? given() : shallowCopy(given);
     attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = this.correlationId;
     attributes[ATTR_HOPTRACE_DELIVERY_ATTEMPT] = this.attempt;
     attributes[ATTR_HOPTRACE_ORIGIN_AT] = originAt;

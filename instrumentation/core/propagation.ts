@@ -7,6 +7,7 @@
  * (Kafka, AMQP byte arrays) or arrays of those (Kafka's repeated headers).
  */
 import {
+  type Baggage,
   type Context,
   defaultTextMapGetter,
   isSpanContextValid,
@@ -459,21 +460,51 @@ const keepExisting: TextMapSetter<HeaderCarrier> = {
   },
 };
 
+/** Options of {@link injectContext}. */
+export interface InjectOptions {
+  /**
+   * Leave out `baggage` when its only entry is hoptrace's correlation ID (lean headers): the caller writes
+   * `x-correlation-id`, from which the consumer restores that entry. Default false (plain propagation).
+   */
+  leanBaggage?: boolean;
+}
+
+/** True when `baggage` says nothing beyond hoptrace's correlation entry. */
+function correlationOnly(baggage: Baggage | undefined): boolean {
+  if (baggage === undefined) return true;
+  if (baggage instanceof CorrelationBaggage) return true;
+  const entries = baggage.getAllEntries();
+  return (
+    entries.length === 0 ||
+    (entries.length === 1 &&
+      entries[0]?.[0] === BAGGAGE_CORRELATION_ID &&
+      entries[0][1].metadata === undefined)
+  );
+}
+
 /**
  * Writes `context`'s trace context and baggage into `target` (a copy the caller owns).
  * Keys already present are kept: a caller's own `traceparent` (and its tracestate) is never overwritten.
+ * `tracestate` is written only when non-empty.
  */
-export function injectContext(context: Context, target: HeaderCarrier): void {
+export function injectContext(context: Context, target: HeaderCarrier, options?: InjectOptions): void {
   const callerHasTraceparent = target[HEADER_TRACEPARENT] !== undefined;
   const choice = propagatorChoice();
+  const baggage = propagation.getBaggage(context);
+  const skipBaggage = options?.leanBaggage === true && correlationOnly(baggage);
   if (!choice.w3c) {
-    choice.propagator.inject(context, target, {
-      set(carrier: HeaderCarrier, key: string, value: string) {
-        if (carrier[key] !== undefined) return;
-        if (callerHasTraceparent && key === HEADER_TRACESTATE) return;
-        carrier[key] = value;
+    choice.propagator.inject(
+      skipBaggage && baggage !== undefined ? propagation.deleteBaggage(context) : context,
+      target,
+      {
+        set(carrier: HeaderCarrier, key: string, value: string) {
+          if (carrier[key] !== undefined) return;
+          if (callerHasTraceparent && key === HEADER_TRACESTATE) return;
+          if (key === HEADER_TRACESTATE && value === '') return;
+          carrier[key] = value;
+        },
       },
-    });
+    );
     return;
   }
   // W3C trace context as W3CTraceContextPropagator writes it; baggage through W3CBaggagePropagator.
@@ -483,12 +514,13 @@ export function injectContext(context: Context, target: HeaderCarrier): void {
       const flags = spanContext.traceFlags & 0xff;
       target[HEADER_TRACEPARENT] =
         `00-${spanContext.traceId}-${spanContext.spanId}-${flags < 16 ? '0' : ''}${flags.toString(16)}`;
-      if (spanContext.traceState && target[HEADER_TRACESTATE] === undefined)
-        target[HEADER_TRACESTATE] = spanContext.traceState.serialize();
+      if (spanContext.traceState && target[HEADER_TRACESTATE] === undefined) {
+        const state = spanContext.traceState.serialize();
+        if (state !== '') target[HEADER_TRACESTATE] = state;
+      }
     }
   }
-  if (target[HEADER_BAGGAGE] !== undefined) return;
-  const baggage = propagation.getBaggage(context);
+  if (skipBaggage || baggage === undefined || target[HEADER_BAGGAGE] !== undefined) return;
   if (baggage instanceof CorrelationBaggage) {
     if (!isTracingSuppressed(context)) target[HEADER_BAGGAGE] = baggage.header();
   } else {

@@ -16,7 +16,7 @@ import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlati
 import { flowOf, withFlow } from './flow.js';
 import { randomId } from './ids.js';
 import type { Instrumentation } from './instrumentation.js';
-import { headerString, injectContext, parseEpochMillis } from './propagation.js';
+import { headerString, type InjectOptions, injectContext, parseEpochMillis } from './propagation.js';
 import {
   ATTR_HOPTRACE_SERVICE_NAME,
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
@@ -46,7 +46,13 @@ export interface PublishRequest<TMessage> {
   messageId?: string;
   /** Kafka has no message ID: write `x-hoptrace-message-id` (kept when the caller set one). */
   messageIdHeader?: boolean;
-  attributes?: Attributes;
+  /**
+   * The broker carries this publish's time in milliseconds and the consumer reads it (Kafka CreateTime set
+   * to `publishedAt`, Pub/Sub `publishTime`): `x-hoptrace-published-at` is left out (lean headers).
+   */
+  brokerPublishTime?: boolean;
+  /** Span attributes; a function is called only for a recording (sampled) span. */
+  attributes?: Attributes | (() => Attributes);
   /** The client's message, for hooks. */
   message: TMessage;
   /** Defaults to the active context. */
@@ -70,6 +76,8 @@ export interface PublishOperation {
   /** Records the outcome of the send. Idempotent. */
   end(error?: unknown): void;
 }
+
+const LEAN: InjectOptions = { leanBaggage: true };
 
 export function startPublish<TMessage>(
   instr: Instrumentation<TMessage, never>,
@@ -142,14 +150,21 @@ class TracedPublish<TMessage> implements PublishOperation {
     this.span = span;
     // Only a recording span needs its attributes; unsampled publishes skip building them.
     if (span.isRecording()) {
-      const attributes: Attributes = shallowCopy(req.attributes);
+      const given = req.attributes;
+      const attributes: Attributes = typeof given === 'function' ? given() : shallowCopy(given);
       attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = correlationId;
       if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
       if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
       span.setAttributes(attributes);
     }
 
-    const originAt = parseEpochMillis(headers[HEADER_ORIGIN_AT]) ?? parentFlow?.originAt ?? publishedAt;
+    // A forwarded message's headers name the flow's origin: its origin-at, or (lean: absent on the first
+    // hop) its published-at.
+    const originAt =
+      parseEpochMillis(headers[HEADER_ORIGIN_AT]) ??
+      parentFlow?.originAt ??
+      parseEpochMillis(headers[HEADER_PUBLISHED_AT]) ??
+      publishedAt;
     const spanContext = withFlow(setCorrelationBaggage(trace.setSpan(parent, span), correlationId), {
       correlationId,
       originAt,
@@ -157,11 +172,17 @@ class TracedPublish<TMessage> implements PublishOperation {
     });
     this.context = spanContext;
 
-    if (req.inject !== false) injectContext(spanContext, headers);
+    // Lean headers (CONTRACT.md): baggage only beyond the correlation entry, origin-at only past the first
+    // hop, published-at only where the broker has no millisecond publish time.
+    if (req.inject !== false) injectContext(spanContext, headers, LEAN);
     headers[instr.correlationHeader] = correlationId;
-    const publishedAtText = String(publishedAt);
-    headers[HEADER_PUBLISHED_AT] = publishedAtText;
-    headers[HEADER_ORIGIN_AT] = originAt === publishedAt ? publishedAtText : String(originAt);
+    if (req.brokerPublishTime === true) {
+      if (headers[HEADER_PUBLISHED_AT] !== undefined) delete headers[HEADER_PUBLISHED_AT];
+    } else {
+      headers[HEADER_PUBLISHED_AT] = String(publishedAt);
+    }
+    if (originAt !== publishedAt) headers[HEADER_ORIGIN_AT] = String(originAt);
+    else if (headers[HEADER_ORIGIN_AT] !== undefined) delete headers[HEADER_ORIGIN_AT];
     if (req.messageIdHeader && messageId !== undefined) headers[HEADER_MESSAGE_ID] = messageId;
 
     const publishHook = instr.hooks.publishHook;

@@ -149,7 +149,7 @@ class TracedConsumer {
       attempt,
       publishedAtFallback: recordTimestamp(message),
       deadLetter: deadLetterInfoOf(message.headers),
-      attributes: consumerAttributes(partition, message),
+      attributes: () => consumerAttributes(partition, message),
       message: { topic, partition, message },
       // The wrapper settles as soon as the handler finishes: no settle timer needed.
       settleTimeoutMs: false,
@@ -232,7 +232,7 @@ class TracedConsumer {
           return delivery.startMessage(index, {
             attempt,
             deadLetter: deadLetterInfoOf(message.headers),
-            attributes: consumerAttributes(batch.partition, message),
+            attributes: () => consumerAttributes(batch.partition, message),
             message: { topic: batch.topic, partition: batch.partition, message },
             settleTimeoutMs: false,
           });

@@ -1,8 +1,10 @@
 /**
  * Dead-lettering for `eachMessage` handlers: after `maxAttempts` failures the message is produced to the
- * dead-letter topic with its key, value and original headers (so its `traceparent` and correlation ID
- * still name the original flow) plus the core's `x-hoptrace-dead-letter-*` headers. The write is traced
- * as a `send {dlq}` span under the failed delivery's span.
+ * dead-letter topic with its key, value and original headers (so its correlation ID still names the
+ * original flow) plus the core's `x-hoptrace-dead-letter-*` headers. The write is traced as a
+ * `send {dlq}` span under the failed delivery's span, and the dead letter carries that span's trace
+ * context, not the original publish's: its consumer hangs under the dead-lettering event in trace
+ * views, as on the bus and as the journey reads it (the original publish stays linked through it).
  */
 import type { EachMessagePayload, IHeaders, Producer } from 'kafkajs';
 import {
@@ -56,12 +58,16 @@ export class DeadLetterWriter {
       group: this.group,
       at: Date.now(),
     });
+    // hoptrace's own publish: its span's context replaces the copied one (injected below).
+    delete headers.traceparent;
+    delete headers.tracestate;
     const outgoing = { key: message.key, value: message.value, headers };
     const publish = startPublish(this.ctx.instr, {
       destination: target,
       operationName: 'send',
       headers,
       messageIdHeader: true,
+      brokerPublishTime: true,
       attributes: {
         ...producerAttributes(outgoing, 1),
         [ATTR_HOPTRACE_DEAD_LETTER_REASON]: reason,
@@ -74,7 +80,9 @@ export class DeadLetterWriter {
       const producer = await this.producer.get();
       await producer.send({
         topic: target,
-        messages: [{ ...outgoing, headers: publish.headers as IHeaders }],
+        messages: [
+          { ...outgoing, headers: publish.headers as IHeaders, timestamp: String(publish.publishedAt) },
+        ],
       });
       publish.end();
     } catch (err) {

@@ -25,17 +25,21 @@ function tracedMessages(
   operations: PublishOperation[],
 ): Message[] {
   return messages.map((message) => {
+    // Lean headers: the record timestamp (CreateTime) is the publish time, unless the caller set its own.
+    const stamp = message.timestamp === undefined || message.timestamp === null;
     const operation = startPublish(instr, {
       destination: topic,
       operationName: 'send',
       headers: message.headers as Record<string, unknown> | undefined,
       messageIdHeader: true,
-      attributes: producerAttributes(message, messages.length),
+      brokerPublishTime: stamp,
+      attributes: () => producerAttributes(message, messages.length),
       message: { topic, message },
     });
     operations.push(operation);
     const traced = shallowCopy(message);
     traced.headers = operation.headers as Message['headers'];
+    if (stamp) traced.timestamp = String(operation.publishedAt);
     return traced;
   });
 }

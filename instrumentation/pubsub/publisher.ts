@@ -60,6 +60,7 @@ function publishTraced(ctx: PubSubWrapContext, publisher: PublisherLike, args: u
     destination: topic,
     operationName: 'send',
     headers: callerAttributes,
+    brokerPublishTime: true,
     attributes,
     message: { topic, message } as PubSubPublishMessage,
   });

@@ -12,12 +12,10 @@ import {
 } from './utils.js';
 
 const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+/** What the core's startPublish writes on a first hop with `brokerPublishTime` (the lean set). */
 const written = (extra: Record<string, string> = {}) => ({
   traceparent: TP,
   'x-correlation-id': 'c-1',
-  'x-hoptrace-published-at': '1700000000000',
-  'x-hoptrace-origin-at': '1700000000000',
-  baggage: 'correlation.id=c-1',
   ...extra,
 });
 
@@ -29,7 +27,7 @@ describe('pubsub utils', () => {
     assert.equal(shortName(undefined), 'unknown');
   });
 
-  it('adds the trace context and correlation ID, not the publish time, first-hop origin or correlation-only baggage', () => {
+  it('adds the lean set the core wrote: trace context and correlation ID', () => {
     const { attributes, dropped } = budgetAttributes({ a: '1' }, { a: '1', ...written() });
     assert.deepEqual(attributes, { a: '1', traceparent: TP, 'x-correlation-id': 'c-1' });
     assert.equal(dropped, 0);

@@ -1,12 +1,9 @@
 /** Pure helpers of `hoptrace/pubsub`: names, the attribute budget, attempts, dead-letter attributes. */
 import {
-  BAGGAGE_CORRELATION_ID,
-  HEADER_BAGGAGE,
   HEADER_CORRELATION_ID,
   HEADER_GCP_PUBSUB_CLIENT_TRACEPARENT,
   HEADER_GCP_PUBSUB_DEAD_LETTER_SOURCE_SUBSCRIPTION,
   HEADER_ORIGIN_AT,
-  HEADER_PUBLISHED_AT,
 } from '../core/semconv.js';
 
 /** Pub/Sub's limits on message attributes (https://cloud.google.com/pubsub/quotas#resource_limits). */
@@ -22,13 +19,10 @@ export function shortName(name: unknown): string {
   return match ? match[1]! : name;
 }
 
-const ONLY_CORRELATION_BAGGAGE = new RegExp(`^${BAGGAGE_CORRELATION_ID.replace('.', '\\.')}=[^,;]*$`);
-
 /**
  * The message attributes to send: the caller's, unchanged, plus as many of hoptrace's as fit within
- * Pub/Sub's limits (count, key and value size), most useful first. `x-hoptrace-published-at` is never
- * sent (Pub/Sub stamps `publishTime`); `x-hoptrace-origin-at` only past the first hop; `baggage` only with
- * entries besides hoptrace's correlation ID.
+ * Pub/Sub's limits (count, key and value size), most useful first. The core already wrote the lean set
+ * (no `x-hoptrace-published-at`: Pub/Sub stamps `publishTime`).
  */
 export function budgetAttributes(
   caller: Readonly<Record<string, unknown>>,
@@ -41,18 +35,12 @@ export function budgetAttributes(
   const priority = ['traceparent', correlationHeader, HEADER_ORIGIN_AT, 'tracestate', 'baggage'];
   for (const key of priority) if (key in written && !(key in caller)) ours.push(key);
   for (const key of Object.keys(written)) {
-    if (!ours.includes(key) && !(key in caller) && key !== HEADER_PUBLISHED_AT) ours.push(key);
+    if (!ours.includes(key) && !(key in caller)) ours.push(key);
   }
-  const originIsPublish = written[HEADER_ORIGIN_AT] === written[HEADER_PUBLISHED_AT];
-  // Baggage holding only hoptrace's correlation entry: the consumer restores it from the correlation attribute.
-  const baggage = written[HEADER_BAGGAGE];
-  const correlationOnly = typeof baggage === 'string' && ONLY_CORRELATION_BAGGAGE.test(baggage);
   let room = PUBSUB_LIMITS.attributes - callerKeys;
   let dropped = 0;
   for (const key of ours) {
     const value = written[key];
-    if (key === HEADER_ORIGIN_AT && originIsPublish) continue;
-    if (key === HEADER_BAGGAGE && correlationOnly) continue;
     if (
       room <= 0 ||
       typeof value !== 'string' ||

@@ -2,6 +2,7 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { AmqplibInstrumentation } from '../amqp/auto.js';
 import { SnsInstrumentation, SqsInstrumentation } from '../aws/auto.js';
+import { BullMQInstrumentation } from '../bullmq/auto.js';
 import type { InstrumentationOptions } from '../core/types.js';
 import { KafkajsInstrumentation } from '../kafka/auto.js';
 import { PubSubInstrumentation } from '../pubsub/auto.js';
@@ -16,6 +17,7 @@ type CommonOptions = Pick<
 const FACTORIES: Record<ClientName, (options: CommonOptions) => Instrumentation> = {
   amqplib: (options) => new AmqplibInstrumentation(options),
   kafkajs: (options) => new KafkajsInstrumentation(options),
+  bullmq: (options) => new BullMQInstrumentation(options),
   'aws-sqs': (options) => new SqsInstrumentation(options),
   'aws-sns': (options) => new SnsInstrumentation(options),
   pubsub: (options) => new PubSubInstrumentation(options),
@@ -25,6 +27,7 @@ const FACTORIES: Record<ClientName, (options: CommonOptions) => Instrumentation>
 export const CLIENT_MODULES: Record<ClientName, string[]> = {
   amqplib: ['amqplib', 'amqplib/callback_api'],
   kafkajs: ['kafkajs'],
+  bullmq: ['bullmq'],
   'aws-sqs': ['@aws-sdk/client-sqs', 'sqs-consumer'],
   'aws-sns': ['@aws-sdk/client-sns'],
   pubsub: ['@google-cloud/pubsub'],

@@ -6,7 +6,7 @@
 import type { LinkMode } from '../core/types.js';
 
 /** Clients `hoptrace/register` can instrument, by the name used in HOPTRACE_INSTRUMENTATIONS. */
-export const CLIENT_NAMES = ['amqplib', 'kafkajs', 'aws-sqs', 'aws-sns', 'pubsub'] as const;
+export const CLIENT_NAMES = ['amqplib', 'kafkajs', 'bullmq', 'aws-sqs', 'aws-sns', 'pubsub'] as const;
 export type ClientName = (typeof CLIENT_NAMES)[number];
 
 export interface RegisterSettings {

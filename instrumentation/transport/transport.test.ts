@@ -39,16 +39,14 @@ describe('hoptrace/transport on a toy client', () => {
     // Headers on the wire: the caller's plus hoptrace's.
     assert.equal(seen.length, 1);
     const headers = seen[0]?.message.headers ?? {};
+    // Lean headers: no correlation-only baggage, no first-hop origin (CONTRACT.md).
     assert.deepEqual(Object.keys(headers).sort(), [
-      'baggage',
       'tenant',
       'traceparent',
       'x-correlation-id',
-      'x-hoptrace-origin-at',
       'x-hoptrace-published-at',
     ]);
     assert.equal(headers['x-correlation-id'], 'flow-1');
-    assert.equal(headers.baggage, 'correlation.id=flow-1');
     assert.equal(seen[0]?.correlationId, 'flow-1', 'the handler runs in the flow');
 
     const spans = tracing.spans();

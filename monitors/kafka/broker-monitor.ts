@@ -123,6 +123,8 @@ export function lagReading(snapshot: KafkaLagSnapshotLike, source = 'kafka'): Br
 
 export class KafkaMonitor implements Monitor {
   readonly source = 'kafka';
+  /** Lag figures current at scrape time: a scrape polls again when the last poll is older than 1 s. */
+  readonly refreshOnScrapeMs = 1000;
 
   constructor(
     private readonly lag: KafkaLagSource,

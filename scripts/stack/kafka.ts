@@ -47,18 +47,44 @@ ${dependency('org.apache.logging.log4j', 'log4j-slf4j-impl', LOG4J_VERSION)}
 `;
 }
 
+/** The user a SASL listener knows (PLAIN and SCRAM), for tests. */
+export const KAFKA_SASL_USER = { username: 'hoptrace', password: 'hoptrace-secret' } as const;
+
+/** `HOPTRACE_KAFKA_SASL_PORT`: an extra SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256/512) on that port. */
+function saslPort(config: StackConfig): number | undefined {
+  const raw = config.env.HOPTRACE_KAFKA_SASL_PORT;
+  if (!raw) return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new StackError(`HOPTRACE_KAFKA_SASL_PORT must be a port, got "${raw}"`, 'kafka');
+  return port;
+}
+
+function saslProperties(port: number): string {
+  const { username, password } = KAFKA_SASL_USER;
+  const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  return `sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${username}="${password}";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=${scram}
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=${scram}
+# SASL listener on ${port}
+`;
+}
+
 function serverProperties(config: StackConfig): string {
   const { kafka: port, kafkaController: controller } = config.ports;
+  const sasl = saslPort(config);
+  const extra = sasl === undefined ? '' : `,SASL_PLAINTEXT://127.0.0.1:${sasl}`;
   return `# Written by \`npm run stack -- up\` on every start (see docs/stack.md).
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controller}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}${extra}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}${extra}
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${paths(config).data}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sasl === undefined ? '' : ',SASL_PLAINTEXT:SASL_PLAINTEXT'}
+${sasl === undefined ? '' : saslProperties(sasl)}log.dirs=${paths(config).data}
 num.partitions=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
@@ -123,6 +149,13 @@ async function formatStorage(config: StackConfig): Promise<void> {
       clusterId,
       '-c',
       p.properties,
+      // SCRAM credentials live in the cluster metadata: written at format time.
+      ...(saslPort(config) === undefined
+        ? []
+        : ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => [
+            '--add-scram',
+            `${m}=[name=${KAFKA_SASL_USER.username},password=${KAFKA_SASL_USER.password}]`,
+          ])),
     ],
     { env: config.env, logFile: log, timeoutMs: 60_000 },
   );
@@ -131,7 +164,10 @@ async function formatStorage(config: StackConfig): Promise<void> {
 export const kafka: StackServer = {
   name: 'kafka',
   readyTimeoutMs: 90_000,
-  ports: (config) => [config.ports.kafka, config.ports.kafkaController],
+  ports: (config) => {
+    const sasl = saslPort(config);
+    return [config.ports.kafka, config.ports.kafkaController, ...(sasl === undefined ? [] : [sasl])];
+  },
   describe: (config) => `127.0.0.1:${config.ports.kafka} (Kafka ${KAFKA_VERSION}, KRaft)`,
 
   async install(config) {

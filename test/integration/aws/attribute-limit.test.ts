@@ -30,11 +30,11 @@ function attributes(n: number): Record<string, MessageAttributeValue> {
 }
 
 describe('the 10-attribute limit', () => {
-  // hoptrace writes 4 headers here (traceparent, x-correlation-id, published-at, origin-at): 6 + 4 = 10.
+  // hoptrace writes 3 headers here (lean: traceparent, x-correlation-id, published-at): 7 + 3 = 10.
   for (const [count, mode] of [
     [3, 'attributes'],
-    [6, 'attributes'],
-    [7, 'packed'],
+    [7, 'attributes'],
+    [8, 'packed'],
     [9, 'packed'],
     [10, 'aws_trace_header'],
   ] as const) {

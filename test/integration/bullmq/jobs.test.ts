@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type * as BullMQ from 'bullmq';
+import { Linker } from '../../../collector/linker/linker.js';
+import { fromReadableSpan } from '../../../collector/otlp/readable-span.js';
+import type { JourneyDelivery, JourneyPublish } from '../../../collector/types.js';
 import {
   ATTR_HOPTRACE_DEAD_LETTER_REASON,
   ATTR_HOPTRACE_DELAY_MS,
@@ -237,6 +240,23 @@ for (const major of majors) {
         [...children, ...parent].map((s) => s.outcome),
         ['ack', 'ack', 'ack', 'ack'],
       );
+
+      // Through the collector's linker: one journey, the fan-out to 3 children, a hop latency per job.
+      const linker = new Linker();
+      linker.ingest(tracing.spans().map(fromReadableSpan));
+      linker.finalize();
+      const journey = linker.journey(String(parent[0]!.correlationId));
+      assert.ok(journey);
+      assert.equal(journey.counts.publishes, 4);
+      assert.equal(journey.counts.deliveries, 4, 'the parent is not counted as a delivery of its children');
+      const all = journey.publishes.flatMap(function walk(p: JourneyPublish): JourneyDelivery[] {
+        return p.deliveries.flatMap((d) => [d, ...d.publishes.flatMap(walk)]);
+      });
+      assert.deepEqual(
+        all.map((d) => d.destination).sort(),
+        [childQueue, childQueue, childQueue, queueName].sort(),
+      );
+      for (const d of all) assert.ok((d.hopLatencyMs ?? -1) >= 0, 'hop latency');
     });
   });
 }

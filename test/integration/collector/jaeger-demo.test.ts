@@ -10,6 +10,7 @@ import { runKafkaDemo } from '../../../cli/demo/kafka.js';
 import { runRabbitDemo } from '../../../cli/demo/rabbitmq.js';
 import { setupTelemetry } from '../../../cli/demo/telemetry.js';
 import { startCollector } from '../../../collector/start.js';
+import type { JourneyAttempt, JourneyPublish } from '../../../collector/types.js';
 import { requireServer, stackEndpoint } from '../../helpers/env.js';
 import { brokers, requireKafka } from '../kafka/kafka-helpers.js';
 import { amqpUrl } from '../rabbitmq/helpers.js';
@@ -19,6 +20,8 @@ const OTLP = stackEndpoint('HOPTRACE_JAEGER_OTLP_URL');
 
 interface JaegerSpan {
   spanID: string;
+  traceID: string;
+  references: { refType: string; spanID: string; traceID: string }[];
   operationName: string;
   processID: string;
   tags: { key: string; value: unknown }[];
@@ -56,10 +59,15 @@ async function jaegerTrace(traceId: string, done: (trace: JaegerTrace) => boolea
   });
 }
 
+function attemptsOf(publishes: JourneyPublish[]): JourneyAttempt[] {
+  return publishes.flatMap((p) => p.deliveries.flatMap((d) => [...d.attempts, ...attemptsOf(d.publishes)]));
+}
+
 /** Runs a demo with its spans exported to a collector that forwards to Jaeger; returns order-3's trace. */
 async function throughCollector(
   run: () => Promise<string[]>,
-): Promise<{ trace: JaegerTrace; services: string[]; traceId: string }> {
+  expectAttempts?: number,
+): Promise<{ trace: JaegerTrace; services: string[]; traceId: string; attempts: JourneyAttempt[] }> {
   const collector = await startCollector({ port: 0, forwardOtlpUrl: OTLP, forward: { flushIntervalMs: 50 } });
   try {
     const telemetry = setupTelemetry({ serviceName: 'storefront', otlpUrl: collector.url, keepSpans: false });
@@ -72,17 +80,21 @@ async function throughCollector(
     const third = correlationIds[2];
     const journey = await poll(`the journey of ${third} in the collector`, async () => {
       const j = collector.linker.journey(third);
-      return j && j.publishes.length > 0 ? j : undefined;
+      if (!j || j.publishes.length === 0) return undefined;
+      return expectAttempts === undefined || attemptsOf(j.publishes).length >= expectAttempts ? j : undefined;
     });
+    const attempts = attemptsOf(journey.publishes);
     const traceId = journey.publishes[0].traceId;
     const trace = await jaegerTrace(traceId, (tr) =>
-      tr.spans.some((s) => tag(s, 'hoptrace.outcome') === 'dead_letter'),
+      expectAttempts === undefined
+        ? tr.spans.some((s) => tag(s, 'hoptrace.outcome') === 'dead_letter')
+        : tr.spans.filter((s) => s.operationName.startsWith('deliver ')).length >= expectAttempts,
     );
     const services = await poll('the service list', async () => {
       const response = await fetch(`${QUERY}/api/services`);
       return ((await response.json()) as { data: string[] }).data;
     });
-    return { trace, services, traceId };
+    return { trace, services, traceId, attempts };
   } finally {
     await collector.close();
   }
@@ -128,7 +140,7 @@ describe('demo -> collector --forward -> Jaeger', () => {
     assertNoClockSkewWarnings(trace);
   });
 
-  it('RabbitMQ: each service its own; the broker-side dead letter is an error', async (t) => {
+  it('RabbitMQ: six services; the broker-side dead letter is an error', async (t) => {
     if (!(await jaeger(t))) return;
     const reachable = await requireServer(t, 'RabbitMQ', async () => {
       const amqplib = await import('amqplib');
@@ -140,26 +152,125 @@ describe('demo -> collector --forward -> Jaeger', () => {
       const result = await runRabbitDemo({ url: amqpUrl(), orders: 3, prefix: `jaeger-${process.pid}` });
       return result.correlationIds;
     });
-    const five = ['billing', 'dlq-audit', 'email', 'inventory', 'storefront'];
-    for (const s of five) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
-    assert.deepEqual(servicesOf(trace), five);
+    const six = ['billing', 'dlq-audit', 'email', 'inventory', 'shipping', 'storefront'];
+    for (const s of six) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
+    assert.deepEqual(servicesOf(trace), six);
     assertDeadLetterIsError(trace);
     assertNoClockSkewWarnings(trace);
   });
 
-  it('Kafka: each service its own; the dead-lettered delivery is an error', async (t) => {
+  it('Kafka: six services; the dead-lettered delivery is an error', async (t) => {
     if (!(await jaeger(t))) return;
     if (!(await requireKafka(t))) return;
     process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
     const { trace, services } = await throughCollector(async () => {
-      // Order 4 (index 3) fails the fraud check: make it the third flow the helper reads.
-      const summary = await runKafkaDemo({ brokers: brokers(), messages: 4 });
-      return [summary.correlationIds[0], summary.correlationIds[1], summary.correlationIds[3]];
+      const summary = await runKafkaDemo({ brokers: brokers(), messages: 3 });
+      return summary.correlationIds;
     });
-    const four = ['billing', 'fraud-check', 'fraud-review', 'storefront'];
-    for (const s of four) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
-    assert.deepEqual(servicesOf(trace), four);
+    const six = ['billing', 'dlq-audit', 'email', 'inventory', 'shipping', 'storefront'];
+    for (const s of six) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
+    assert.deepEqual(servicesOf(trace), six);
     assertDeadLetterIsError(trace);
     assertNoClockSkewWarnings(trace);
+  });
+});
+
+/**
+ * Link mode: every consumer span is in its own trace; the origin's trace must still hold one span per
+ * delivery attempt of the whole journey (second hops and the dead-letter consumer included), each a
+ * synthetic `deliver` span linking to its consumer span and carrying the consumer's service.
+ */
+function assertWholeJourneyInOrigin(trace: JaegerTrace, traceId: string, attempts: JourneyAttempt[]): void {
+  for (const a of attempts) {
+    assert.notEqual(a.traceId, traceId, `link mode: ${a.service}'s delivery is in its own trace`);
+    const span = trace.spans.find(
+      (s) => s.operationName.startsWith('deliver ') && s.references.some((r) => r.spanID === a.spanId),
+    );
+    assert.ok(span, `the origin's trace holds ${a.service}'s delivery (attempt ${a.attempt}, ${a.outcome})`);
+    assert.equal(trace.processes[span.processID].serviceName, a.service, 'named by its consumer service');
+    assert.equal(tag(span, 'hoptrace.outcome'), a.outcome);
+    if (a.outcome === 'dead_letter' || a.outcome === 'retry')
+      assert.equal(tag(span, 'otel.status_code'), 'ERROR');
+  }
+  // A tree, not a forest: every synthetic span hangs on a span of the origin's trace.
+  const ids = new Set(trace.spans.map((s) => s.spanID));
+  for (const s of trace.spans.filter((x) => x.operationName.startsWith('deliver '))) {
+    const parent = s.references.find((r) => r.refType === 'CHILD_OF');
+    assert.ok(parent && ids.has(parent.spanID), `${s.operationName} hangs in the trace`);
+  }
+  assertNoClockSkewWarnings(trace);
+}
+
+describe('demo --link -> collector --forward -> Jaeger: the origin trace holds the whole journey', () => {
+  it("bus: 7 deliveries of order-3 (retries, shipping's second hop, dlq-audit)", async (t) => {
+    if (!(await jaeger(t))) return;
+    const { trace, traceId, attempts } = await throughCollector(async () => {
+      const result = await runOrdersDemo({ orders: 3, retryDelayMs: 1, linkMode: 'link' });
+      return result.correlationIds;
+    }, 7);
+    assert.deepEqual(attempts.map((a) => a.service).sort(), [
+      'billing',
+      'dlq-audit',
+      'email',
+      'email',
+      'email',
+      'inventory',
+      'shipping',
+    ]);
+    assertWholeJourneyInOrigin(trace, traceId, attempts);
+  });
+
+  it('RabbitMQ: the broker-side dead letter hangs under the rejected delivery', async (t) => {
+    if (!(await jaeger(t))) return;
+    const reachable = await requireServer(t, 'RabbitMQ', async () => {
+      const amqplib = await import('amqplib');
+      const conn = await amqplib.default.connect(amqpUrl());
+      await conn.close();
+    });
+    if (!reachable) return;
+    const { trace, traceId, attempts } = await throughCollector(async () => {
+      const result = await runRabbitDemo({
+        url: amqpUrl(),
+        orders: 3,
+        prefix: `jaeger-link-${process.pid}`,
+        linkMode: 'link',
+      });
+      return result.correlationIds;
+    }, 5);
+    assert.deepEqual(attempts.map((a) => a.service).sort(), [
+      'billing',
+      'dlq-audit',
+      'email',
+      'inventory',
+      'shipping',
+    ]);
+    assertWholeJourneyInOrigin(trace, traceId, attempts);
+    const rejected = trace.spans.find((s) => tag(s, 'hoptrace.outcome') === 'dead_letter');
+    const audit = trace.spans.find((s) => trace.processes[s.processID].serviceName === 'dlq-audit');
+    assert.equal(
+      audit?.references.find((r) => r.refType === 'CHILD_OF')?.spanID,
+      rejected?.spanID,
+      'dlq-audit hangs under the delivery that dead-lettered',
+    );
+  });
+
+  it('Kafka: the dead-letter topic consumer hangs under the dead-letter send', async (t) => {
+    if (!(await jaeger(t))) return;
+    if (!(await requireKafka(t))) return;
+    process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+    const { trace, traceId, attempts } = await throughCollector(async () => {
+      const summary = await runKafkaDemo({ brokers: brokers(), messages: 3, linkMode: 'link' });
+      return summary.correlationIds;
+    }, 7);
+    assert.deepEqual(attempts.map((a) => a.service).sort(), [
+      'billing',
+      'dlq-audit',
+      'email',
+      'email',
+      'email',
+      'inventory',
+      'shipping',
+    ]);
+    assertWholeJourneyInOrigin(trace, traceId, attempts);
   });
 });

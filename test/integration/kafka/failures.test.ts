@@ -174,7 +174,7 @@ describe('failing handlers on a real broker', () => {
     assert.equal(tracing.spans().filter((s) => s.name === `send ${topic}`).length, 2);
   });
 
-  it('dead-letters after maxAttempts failures, keeps the headers, and the DLQ consumer lands in the original trace', async (t) => {
+  it('dead-letters after maxAttempts failures, keeps the headers, and the DLQ consumer lands in the original trace, under the dead-letter send', async (t) => {
     if (!(await requireKafka(t))) return;
     const tracing = createTestTracing();
     const registry = createOpenMetricsRegistry();
@@ -259,7 +259,6 @@ describe('failing handlers on a real broker', () => {
       original.spanContext().traceId,
       'DLQ consumer in the original trace',
     );
-    assert.equal(dlqSpan?.parentSpanContext?.spanId, original.spanContext().spanId);
     assert.equal(dlqSpan?.attributes['hoptrace.dead_letter.reason'], 'max_attempts');
     assert.equal(dlqSpan?.attributes['hoptrace.dead_letter.source'], topic);
     assert.equal(dlqSpan?.attributes['messaging.message.conversation_id'], 'flow-dlq');
@@ -283,6 +282,12 @@ describe('failing handlers on a real broker', () => {
       dlqSend?.parentSpanContext?.spanId,
       failed[2]?.spanContext().spanId,
       'DLQ write under the failed delivery',
+    );
+    // The dead letter carries the dead-letter send's context: its consumer hangs under the dead-lettering.
+    assert.equal(dlqSpan?.parentSpanContext?.spanId, dlqSend?.spanContext().spanId);
+    assert.ok(
+      dlqSpan?.links.some((l) => l.context.spanId === dlqSend?.spanContext().spanId),
+      'and links to it',
     );
 
     const labels = { messaging_destination_name: topic, messaging_consumer_group_name: group };

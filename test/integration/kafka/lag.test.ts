@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import type { Admin } from 'kafkajs';
 import { createOpenMetricsRegistry } from '../../../instrumentation/core/metrics.js';
 import {
@@ -8,7 +11,9 @@ import {
   type LagSnapshot,
   registerLagMetrics,
 } from '../../../instrumentation/kafka/index.js';
+import { REPO_ROOT } from '../../../scripts/stack/config.js';
 import {
+  brokers,
   createTopic,
   disconnectAll,
   fastConsumerConfig,
@@ -156,7 +161,26 @@ describe('Kafka lag monitor on a real broker', () => {
         `hoptrace_consumer_lag_messages\\{messaging_system="kafka",messaging_destination_name="${topic}",messaging_consumer_group_name="${group}",messaging_destination_partition_id="0"\\} 4\\n`,
       ),
     );
-    assert.ok(!text.includes(idleGroup), 'no series at all for the group without commits');
+    assert.match(
+      text,
+      new RegExp(
+        `hoptrace_kafka_consumergroup_current_offset\\{messaging_system="kafka",messaging_destination_name="${topic}",messaging_consumer_group_name="${group}",messaging_destination_partition_id="0"\\} 6\\n`,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `hoptrace_kafka_consumergroup_members\\{messaging_system="kafka",messaging_consumer_group_name="${idleGroup}"\\} 1\\n`,
+      ),
+      'members of every watched group, with or without commits',
+    );
+    assert.match(text, new RegExp(`hoptrace_kafka_consumergroup_lag_sum\\{[^}]*"${group}"\\} 7\\n`));
+    assert.ok(
+      !text.includes(
+        `hoptrace_consumer_lag_messages{messaging_system="kafka",messaging_destination_name="${idleTopic}"`,
+      ),
+      'no lag series for the group without commits',
+    );
 
     await sleep(1100);
     const second = await monitor.poll();
@@ -383,5 +407,36 @@ describe('Kafka lag monitor on a real broker', () => {
         `hoptrace_consumer_lag_status\\{messaging_system="kafka",messaging_consumer_group_name="${group}"\\} 0\\n`,
       ),
     );
+  });
+
+  it('`hoptrace lag` once: STOP for a stopped group with lag after two looks, OK for a caught-up one at once, n/a without a second look', async (t) => {
+    if (!(await requireKafka(t))) return;
+    const topic = uniqueName('cli');
+    const stopped = uniqueName('cli-stopped');
+    const done = uniqueName('cli-done');
+    await createTopic(topic);
+    await produce(topic, 0, 8);
+    await (await offsetCommitter(stopped, topic))('3');
+    await (await offsetCommitter(done, topic))('8');
+    const run = async (...args: string[]) => {
+      const started = Date.now();
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [join(REPO_ROOT, 'dist/cli/index.js'), 'lag', '--brokers', brokers().join(','), ...args],
+        { timeout: 30_000 },
+      );
+      return { stdout, ms: Date.now() - started };
+    };
+    const row = (group: string, status: string, lag: number) =>
+      new RegExp(`${group}\\s+${status}\\s+${topic}\\s+0\\s+0\\s+\\d+\\s+8\\s+${lag}\\s`);
+    const twoLooks = await run('--group', stopped, '--group', done, '--sample', '1000');
+    assert.match(twoLooks.stdout, row(stopped, 'STOP', 5), twoLooks.stdout);
+    assert.match(twoLooks.stdout, row(done, 'OK', 0), twoLooks.stdout);
+    assert.ok(twoLooks.ms >= 1000, 'a second look 1 s later');
+    const caughtUp = await run('--group', done);
+    assert.match(caughtUp.stdout, row(done, 'OK', 0));
+    assert.ok(caughtUp.ms < 5000, `caught up: known from one look (${caughtUp.ms} ms, no 5 s wait)`);
+    const oneLook = await run('--group', stopped, '--sample', '0');
+    assert.match(oneLook.stdout, row(stopped, 'n/a', 5), oneLook.stdout);
   });
 });

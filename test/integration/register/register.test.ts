@@ -387,6 +387,67 @@ describe('node --import hoptrace/register with Google Pub/Sub', { timeout: 120_0
   });
 });
 
+describe('node --import hoptrace/register with BullMQ', { timeout: 120_000 }, () => {
+  it('a job that fails once: one trace, attempts 1 and 2 (retry, ack); a flow in one trace', async (t) => {
+    const url = stackEndpoint('HOPTRACE_REDIS_URL');
+    const { Redis } = await import('ioredis');
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const reachable = await requireServer(t, 'Redis', () => probe.connect().then(() => probe.ping()));
+    probe.disconnect();
+    if (!reachable) return;
+    const receiver = await startTestReceiver();
+    try {
+      const app = startApp([REGISTER, fixture('bullmq-app.js')], {
+        ...otelEnv(receiver, 'bullmq-app'),
+        APP_REDIS_URL: url,
+        APP_QUEUE: uniqueName('register-bullmq'),
+      });
+      assert.equal(await app.exited(60_000), 0, `${JSON.stringify(app.lines)}\n${app.stderr()}`);
+      const attempts = app.lines.filter((l) => l.event === 'attempt');
+      assert.equal(attempts.length, 2);
+      const jobTrace = attempts[0].traceId as string;
+      assert.ok(jobTrace, 'the processor runs in a trace');
+      assert.equal(attempts[1].traceId, jobTrace, "each attempt runs in the job's trace");
+      const spans = await waitForService(receiver, 'bullmq-app', 7);
+      const jobSpans = spans.filter((s) => s.traceId === jobTrace);
+      assert.equal(bySystem(jobSpans, 'bullmq', 'producer').length, 1, 'one add span');
+      const consumers = bySystem(jobSpans, 'bullmq', 'consumer').sort(
+        (a, b) =>
+          Number(a.attributes['hoptrace.delivery.attempt']) -
+          Number(b.attributes['hoptrace.delivery.attempt']),
+      );
+      assert.deepEqual(
+        consumers.map((s) => [s.attributes['hoptrace.delivery.attempt'], s.attributes['hoptrace.outcome']]),
+        [
+          [1, 'retry'],
+          [2, 'ack'],
+        ],
+      );
+      // The flow: the digest and both parts run in one trace of their own (BullMQ stores no context on
+      // flow nodes without opts; the instrumentation passes the tree through telemetry.flow()).
+      const flowJobs = app.lines.filter((l) => l.event === 'flow-job');
+      assert.deepEqual(flowJobs.map((l) => l.job).sort(), ['digest', 'part', 'part']);
+      const flowTrace = flowJobs[0].traceId as string;
+      assert.ok(flowTrace && flowTrace !== jobTrace, 'the flow has its own trace');
+      assert.deepEqual(
+        flowJobs.map((l) => l.traceId),
+        [flowTrace, flowTrace, flowTrace],
+        "every job of the flow runs in the flow's trace",
+      );
+      assert.equal(
+        bySystem(
+          spans.filter((s) => s.traceId === flowTrace),
+          'bullmq',
+          'consumer',
+        ).length,
+        3,
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 async function waitForService(receiver: TestReceiver, service: string, count: number): Promise<SpanRecord[]> {
   const deadline = Date.now() + 15_000;
   for (;;) {

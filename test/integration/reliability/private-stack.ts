@@ -32,13 +32,19 @@ export interface PrivateStack {
   destroy(): Promise<void>;
 }
 
-export function createPrivateStack(name: string, portOffset: number): PrivateStack {
+/** `env`: more stack settings, e.g. `HOPTRACE_KAFKA_SASL_PORT` for a SASL listener. */
+export function createPrivateStack(
+  name: string,
+  portOffset: number,
+  env: NodeJS.ProcessEnv = {},
+): PrivateStack {
   const dir = mkdtempSync(join(tmpdir(), `hoptrace-${name}-`));
   const config = loadStackConfig({
     ...process.env,
     HOPTRACE_STACK_DIR: dir,
     HOPTRACE_STACK_PORT_OFFSET: String(portOffset),
     HOPTRACE_JAEGER: 'off',
+    ...env,
   });
   return {
     config,
