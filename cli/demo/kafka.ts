@@ -1,8 +1,14 @@
 /**
- * The Kafka demo scenario: an order producer and two consumer groups on one topic. `billing` handles
- * every order; `fraud-check` rejects large orders, which hoptrace dead-letters to `<topic>.dlq` after 3
- * attempts, where a third group reads them (still in the order's trace). `hoptrace demo --broker kafka`
- * runs it; run this file directly to try it against HOPTRACE_KAFKA_BROKERS (default 127.0.0.1:39092).
+ * The Kafka demo scenario, the same orders flow as the bus and RabbitMQ demos, each service its own
+ * instrumented client and service name:
+ *
+ *   storefront --> <orders> --> billing --> <payments> --> shipping
+ *                           \-> inventory
+ *                           \-> email (fails for every 3rd order: 3 attempts, then hoptrace
+ *                                       dead-letters it to <orders>.dlq) --> dlq-audit
+ *
+ * `hoptrace demo --broker kafka` runs it; run this file directly to try it against
+ * HOPTRACE_KAFKA_BROKERS (default 127.0.0.1:39092).
  */
 import { randomBytes } from 'node:crypto';
 import type { TracerProvider } from '@opentelemetry/api';
@@ -13,9 +19,9 @@ import { createKafkaLagMonitor, type GroupLag, instrumentKafka } from '../../ins
 
 export interface KafkaDemoOptions {
   brokers: string[];
-  /** Orders to produce; default 10. Every 4th order (amount >= 900) fails the fraud check. */
+  /** Orders to produce; default 10. Every 3rd order's email bounces (dead-lettered). */
   messages?: number;
-  /** Topic name; default `hoptrace-demo-orders-<random>` so runs do not mix. */
+  /** Orders topic; default `hoptrace-demo-orders-<random>` so runs do not mix. */
   topic?: string;
   tracerProvider?: TracerProvider;
   /** `'link'`: each delivery starts its own trace, linked to the publish (`hoptrace demo --link`). */
@@ -27,13 +33,18 @@ export interface KafkaDemoOptions {
   timeoutMs?: number;
 }
 
+type Worker = 'billing' | 'inventory' | 'email' | 'shipping' | 'dlq-audit';
+
 export interface KafkaDemoSummary {
   topic: string;
+  paymentsTopic: string;
   deadLetterTopic: string;
-  groups: { billing: string; fraudCheck: string; deadLetterReader: string };
+  /** Consumer group of each service. */
+  groups: Record<Worker, string>;
   produced: number;
-  processed: { billing: number; fraudCheck: number };
-  /** Orders that fraud-check dead-lettered (their correlation IDs). */
+  /** Messages each service handled successfully. */
+  processed: Record<Worker, number>;
+  /** Orders whose email was dead-lettered (their correlation IDs). */
   deadLettered: string[];
   /** Correlation IDs of every order, in production order. */
   correlationIds: string[];
@@ -41,19 +52,15 @@ export interface KafkaDemoSummary {
   lag: GroupLag[];
 }
 
-const FRAUD_LIMIT = 900;
-
 export async function runKafkaDemo(options: KafkaDemoOptions): Promise<KafkaDemoSummary> {
   const count = options.messages ?? 10;
   const log = options.log ?? (() => undefined);
   const suffix = randomBytes(4).toString('hex');
   const topic = options.topic ?? `hoptrace-demo-orders-${suffix}`;
+  const paymentsTopic = `${topic}.payments`;
   const deadLetterTopic = `${topic}.dlq`;
-  const groups = {
-    billing: `billing-${suffix}`,
-    fraudCheck: `fraud-check-${suffix}`,
-    deadLetterReader: `fraud-review-${suffix}`,
-  };
+  const workers: Worker[] = ['billing', 'inventory', 'email', 'shipping', 'dlq-audit'];
+  const groups = Object.fromEntries(workers.map((w) => [w, `${w}-${suffix}`])) as Record<Worker, string>;
   const raw = new Kafka({
     clientId: 'hoptrace-demo',
     brokers: options.brokers,
@@ -73,7 +80,7 @@ export async function runKafkaDemo(options: KafkaDemoOptions): Promise<KafkaDemo
   const admin = raw.admin();
   await admin.connect();
   const existing = new Set(await admin.listTopics());
-  const toCreate = [topic, deadLetterTopic].filter((t) => !existing.has(t));
+  const toCreate = [topic, paymentsTopic, deadLetterTopic].filter((t) => !existing.has(t));
   if (toCreate.length > 0) {
     await admin.createTopics({
       topics: toCreate.map((t) => ({ topic: t, numPartitions: 2 })),
@@ -81,7 +88,13 @@ export async function runKafkaDemo(options: KafkaDemoOptions): Promise<KafkaDemo
     });
   }
 
-  const processed = { billing: 0, fraudCheck: 0 };
+  const processed: Record<Worker, number> = {
+    billing: 0,
+    inventory: 0,
+    email: 0,
+    shipping: 0,
+    'dlq-audit': 0,
+  };
   const deadLettered: string[] = [];
   const consumerConfig = (groupId: string) => ({
     groupId,
@@ -90,63 +103,80 @@ export async function runKafkaDemo(options: KafkaDemoOptions): Promise<KafkaDemo
     maxWaitTimeInMs: 100,
     retry: { initialRetryTime: 100, retries: 10 },
   });
-  const billing = kafkaFor('billing').consumer(consumerConfig(groups.billing));
-  const fraudCheck = kafkaFor('fraud-check').consumer(consumerConfig(groups.fraudCheck));
-  const review = kafkaFor('fraud-review').consumer(consumerConfig(groups.deadLetterReader));
+  const consumers = Object.fromEntries(
+    workers.map((w) => [w, kafkaFor(w).consumer(consumerConfig(groups[w]))]),
+  ) as Record<Worker, ReturnType<ReturnType<typeof kafkaFor>['consumer']>>;
   const producer = kafkaFor('storefront').producer();
-  const clients = [billing, fraudCheck, review, producer];
+  const billingProducer = kafkaFor('billing').producer();
+  const clients = [...Object.values(consumers), producer, billingProducer];
 
   try {
     const start = async (
-      consumer: typeof billing,
+      worker: Worker,
       subscribeTo: string,
       handler: (value: Order, headers: Record<string, unknown>) => Promise<void>,
     ) => {
+      const consumer = consumers[worker];
       await consumer.connect();
       await consumer.subscribe({ topics: [subscribeTo], fromBeginning: true });
       await consumer.run({
-        eachMessage: async ({ message }) =>
-          handler(
+        eachMessage: async ({ message }) => {
+          await handler(
             JSON.parse(String(message.value)) as Order,
             (message.headers ?? {}) as Record<string, unknown>,
-          ),
+          );
+          processed[worker] += 1;
+        },
       });
     };
-    await start(billing, topic, async (order) => {
-      processed.billing += 1;
-      log(`billing: charged order ${order.id} (${order.amount})`);
-    });
-    await start(fraudCheck, topic, async (order) => {
-      if (order.amount >= FRAUD_LIMIT) throw new Error(`amount ${order.amount} needs manual review`);
-      processed.fraudCheck += 1;
-    });
-    await start(review, deadLetterTopic, async (order, headers) => {
-      deadLettered.push(String(headers['x-correlation-id']));
-      log(
-        `fraud-review: order ${order.id} dead-lettered (${String(headers['x-hoptrace-dead-letter-error'])})`,
-      );
-    });
+    await billingProducer.connect();
+    await Promise.all([
+      start('billing', topic, async (order) => {
+        // Produced inside the handler: a child of billing's delivery, in the order's flow.
+        await billingProducer.send({
+          topic: paymentsTopic,
+          messages: [
+            { key: String(order.id), value: JSON.stringify({ id: order.id, amount: order.amount }) },
+          ],
+        });
+        log(`billing: charged order ${order.id} (${order.amount})`);
+      }),
+      start('inventory', topic, async () => undefined),
+      start('email', topic, async (order) => {
+        if (order.bounces) throw new Error(`mailbox of order ${order.id} does not exist`);
+      }),
+      start('shipping', paymentsTopic, async () => undefined),
+      start('dlq-audit', deadLetterTopic, async (order, headers) => {
+        deadLettered.push(String(headers['x-correlation-id']));
+        log(
+          `dlq-audit: order ${order.id} dead-lettered (${String(headers['x-hoptrace-dead-letter-error'])})`,
+        );
+      }),
+    ]);
 
     await producer.connect();
     const correlationIds: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const order: Order = { id: i + 1, amount: i % 4 === 3 ? FRAUD_LIMIT + i : 100 + i };
-      const correlationId = `order-${suffix}-${order.id}`;
+    for (let n = 1; n <= count; n++) {
+      const order: Order = { id: n, amount: 100 + n, bounces: n % 3 === 0 };
+      const correlationId = `order-${suffix}-${n}`;
       correlationIds.push(correlationId);
       await withCorrelationId(correlationId, () =>
         producer.send({ topic, messages: [{ key: String(order.id), value: JSON.stringify(order) }] }),
       );
     }
-    const expectedDead = correlationIds.filter((_, i) => i % 4 === 3).length;
-    log(`produced ${count} orders to ${topic}; ${expectedDead} will fail the fraud check`);
+    const expectedDead = Math.floor(count / 3);
+    log(`produced ${count} orders to ${topic}; ${expectedDead} emails will bounce`);
 
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     while (
       processed.billing < count ||
-      processed.fraudCheck < count - expectedDead ||
+      processed.inventory < count ||
+      processed.shipping < count ||
+      processed.email < count - expectedDead ||
       deadLettered.length < expectedDead
     ) {
-      if (Date.now() > deadline) throw new Error('the Kafka demo did not finish in time');
+      if (Date.now() > deadline)
+        throw new Error(`the Kafka demo did not finish in time: ${JSON.stringify(processed)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
@@ -164,6 +194,7 @@ export async function runKafkaDemo(options: KafkaDemoOptions): Promise<KafkaDemo
     }
     return {
       topic,
+      paymentsTopic,
       deadLetterTopic,
       groups,
       produced: count,
@@ -181,6 +212,8 @@ export async function runKafkaDemo(options: KafkaDemoOptions): Promise<KafkaDemo
 interface Order {
   id: number;
   amount: number;
+  /** The email service cannot deliver this order's confirmation. */
+  bounces: boolean;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

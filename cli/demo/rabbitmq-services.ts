@@ -1,6 +1,7 @@
 /**
  * The demo's services, each on its own instrumented connection with its own service name, as separate
- * processes would be: the storefront publishes orders; billing, inventory and email consume them; email
+ * processes would be: the storefront publishes orders; billing, inventory and email consume them; billing
+ * publishes payment.processed, which shipping consumes (a second hop); email
  * rejects orders whose address bounces (requeue=false), which RabbitMQ dead-letters to the DLQ that
  * dlq-audit reads. Nothing here mentions tracing except the one `instrumentAmqp` line per connection.
  */
@@ -28,7 +29,7 @@ export interface ServiceOptions {
   registry?: MetricsRegistry;
 }
 
-export type WorkerName = 'billing' | 'inventory' | 'email' | 'dlq-audit';
+export type WorkerName = 'billing' | 'shipping' | 'inventory' | 'email' | 'dlq-audit';
 
 /** What a worker saw; the demo waits on these counts. */
 export interface WorkerEvent {
@@ -91,6 +92,7 @@ export async function startWorker(
   const t = options.topology;
   const queue = {
     billing: t.billing,
+    shipping: t.shipping,
     inventory: t.inventory,
     email: t.email,
     'dlq-audit': t.emailDeadLetters,
@@ -109,6 +111,14 @@ async function handle(
   const order = JSON.parse(msg.content.toString()) as Order;
   const correlationId = msg.properties.headers?.['x-correlation-id'] as string | undefined;
   await new Promise((resolve) => setTimeout(resolve, worker === 'billing' ? 4 : 1)); // the "work"
+  if (worker === 'billing') {
+    // Published inside the handler: a child of billing's delivery, in the order's flow.
+    const payment = { orderId: order.orderId, amountCents: order.amountCents };
+    ch.publish(msg.fields.exchange, 'payment.processed', Buffer.from(JSON.stringify(payment)), {
+      contentType: 'application/json',
+      persistent: false,
+    });
+  }
   if (worker === 'email' && order.email.endsWith('.invalid')) {
     ch.reject(msg, false); // the address bounces: RabbitMQ dead-letters the message
   } else {

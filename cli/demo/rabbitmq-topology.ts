@@ -1,7 +1,7 @@
 /**
  * The demo's broker objects:
  *
- *   <p>.orders (topic) --order.placed--> <p>.billing
+ *   <p>.orders (topic) --order.placed--> <p>.billing --payment.processed (via <p>.orders)--> <p>.shipping
  *                      --order.*------> <p>.inventory
  *                      --order.placed--> <p>.email --reject(requeue=false)--> <p>.dlx (fanout) --> <p>.email.dlq
  *
@@ -13,6 +13,7 @@ export interface DemoTopology {
   exchange: string;
   deadLetterExchange: string;
   billing: string;
+  shipping: string;
   inventory: string;
   email: string;
   emailDeadLetters: string;
@@ -23,6 +24,7 @@ export function demoTopology(prefix = 'hoptrace-demo'): DemoTopology {
     exchange: `${prefix}.orders`,
     deadLetterExchange: `${prefix}.dlx`,
     billing: `${prefix}.billing`,
+    shipping: `${prefix}.shipping`,
     inventory: `${prefix}.inventory`,
     email: `${prefix}.email`,
     emailDeadLetters: `${prefix}.email.dlq`,
@@ -37,6 +39,8 @@ export async function declareTopology(ch: Channel, t: DemoTopology): Promise<voi
   await ch.bindQueue(t.emailDeadLetters, t.deadLetterExchange, '');
   await ch.assertQueue(t.billing, { durable: false });
   await ch.bindQueue(t.billing, t.exchange, 'order.placed');
+  await ch.assertQueue(t.shipping, { durable: false });
+  await ch.bindQueue(t.shipping, t.exchange, 'payment.processed');
   await ch.assertQueue(t.inventory, { durable: false });
   await ch.bindQueue(t.inventory, t.exchange, 'order.*');
   await ch.assertQueue(t.email, { durable: false, deadLetterExchange: t.deadLetterExchange });
@@ -45,5 +49,6 @@ export async function declareTopology(ch: Channel, t: DemoTopology): Promise<voi
 
 /** Drops messages left by an earlier, interrupted run. */
 export async function purgeTopology(ch: Channel, t: DemoTopology): Promise<void> {
-  for (const queue of [t.billing, t.inventory, t.email, t.emailDeadLetters]) await ch.purgeQueue(queue);
+  for (const queue of [t.billing, t.shipping, t.inventory, t.email, t.emailDeadLetters])
+    await ch.purgeQueue(queue);
 }

@@ -69,7 +69,13 @@ export async function runRabbitDemo(options: RabbitDemoOptions): Promise<RabbitD
     await admin.close();
   }
 
-  const handled: Record<WorkerName, number> = { billing: 0, inventory: 0, email: 0, 'dlq-audit': 0 };
+  const handled: Record<WorkerName, number> = {
+    billing: 0,
+    shipping: 0,
+    inventory: 0,
+    email: 0,
+    'dlq-audit': 0,
+  };
   const deadLetters: RabbitDemoResult['deadLetters'] = new Map();
   let wake: () => void = () => {};
   const onEvent = (event: WorkerEvent) => {
@@ -82,7 +88,7 @@ export async function runRabbitDemo(options: RabbitDemoOptions): Promise<RabbitD
 
   const services: Service[] = [];
   try {
-    for (const worker of ['billing', 'inventory', 'email', 'dlq-audit'] as const) {
+    for (const worker of ['billing', 'shipping', 'inventory', 'email', 'dlq-audit'] as const) {
       services.push(await startWorker(worker, serviceOptions, onEvent));
     }
     const storefront = await startStorefront(serviceOptions);
@@ -107,6 +113,7 @@ export async function runRabbitDemo(options: RabbitDemoOptions): Promise<RabbitD
     const failing = Math.floor(orders / failEvery);
     const done = () =>
       handled.billing === orders &&
+      handled.shipping === orders &&
       handled.inventory === orders &&
       handled.email === orders &&
       handled['dlq-audit'] === failing;
@@ -131,7 +138,8 @@ export function formatRabbitDemoSummary(result: RabbitDemoResult): string {
   const t = result.topology;
   const lines = [
     `Placed ${result.correlationIds.length} orders on RabbitMQ exchange ${t.exchange} (topic).`,
-    `  ${t.billing}: ${result.handled.billing} acked`,
+    `  ${t.billing}: ${result.handled.billing} acked (each published payment.processed)`,
+    `  ${t.shipping}: ${result.handled.shipping} acked`,
     `  ${t.inventory}: ${result.handled.inventory} acked`,
     `  ${t.email}: ${result.handled.email} handled, ${result.deadLetters.size} rejected into ${t.emailDeadLetters}`,
     `  ${t.emailDeadLetters}: ${result.handled['dlq-audit']} audited`,

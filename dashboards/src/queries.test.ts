@@ -6,6 +6,7 @@ describe('renderQuery', () => {
   it('replaces Grafana variables in all their spellings, unset ones with the All regex', () => {
     assert.equal(
       renderQuery(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's ${var} syntax, not a template
         'rate(x{a=~"$system", b=~"${destination}", c=~"${group:regex}", d=~"[[extra]]"}[$__rate_interval])',
         {
           rateInterval: '2m',

@@ -2,7 +2,7 @@
  * Runs the RabbitMQ orders example against a broker (e.g. the stack's: `npm run stack -- up`).
  *
  *   node dist/examples/rabbitmq/main.js                   # everything in one process, then a summary
- *   node dist/examples/rabbitmq/main.js workers           # billing, inventory, email, dlq-audit until Ctrl-C
+ *   node dist/examples/rabbitmq/main.js workers           # billing, shipping, inventory, email, dlq-audit until Ctrl-C
  *   node dist/examples/rabbitmq/main.js storefront 5      # place 5 orders and exit
  *
  * Environment: HOPTRACE_AMQP_URL (default amqp://guest:guest@127.0.0.1:35672), OTEL_EXPORTER_OTLP_ENDPOINT
@@ -28,7 +28,7 @@ try {
     console.log(formatRabbitDemoSummary(await runRabbitDemo({ url, orders: Number(count) })));
   } else if (role === 'workers') {
     const workers = [];
-    for (const worker of ['billing', 'inventory', 'email', 'dlq-audit'] as const) {
+    for (const worker of ['billing', 'shipping', 'inventory', 'email', 'dlq-audit'] as const) {
       workers.push(
         await startWorker(worker, options, (e) =>
           console.log(

@@ -215,7 +215,7 @@ export function startReconnectingConsumer(
     return channel;
   });
 
-  const settle = (channel: Channel, action: () => void) => {
+  const settle = (_channel: Channel, action: () => void) => {
     try {
       action();
     } catch {

@@ -31,7 +31,10 @@ import {
   type DeadLetterInfo,
   errorTypeOf,
   type Instrumentation,
+  RULES,
+  resolveOption,
   startDelivery,
+  warnPolicy,
 } from '../transport/index.js';
 import {
   type AttributeMap,
@@ -92,12 +95,13 @@ export function instrumentSqs<T extends object>(client: T, options: SqsInstrumen
   }
   if (target[INSTRUMENTED]) return client;
   const send = target.send.bind(target) as Send;
-  let settleTimeoutMs = DEFAULT_SETTLE_TIMEOUT_MS;
-  if (options.settleTimeoutMs !== undefined) {
-    if (Number.isFinite(options.settleTimeoutMs) && options.settleTimeoutMs > 0)
-      settleTimeoutMs = options.settleTimeoutMs;
-    else instr.guard.warnOnce('option:settleTimeoutMs', 'option settleTimeoutMs is invalid; using 300000');
-  }
+  const settleTimeoutMs = resolveOption(
+    warnPolicy(instr.guard),
+    'settleTimeoutMs',
+    options.settleTimeoutMs,
+    RULES.positiveNumber,
+    DEFAULT_SETTLE_TIMEOUT_MS,
+  );
   const ctx: SqsContext = {
     instr,
     send,

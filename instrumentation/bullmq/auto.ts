@@ -21,6 +21,8 @@ type Options = { telemetry?: unknown; [option: string]: unknown } | undefined;
 
 export class BullMQInstrumentation extends HoptraceInstrumentation<BullMQTelemetryOptions> {
   private telemetry: BullMQTelemetry | undefined;
+  /** Whether the object being constructed got the shared telemetry (set right before its constructor runs). */
+  private injected = false;
 
   constructor(config: BullMQInstrumentationConfig = {}) {
     super('bullmq', config);
@@ -41,7 +43,7 @@ export class BullMQInstrumentation extends HoptraceInstrumentation<BullMQTelemet
           patched = this.patchClass(
             patched,
             'FlowProducer',
-            (flow) => flow,
+            (flow) => this.tracedFlows(flow),
             (args) => this.withTelemetry(args, 0),
           );
           return this.patchClass(
@@ -64,13 +66,38 @@ export class BullMQInstrumentation extends HoptraceInstrumentation<BullMQTelemet
 
   /** `args` with `telemetry` added to the options at `index`, unless the caller set one. */
   private withTelemetry(args: unknown[], index: number): unknown[] {
+    this.injected = false;
     const options = args[index] as Options;
     if (options !== undefined && (options === null || typeof options !== 'object')) return args;
     if (options?.telemetry !== undefined) return args;
+    this.injected = true;
     const copy = [...args];
     while (copy.length < index) copy.push(undefined);
     copy[index] = { ...options, telemetry: this.shared() };
     return copy;
+  }
+
+  /**
+   * A FlowProducer given the shared telemetry passes its trees through `telemetry.flow()`, so every node
+   * carries the context (BullMQ skips nodes without `opts`).
+   */
+  private tracedFlows(flow: object): object {
+    if (!this.injected) return flow;
+    const telemetry = this.shared();
+    type Tree = Parameters<BullMQTelemetry['flow']>[0];
+    const producer = flow as {
+      add?: (tree: Tree, ...rest: unknown[]) => unknown;
+      addBulk?: (trees: Tree[], ...rest: unknown[]) => unknown;
+    };
+    const { add, addBulk } = producer;
+    if (typeof add === 'function') {
+      producer.add = (tree, ...rest) => add.call(flow, telemetry.flow(tree), ...rest);
+    }
+    if (typeof addBulk === 'function') {
+      producer.addBulk = (trees, ...rest) =>
+        addBulk.call(flow, Array.isArray(trees) ? trees.map((tree) => telemetry.flow(tree)) : trees, ...rest);
+    }
+    return flow;
   }
 
   /** `new Worker(name, processor, opts, connection)`: telemetry in the options, the processor wrapped. */

@@ -4,22 +4,20 @@
  * and baggage propagators, and AsyncLocalStorage context. Each global is taken only when free, so an
  * SDK the application registered first is joined, never replaced.
  */
+import { createRequire } from 'node:module';
 import { context, diag, propagation, type TextMapPropagator, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, detectResources, envDetector } from '@opentelemetry/resources';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  ParentBasedSampler,
-  type Sampler,
-  type SpanProcessor,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+import type * as ContextAsyncHooks from '@opentelemetry/context-async-hooks';
+import type * as Core from '@opentelemetry/core';
+import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
+import type * as Resources from '@opentelemetry/resources';
+import type * as SdkTrace from '@opentelemetry/sdk-trace';
+
+/**
+ * The SDK is loaded when tracing is set up (at the first client load), not at startup: a process that
+ * loads no client never loads it. Their CommonJS builds load synchronously here; every OpenTelemetry
+ * build shares the API's globals.
+ */
+const load = createRequire(import.meta.url);
 
 type Env = Record<string, string | undefined>;
 
@@ -30,6 +28,13 @@ export interface InstalledTracing {
 }
 
 export function installTracing(env: Env, warn: (message: string) => void): InstalledTracing {
+  const { TracerProvider } = load('@opentelemetry/sdk-trace') as typeof SdkTrace;
+  const { defaultResource, detectResources, envDetector } = load(
+    '@opentelemetry/resources',
+  ) as typeof Resources;
+  const { AsyncLocalStorageContextManager } = load(
+    '@opentelemetry/context-async-hooks',
+  ) as typeof ContextAsyncHooks;
   const provider = new TracerProvider({
     resource: defaultResource().merge(detectResources({ detectors: [envDetector] })),
     sampler: samplerFromEnv(env, warn),
@@ -50,9 +55,11 @@ export function installTracing(env: Env, warn: (message: string) => void): Insta
 }
 
 /** OTEL_TRACES_EXPORTER: `otlp` (default), `console`, `none`. */
-function spanProcessorsFromEnv(env: Env, warn: (message: string) => void): SpanProcessor[] {
+function spanProcessorsFromEnv(env: Env, warn: (message: string) => void): SdkTrace.SpanProcessor[] {
+  const { BatchSpanProcessor, ConsoleSpanExporter } = load('@opentelemetry/sdk-trace') as typeof SdkTrace;
+  const { OTLPTraceExporter } = load('@opentelemetry/exporter-trace-otlp-http') as typeof OtlpHttp;
   const names = (env.OTEL_TRACES_EXPORTER ?? 'otlp').split(',').map((name) => name.trim().toLowerCase());
-  const processors: SpanProcessor[] = [];
+  const processors: SdkTrace.SpanProcessor[] = [];
   for (const name of names) {
     if (name === 'otlp' || name === '')
       processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
@@ -65,6 +72,9 @@ function spanProcessorsFromEnv(env: Env, warn: (message: string) => void): SpanP
 
 /** OTEL_PROPAGATORS: `tracecontext`, `baggage` (default both), `none`. */
 function propagatorFromEnv(env: Env, warn: (message: string) => void): TextMapPropagator | undefined {
+  const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = load(
+    '@opentelemetry/core',
+  ) as typeof Core;
   const names = (env.OTEL_PROPAGATORS ?? 'tracecontext,baggage')
     .split(',')
     .map((name) => name.trim().toLowerCase());
@@ -79,7 +89,10 @@ function propagatorFromEnv(env: Env, warn: (message: string) => void): TextMapPr
 }
 
 /** OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, as the specification names them. */
-function samplerFromEnv(env: Env, warn: (message: string) => void): Sampler {
+function samplerFromEnv(env: Env, warn: (message: string) => void): SdkTrace.Sampler {
+  const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = load(
+    '@opentelemetry/sdk-trace',
+  ) as typeof SdkTrace;
   const name = (env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase();
   const ratio = () => {
     const arg = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');

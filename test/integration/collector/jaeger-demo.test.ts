@@ -140,7 +140,7 @@ describe('demo -> collector --forward -> Jaeger', () => {
     assertNoClockSkewWarnings(trace);
   });
 
-  it('RabbitMQ: each service its own; the broker-side dead letter is an error', async (t) => {
+  it('RabbitMQ: six services; the broker-side dead letter is an error', async (t) => {
     if (!(await jaeger(t))) return;
     const reachable = await requireServer(t, 'RabbitMQ', async () => {
       const amqplib = await import('amqplib');
@@ -152,25 +152,24 @@ describe('demo -> collector --forward -> Jaeger', () => {
       const result = await runRabbitDemo({ url: amqpUrl(), orders: 3, prefix: `jaeger-${process.pid}` });
       return result.correlationIds;
     });
-    const five = ['billing', 'dlq-audit', 'email', 'inventory', 'storefront'];
-    for (const s of five) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
-    assert.deepEqual(servicesOf(trace), five);
+    const six = ['billing', 'dlq-audit', 'email', 'inventory', 'shipping', 'storefront'];
+    for (const s of six) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
+    assert.deepEqual(servicesOf(trace), six);
     assertDeadLetterIsError(trace);
     assertNoClockSkewWarnings(trace);
   });
 
-  it('Kafka: each service its own; the dead-lettered delivery is an error', async (t) => {
+  it('Kafka: six services; the dead-lettered delivery is an error', async (t) => {
     if (!(await jaeger(t))) return;
     if (!(await requireKafka(t))) return;
     process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
     const { trace, services } = await throughCollector(async () => {
-      // Order 4 (index 3) fails the fraud check: make it the third flow the helper reads.
-      const summary = await runKafkaDemo({ brokers: brokers(), messages: 4 });
-      return [summary.correlationIds[0], summary.correlationIds[1], summary.correlationIds[3]];
+      const summary = await runKafkaDemo({ brokers: brokers(), messages: 3 });
+      return summary.correlationIds;
     });
-    const four = ['billing', 'fraud-check', 'fraud-review', 'storefront'];
-    for (const s of four) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
-    assert.deepEqual(servicesOf(trace), four);
+    const six = ['billing', 'dlq-audit', 'email', 'inventory', 'shipping', 'storefront'];
+    for (const s of six) assert.ok(services.includes(s), `Jaeger lists service ${s}`);
+    assert.deepEqual(servicesOf(trace), six);
     assertDeadLetterIsError(trace);
     assertNoClockSkewWarnings(trace);
   });
@@ -237,8 +236,14 @@ describe('demo --link -> collector --forward -> Jaeger: the origin trace holds t
         linkMode: 'link',
       });
       return result.correlationIds;
-    }, 4);
-    assert.deepEqual(attempts.map((a) => a.service).sort(), ['billing', 'dlq-audit', 'email', 'inventory']);
+    }, 5);
+    assert.deepEqual(attempts.map((a) => a.service).sort(), [
+      'billing',
+      'dlq-audit',
+      'email',
+      'inventory',
+      'shipping',
+    ]);
     assertWholeJourneyInOrigin(trace, traceId, attempts);
     const rejected = trace.spans.find((s) => tag(s, 'hoptrace.outcome') === 'dead_letter');
     const audit = trace.spans.find((s) => trace.processes[s.processID].serviceName === 'dlq-audit');
@@ -254,15 +259,17 @@ describe('demo --link -> collector --forward -> Jaeger: the origin trace holds t
     if (!(await requireKafka(t))) return;
     process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
     const { trace, traceId, attempts } = await throughCollector(async () => {
-      const summary = await runKafkaDemo({ brokers: brokers(), messages: 4, linkMode: 'link' });
-      return [summary.correlationIds[0], summary.correlationIds[1], summary.correlationIds[3]];
-    }, 5);
+      const summary = await runKafkaDemo({ brokers: brokers(), messages: 3, linkMode: 'link' });
+      return summary.correlationIds;
+    }, 7);
     assert.deepEqual(attempts.map((a) => a.service).sort(), [
       'billing',
-      'fraud-check',
-      'fraud-check',
-      'fraud-check',
-      'fraud-review',
+      'dlq-audit',
+      'email',
+      'email',
+      'email',
+      'inventory',
+      'shipping',
     ]);
     assertWholeJourneyInOrigin(trace, traceId, attempts);
   });

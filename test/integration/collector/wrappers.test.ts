@@ -112,11 +112,18 @@ describe('real wrapper spans through the collector', () => {
           assert.equal(journey.counts.deadLetters, 1);
         }
         for (const d of root.deliveries) assert.equal(d.attempts[0].matchedBy, 'parent');
+        const billing = root.deliveries.find((d) => d.group === `${prefix}.billing`)!;
+        assert.deepEqual(
+          billing.publishes.map((p) => p.deliveries.map((d) => d.group)),
+          [[`${prefix}.shipping`]],
+          "billing's payment.processed reaches shipping",
+        );
       }
+      // 3 orders x 3 queues + 3 payments x shipping.
       assert.deepEqual(await counts(collector), {
-        hops: 9,
-        fanoutCount: 3,
-        fanoutSum: 9,
+        hops: 12,
+        fanoutCount: 6,
+        fanoutSum: 12,
         deadLetterHops: 1,
         unconsumed: 0,
         orphans: 0,
@@ -127,7 +134,7 @@ describe('real wrapper spans through the collector', () => {
     }
   });
 
-  it('Kafka: two groups, retries, a dead-letter topic and its reader', async (t) => {
+  it('Kafka: six services, retries, a second hop, a dead-letter topic and its reader', async (t) => {
     const brokers = stackEndpoint('HOPTRACE_KAFKA_BROKERS').split(',');
     const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
     if (!(await requireServer(t, 'Kafka', () => admin.connect().then(() => admin.disconnect())))) return;
@@ -141,18 +148,18 @@ describe('real wrapper spans through the collector', () => {
         registry: createOpenMetricsRegistry(),
       });
       await settle(provider);
-      // Every publish's deadline has passed once all 5 fan-outs (4 orders + the dead letter) are observed.
-      await waitFor(async () => (await counts(collector)).fanoutCount === 5, {
-        what: 'the fan-out of all 5 publishes',
+      // Every publish's deadline has passed once all 9 fan-outs (4 orders, 4 payments, the dead letter) are observed.
+      await waitFor(async () => (await counts(collector)).fanoutCount === 9, {
+        what: 'the fan-out of all 9 publishes',
         timeoutMs: 30_000,
       });
-      assert.deepEqual(result.deadLettered, [result.correlationIds[3]]);
+      assert.deepEqual(result.deadLettered, [result.correlationIds[2]]);
 
-      for (const id of result.correlationIds.slice(0, 3)) {
+      for (const id of [0, 1, 3].map((i) => result.correlationIds[i])) {
         const journey = collector.linker.journey(id)!;
         assert.deepEqual(journey.counts, {
-          publishes: 1,
-          deliveries: 2,
+          publishes: 2,
+          deliveries: 4,
           retries: 0,
           deadLetters: 0,
           duplicates: 0,
@@ -160,17 +167,17 @@ describe('real wrapper spans through the collector', () => {
           unconsumed: 0,
         });
       }
-      const failed = collector.linker.journey(result.correlationIds[3])!;
+      const failed = collector.linker.journey(result.correlationIds[2])!;
       assert.deepEqual(failed.counts, {
-        publishes: 2,
-        deliveries: 5,
+        publishes: 3,
+        deliveries: 7,
         retries: 2,
         deadLetters: 1,
         duplicates: 0,
         orphans: 0,
         unconsumed: 0,
       });
-      const fraud = failed.publishes[0].deliveries.find((d) => d.group === result.groups.fraudCheck)!;
+      const fraud = failed.publishes[0].deliveries.find((d) => d.group === result.groups.email)!;
       assert.deepEqual(
         fraud.attempts.map((a) => [a.attempt, a.outcome]),
         [
@@ -185,12 +192,12 @@ describe('real wrapper spans through the collector', () => {
         result.deadLetterTopic,
         'the dead-letter publish is made while handling the last attempt',
       );
-      assert.equal(dlq.deliveries[0].group, result.groups.deadLetterReader);
+      assert.equal(dlq.deliveries[0].group, result.groups['dlq-audit']);
 
       assert.deepEqual(await counts(collector), {
-        hops: 9, // billing 4 + fraud-check 4 (first attempts) + the dead-letter reader
-        fanoutCount: 5,
-        fanoutSum: 9,
+        hops: 17, // billing, inventory, email 4 each (first attempts) + shipping 4 + dlq-audit
+        fanoutCount: 9,
+        fanoutSum: 17,
         deadLetterHops: 1,
         unconsumed: 0,
         orphans: 0,

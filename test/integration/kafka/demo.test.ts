@@ -6,7 +6,7 @@ import { createTestTracing } from '../../helpers/tracing.js';
 import { brokers, metricSum, requireKafka } from './kafka-helpers.js';
 
 describe('examples/kafka demo', () => {
-  it('two groups, one failing into the DLQ topic; dead letters stay in their order trace', async (t) => {
+  it('six services, email failing into the DLQ topic; dead letters stay in their order trace', async (t) => {
     if (!(await requireKafka(t))) return;
     const tracing = createTestTracing();
     const registry = createOpenMetricsRegistry();
@@ -18,8 +18,8 @@ describe('examples/kafka demo', () => {
     });
 
     assert.equal(summary.produced, 8);
-    assert.deepEqual(summary.processed, { billing: 8, fraudCheck: 6 });
-    const expectedDead = [summary.correlationIds[3], summary.correlationIds[7]].sort();
+    assert.deepEqual(summary.processed, { billing: 8, inventory: 8, email: 6, shipping: 8, 'dlq-audit': 2 });
+    const expectedDead = [summary.correlationIds[2], summary.correlationIds[5]].sort();
     assert.deepEqual(summary.deadLettered, expectedDead);
     assert.deepEqual(
       summary.lag.map((g) => [g.group, g.totalLag]).sort(),
@@ -29,7 +29,7 @@ describe('examples/kafka demo', () => {
     );
     assert.equal(
       await metricSum(registry, 'hoptrace_dead_lettered_messages_total', {
-        messaging_consumer_group_name: summary.groups.fraudCheck,
+        messaging_consumer_group_name: summary.groups.email,
         reason: 'max_attempts',
       }),
       2,

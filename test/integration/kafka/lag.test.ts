@@ -161,7 +161,26 @@ describe('Kafka lag monitor on a real broker', () => {
         `hoptrace_consumer_lag_messages\\{messaging_system="kafka",messaging_destination_name="${topic}",messaging_consumer_group_name="${group}",messaging_destination_partition_id="0"\\} 4\\n`,
       ),
     );
-    assert.ok(!text.includes(idleGroup), 'no series at all for the group without commits');
+    assert.match(
+      text,
+      new RegExp(
+        `hoptrace_kafka_consumergroup_current_offset\\{messaging_system="kafka",messaging_destination_name="${topic}",messaging_consumer_group_name="${group}",messaging_destination_partition_id="0"\\} 6\\n`,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `hoptrace_kafka_consumergroup_members\\{messaging_system="kafka",messaging_consumer_group_name="${idleGroup}"\\} 1\\n`,
+      ),
+      'members of every watched group, with or without commits',
+    );
+    assert.match(text, new RegExp(`hoptrace_kafka_consumergroup_lag_sum\\{[^}]*"${group}"\\} 7\\n`));
+    assert.ok(
+      !text.includes(
+        `hoptrace_consumer_lag_messages{messaging_system="kafka",messaging_destination_name="${idleTopic}"`,
+      ),
+      'no lag series for the group without commits',
+    );
 
     await sleep(1100);
     const second = await monitor.poll();

@@ -20,6 +20,7 @@ import {
 import { requireServer, stackEndpoint, stackRequired } from '../../helpers/env.js';
 import { startTestReceiver, type TestReceiver } from '../../helpers/otlp-receiver.js';
 import { fetchWithAuth, uniqueName } from '../../helpers/stack.js';
+import { requirePubSub } from '../pubsub/helpers.js';
 import { createPrivateStack, type PrivateStack } from '../reliability/private-stack.js';
 import { type AppLine, fixture, startApp } from './app-process.js';
 
@@ -353,16 +354,7 @@ describe('node --import hoptrace/register with the AWS SDK', { timeout: 120_000 
 describe('node --import hoptrace/register with Google Pub/Sub', { timeout: 120_000 }, () => {
   it("publish and subscription handler share the trace; the caller's attributes arrive unchanged", async (t) => {
     const host = stackEndpoint('HOPTRACE_PUBSUB_EMULATOR_HOST');
-    if (
-      !(await requireServer(t, 'the Pub/Sub fake', () =>
-        fetch(`http://${host}/`)
-          .catch(() => {
-            throw new Error(`nothing on ${host}`);
-          })
-          .then(() => undefined),
-      ))
-    )
-      return;
+    if (!(await requirePubSub(t))) return;
     const receiver = await startTestReceiver();
     try {
       const app = startApp([REGISTER, fixture('pubsub-app.js')], {
@@ -388,7 +380,7 @@ describe('node --import hoptrace/register with Google Pub/Sub', { timeout: 120_0
 });
 
 describe('node --import hoptrace/register with BullMQ', { timeout: 120_000 }, () => {
-  it('a job that fails once: one trace, attempts 1 and 2 with outcomes retry and ack', async (t) => {
+  it('a job that fails once: one trace, attempts 1 and 2 (retry, ack); a flow in one trace', async (t) => {
     const url = stackEndpoint('HOPTRACE_REDIS_URL');
     const { Redis } = await import('ioredis');
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -403,14 +395,19 @@ describe('node --import hoptrace/register with BullMQ', { timeout: 120_000 }, ()
         APP_QUEUE: uniqueName('register-bullmq'),
       });
       assert.equal(await app.exited(60_000), 0, `${JSON.stringify(app.lines)}\n${app.stderr()}`);
-      const spans = await waitForService(receiver, 'bullmq-app', 3);
-      const producers = bySystem(spans, 'bullmq', 'producer');
-      const consumers = bySystem(spans, 'bullmq', 'consumer').sort(
+      const attempts = app.lines.filter((l) => l.event === 'attempt');
+      assert.equal(attempts.length, 2);
+      const jobTrace = attempts[0].traceId as string;
+      assert.ok(jobTrace, 'the processor runs in a trace');
+      assert.equal(attempts[1].traceId, jobTrace, "each attempt runs in the job's trace");
+      const spans = await waitForService(receiver, 'bullmq-app', 7);
+      const jobSpans = spans.filter((s) => s.traceId === jobTrace);
+      assert.equal(bySystem(jobSpans, 'bullmq', 'producer').length, 1, 'one add span');
+      const consumers = bySystem(jobSpans, 'bullmq', 'consumer').sort(
         (a, b) =>
           Number(a.attributes['hoptrace.delivery.attempt']) -
           Number(b.attributes['hoptrace.delivery.attempt']),
       );
-      assert.equal(producers.length, 1, 'one add span');
       assert.deepEqual(
         consumers.map((s) => [s.attributes['hoptrace.delivery.attempt'], s.attributes['hoptrace.outcome']]),
         [
@@ -418,12 +415,24 @@ describe('node --import hoptrace/register with BullMQ', { timeout: 120_000 }, ()
           [2, 'ack'],
         ],
       );
-      for (const consumer of consumers) assert.equal(consumer.traceId, producers[0].traceId);
-      const attempts = app.lines.filter((l) => l.event === 'attempt');
+      // The flow: the digest and both parts run in one trace of their own (BullMQ stores no context on
+      // flow nodes without opts; the instrumentation passes the tree through telemetry.flow()).
+      const flowJobs = app.lines.filter((l) => l.event === 'flow-job');
+      assert.deepEqual(flowJobs.map((l) => l.job).sort(), ['digest', 'part', 'part']);
+      const flowTrace = flowJobs[0].traceId as string;
+      assert.ok(flowTrace && flowTrace !== jobTrace, 'the flow has its own trace');
       assert.deepEqual(
-        attempts.map((l) => l.traceId),
-        [producers[0].traceId, producers[0].traceId],
-        "each attempt runs in the job's trace",
+        flowJobs.map((l) => l.traceId),
+        [flowTrace, flowTrace, flowTrace],
+        "every job of the flow runs in the flow's trace",
+      );
+      assert.equal(
+        bySystem(
+          spans.filter((s) => s.traceId === flowTrace),
+          'bullmq',
+          'consumer',
+        ).length,
+        3,
       );
     } finally {
       await receiver.close();
