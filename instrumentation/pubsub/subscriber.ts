@@ -19,6 +19,7 @@ import {
 import {
   type Delivery,
   errorTypeOf,
+  isPromiseLike,
   type Outcome,
   runHandler,
   type SettleDetail,
@@ -350,7 +351,7 @@ export class SubscriptionTracer {
       return original.apply(thisArg, callArgs);
     }
     const result = original.apply(thisArg, args);
-    if (result instanceof Promise) {
+    if (isPromiseLike(result)) {
       return result.then(
         (value) => {
           abandon();
