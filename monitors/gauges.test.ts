@@ -153,4 +153,44 @@ describe('MonitorRunner with readings', () => {
     assert.deepEqual(runner.sources(), { kafka: 'down' });
     await runner.stop();
   });
+  it('ages the lag in seconds of a partition without progress at scrape time, until the next reading', async () => {
+    const metrics = new CollectorMetrics({ maxLabelValues: 10 });
+    const recorder = new ReadingRecorder(metrics);
+    const at = Date.now() - 4000;
+    const partition = (growing: boolean) => ({
+      topic: 'orders',
+      partition: 0,
+      lag: 3,
+      lagSeconds: 1.5,
+      lagSecondsGrowing: growing,
+      committedOffset: '7',
+      highWatermark: '10',
+      lowWatermark: '0',
+      lostMessages: 0,
+    });
+    const reading = (growing: boolean) =>
+      lagReading({
+        at,
+        groups: [
+          { group: 'billing', status: 'OK', members: 0, state: 'Empty', partitions: [partition(growing)] },
+        ],
+        errors: [],
+      });
+    recorder.record(reading(true));
+    const aged = await metricSum(metrics, METRIC_CONSUMER_LAG_SECONDS, {
+      messaging_destination_partition_id: '0',
+    });
+    assert.ok(aged >= 5.5 && aged < 6.5, `1.5 s measured 4 s ago reads ${aged}`);
+    assert.equal(await metricSum(metrics, 'hoptrace_kafka_consumergroup_members', {}), 0);
+    assert.equal(await metricSum(metrics, 'hoptrace_kafka_consumergroup_current_offset', {}), 7);
+    assert.equal(await metricSum(metrics, 'hoptrace_kafka_consumergroup_lag_sum', {}), 3);
+    recorder.record(reading(false));
+    assert.equal(
+      await metricSum(metrics, METRIC_CONSUMER_LAG_SECONDS, { messaging_destination_partition_id: '0' }),
+      1.5,
+      'progress: the value holds',
+    );
+    recorder.record(lagReading({ at, groups: [], errors: [] }));
+    assert.equal((await series(metrics, METRIC_CONSUMER_LAG_SECONDS)).length, 0, 'gone, and not aged back');
+  });
 });

@@ -6,7 +6,7 @@
  * another still settles. Bounded: entries end unsettled after their settle timeout, and beyond
  * `MAX_OPEN` the oldest are abandoned.
  */
-import type { Delivery, Outcome } from '../transport/index.js';
+import { type Delivery, HoptraceError, type Outcome } from '../transport/index.js';
 
 export interface OpenDelivery {
   readonly delivery: Delivery;
@@ -26,8 +26,16 @@ const byMessage = new WeakMap<object, OpenDelivery>();
 let sweeper: NodeJS.Timeout | undefined;
 
 /** The visibility timeout ran out: SQS delivers the message again. */
-export class VisibilityTimeoutExpired extends Error {
+export class VisibilityTimeoutExpired extends HoptraceError {
   override name = 'VisibilityTimeoutExpired';
+
+  constructor() {
+    // `error.type` stays the class name, as before it had a code.
+    super('HOPTRACE_SQS_VISIBILITY_TIMEOUT_EXPIRED', 'visibility timeout expired', {
+      retriable: true,
+      errorType: 'VisibilityTimeoutExpired',
+    });
+  }
 }
 
 export function openDeliveryOf(message: unknown): OpenDelivery | undefined {
@@ -41,7 +49,7 @@ export function track(message: object, open: OpenDelivery): void {
   if (previous) {
     // Received again before anyone settled it: the earlier attempt's visibility timed out.
     remove(previous);
-    previous.delivery.settle('retry', { error: new VisibilityTimeoutExpired('visibility timeout expired') });
+    previous.delivery.settle('retry', { error: new VisibilityTimeoutExpired() });
   }
   const stale = byReceipt.get(open.receiptHandle);
   if (stale) remove(stale);

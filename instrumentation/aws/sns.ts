@@ -9,12 +9,11 @@ import { MESSAGING_SYSTEM_AWS_SNS } from '../core/semconv.js';
 import { createInstrumentation } from '../transport/index.js';
 import { endBatch, endEntry, type PreparedEntry, prepareEntry, recordPropagation } from './publish.js';
 import type { SnsInstrumentationOptions, SnsPublishMessage } from './types.js';
-import { arnNameOf, notPropagatedCounter, operationOf, withInput } from './utils.js';
+import { arnNameOf, notPropagatedCounter, operationOf, sendOf, withInput, withTracedSend } from './utils.js';
 
 const INSTRUMENTED = Symbol('hoptrace.aws.sns.instrumented');
 const SNS_SHAPE = { bodyKey: 'Message', traceHeader: false } as const;
 
-type Send = (command: unknown, ...rest: unknown[]) => Promise<unknown>;
 type Input = Record<string, unknown>;
 
 /** The destination of a publish: the topic's name, a target ARN's last part, or `sms`. */
@@ -26,13 +25,8 @@ function targetOf(input: Input): string {
 
 export function instrumentSns<T extends object>(client: T, options: SnsInstrumentationOptions = {}): T {
   const instr = createInstrumentation<SnsPublishMessage, never>('aws', MESSAGING_SYSTEM_AWS_SNS, options);
-  const target = client as T & { send?: Send; [INSTRUMENTED]?: true };
-  if (!target || typeof target.send !== 'function') {
-    instr.guard.warnOnce('sns:client', 'instrumentSns: not an AWS SDK v3 client (no send); returned as is');
-    return client;
-  }
-  if (target[INSTRUMENTED]) return client;
-  const send = target.send.bind(target) as Send;
+  const send = sendOf(client, INSTRUMENTED, instr.guard, 'instrumentSns');
+  if (!send) return client;
   const counter = notPropagatedCounter(options.registry);
 
   const publish = async (command: object, rest: unknown[]): Promise<unknown> => {
@@ -107,11 +101,5 @@ export function instrumentSns<T extends object>(client: T, options: SnsInstrumen
     return send(command, ...rest);
   };
 
-  return new Proxy(target, {
-    get(obj, prop, receiver) {
-      if (prop === 'send') return tracedSend;
-      if (prop === INSTRUMENTED) return true;
-      return Reflect.get(obj, prop, receiver);
-    },
-  });
+  return withTracedSend(client, INSTRUMENTED, tracedSend);
 }

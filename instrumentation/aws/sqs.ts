@@ -31,7 +31,10 @@ import {
   type DeadLetterInfo,
   errorTypeOf,
   type Instrumentation,
+  RULES,
+  resolveOption,
   startDelivery,
+  warnPolicy,
 } from '../transport/index.js';
 import {
   type AttributeMap,
@@ -52,7 +55,15 @@ import {
   recordPropagation,
 } from './publish.js';
 import type { SqsConsumeMessage, SqsInstrumentationOptions, SqsMessage, SqsPublishMessage } from './types.js';
-import { notPropagatedCounter, operationOf, queueNameOf, withInput } from './utils.js';
+import {
+  notPropagatedCounter,
+  operationOf,
+  queueNameOf,
+  type Send,
+  sendOf,
+  withInput,
+  withTracedSend,
+} from './utils.js';
 
 const INSTRUMENTED = Symbol('hoptrace.aws.instrumented');
 const DEFAULT_SETTLE_TIMEOUT_MS = 5 * 60_000;
@@ -66,7 +77,6 @@ const SYSTEM_ATTRIBUTES = [
   'DeadLetterQueueSourceArn',
 ];
 
-type Send = (command: unknown, ...rest: unknown[]) => Promise<unknown>;
 type Input = Record<string, unknown>;
 
 interface SqsContext {
@@ -85,19 +95,15 @@ export function instrumentSqs<T extends object>(client: T, options: SqsInstrumen
     MESSAGING_SYSTEM_AWS_SQS,
     options,
   );
-  const target = client as T & { send?: Send; [INSTRUMENTED]?: true };
-  if (!target || typeof target.send !== 'function') {
-    instr.guard.warnOnce('sqs:client', 'instrumentSqs: not an AWS SDK v3 client (no send); returned as is');
-    return client;
-  }
-  if (target[INSTRUMENTED]) return client;
-  const send = target.send.bind(target) as Send;
-  let settleTimeoutMs = DEFAULT_SETTLE_TIMEOUT_MS;
-  if (options.settleTimeoutMs !== undefined) {
-    if (Number.isFinite(options.settleTimeoutMs) && options.settleTimeoutMs > 0)
-      settleTimeoutMs = options.settleTimeoutMs;
-    else instr.guard.warnOnce('option:settleTimeoutMs', 'option settleTimeoutMs is invalid; using 300000');
-  }
+  const send = sendOf(client, INSTRUMENTED, instr.guard, 'instrumentSqs');
+  if (!send) return client;
+  const settleTimeoutMs = resolveOption(
+    warnPolicy(instr.guard),
+    'settleTimeoutMs',
+    options.settleTimeoutMs,
+    RULES.positiveNumber,
+    DEFAULT_SETTLE_TIMEOUT_MS,
+  );
   const ctx: SqsContext = {
     instr,
     send,
@@ -139,13 +145,7 @@ export function instrumentSqs<T extends object>(client: T, options: SqsInstrumen
     }
   };
 
-  return new Proxy(target, {
-    get(obj, prop, receiver) {
-      if (prop === 'send') return tracedSend;
-      if (prop === INSTRUMENTED) return true;
-      return Reflect.get(obj, prop, receiver);
-    },
-  });
+  return withTracedSend(client, INSTRUMENTED, tracedSend);
 }
 
 function inputOf(command: object): Input {

@@ -1,7 +1,7 @@
 /** Small pure helpers of `hoptrace/aws`. */
 import { Counter } from 'prom-client';
 import { LABEL_MESSAGING_SYSTEM, LABEL_REASON, METRIC_CONTEXT_NOT_PROPAGATED } from '../core/semconv.js';
-import { type MetricsRegistry, metricsRegistry } from '../transport/index.js';
+import { type Guard, type MetricsRegistry, metricsRegistry } from '../transport/index.js';
 
 /** The operation of an SDK v3 command (`SendMessage`): from its schema, else its class name. */
 export function operationOf(command: unknown): string | undefined {
@@ -56,4 +56,32 @@ export function notPropagatedCounter(registry: MetricsRegistry | undefined): Cou
         });
   counters.set(reg, counter);
   return counter;
+}
+
+/** An AWS SDK v3 client's `send` (promise style). */
+export type Send = (command: unknown, ...rest: unknown[]) => Promise<unknown>;
+
+/**
+ * The client's bound `send`; undefined when the client is already instrumented (`marker`) or is not an
+ * AWS SDK v3 client (warned once): the caller then returns it as is.
+ */
+export function sendOf(client: object, marker: symbol, guard: Guard, caller: string): Send | undefined {
+  const target = client as { send?: unknown; [key: symbol]: unknown };
+  if (!target || typeof target.send !== 'function') {
+    guard.warnOnce(`${caller}:client`, `${caller}: not an AWS SDK v3 client (no send); returned as is`);
+    return undefined;
+  }
+  if (target[marker]) return undefined;
+  return target.send.bind(target) as Send;
+}
+
+/** The client with `send` replaced by `tracedSend`, marked so a second instrumentation leaves it. */
+export function withTracedSend<T extends object>(client: T, marker: symbol, tracedSend: Send): T {
+  return new Proxy(client, {
+    get(obj, prop, receiver) {
+      if (prop === 'send') return tracedSend;
+      if (prop === marker) return true;
+      return Reflect.get(obj, prop, receiver);
+    },
+  });
 }

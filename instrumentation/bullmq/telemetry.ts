@@ -11,14 +11,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Context, context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { Counter } from 'prom-client';
-import { type MetricsRegistry, metricsRegistry } from '../core/metrics.js';
 import {
   LABEL_DESTINATION,
   LABEL_MESSAGING_SYSTEM,
   MESSAGING_SYSTEM_BULLMQ,
   METRIC_STALLED_JOBS,
 } from '../core/semconv.js';
-import { createInstrumentation, injectContext } from '../transport/index.js';
+import {
+  createInstrumentation,
+  injectContext,
+  isPromiseLike,
+  type MetricsRegistry,
+  metricsRegistry,
+} from '../transport/index.js';
 import { childLinks, copyFlow } from './flow.js';
 import { encodeMetadata } from './metadata.js';
 import {
@@ -245,10 +250,6 @@ function metadataOf(ctx: unknown): string {
   const headers: Record<string, unknown> = {};
   injectContext(ctx, headers);
   return encodeMetadata(headers);
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function isContext(value: unknown): value is Context {

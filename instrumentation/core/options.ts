@@ -73,6 +73,11 @@ export const RULES = {
     'a non-negative number',
     (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0,
   ),
+  positiveNumber: rule<number>(
+    'a positive number',
+    (v) => typeof v === 'number' && Number.isFinite(v) && v > 0,
+  ),
+  boolean: rule<boolean>('true or false', (v) => typeof v === 'boolean'),
   nonEmptyString: rule<string>('a non-empty string', (v) => typeof v === 'string' && v.length > 0),
   headerName: rule<string>('a header name', (v) => typeof v === 'string' && HEADER_NAME.test(v)),
   stringList: rule<readonly string[]>(

@@ -8,7 +8,13 @@
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import { MESSAGING_SYSTEM_GCP_PUBSUB } from '../core/semconv.js';
-import { createInstrumentation, DEFAULT_SETTLE_TIMEOUT_MS } from '../transport/index.js';
+import {
+  createInstrumentation,
+  DEFAULT_SETTLE_TIMEOUT_MS,
+  RULES,
+  resolveOption,
+  warnPolicy,
+} from '../transport/index.js';
 import type { PubSubWrapContext } from './internal-types.js';
 import { wrapPublisher } from './publisher.js';
 import { wrapSubscription } from './subscriber.js';
@@ -37,23 +43,16 @@ export function createWrapContext(
     options,
   );
   const opts = typeof options === 'object' && options !== null ? options : {};
-  let settleTimeoutMs = DEFAULT_SETTLE_TIMEOUT_MS;
-  if (opts.settleTimeoutMs !== undefined) {
-    if (Number.isFinite(opts.settleTimeoutMs) && opts.settleTimeoutMs > 0)
-      settleTimeoutMs = opts.settleTimeoutMs;
-    else
-      instr.guard.warnOnce(
-        'option:settleTimeoutMs',
-        `option settleTimeoutMs is invalid; using ${settleTimeoutMs}`,
-      );
-  }
-  const flag = (name: 'fetchSubscriptionMetadata' | 'clientTraceContext'): boolean => {
-    const value = opts[name];
-    if (value === undefined) return true;
-    if (typeof value === 'boolean') return value;
-    instr.guard.warnOnce(`option:${name}`, `option ${name} is invalid; using true`);
-    return true;
-  };
+  const policy = warnPolicy(instr.guard);
+  const settleTimeoutMs = resolveOption(
+    policy,
+    'settleTimeoutMs',
+    opts.settleTimeoutMs,
+    RULES.positiveNumber,
+    DEFAULT_SETTLE_TIMEOUT_MS,
+  );
+  const flag = (name: 'fetchSubscriptionMetadata' | 'clientTraceContext'): boolean =>
+    resolveOption(policy, name, opts[name], RULES.boolean, true);
   const clientTracing = (pubsub as { options?: { enableOpenTelemetryTracing?: unknown } } | undefined)
     ?.options?.enableOpenTelemetryTracing;
   return {

@@ -20,6 +20,7 @@ import {
 import { requireServer, stackEndpoint, stackRequired } from '../../helpers/env.js';
 import { startTestReceiver, type TestReceiver } from '../../helpers/otlp-receiver.js';
 import { fetchWithAuth, uniqueName } from '../../helpers/stack.js';
+import { requirePubSub } from '../pubsub/helpers.js';
 import { createPrivateStack, type PrivateStack } from '../reliability/private-stack.js';
 import { type AppLine, fixture, startApp } from './app-process.js';
 
@@ -353,16 +354,7 @@ describe('node --import hoptrace/register with the AWS SDK', { timeout: 120_000 
 describe('node --import hoptrace/register with Google Pub/Sub', { timeout: 120_000 }, () => {
   it("publish and subscription handler share the trace; the caller's attributes arrive unchanged", async (t) => {
     const host = stackEndpoint('HOPTRACE_PUBSUB_EMULATOR_HOST');
-    if (
-      !(await requireServer(t, 'the Pub/Sub fake', () =>
-        fetch(`http://${host}/`)
-          .catch(() => {
-            throw new Error(`nothing on ${host}`);
-          })
-          .then(() => undefined),
-      ))
-    )
-      return;
+    if (!(await requirePubSub(t))) return;
     const receiver = await startTestReceiver();
     try {
       const app = startApp([REGISTER, fixture('pubsub-app.js')], {
