@@ -1,16 +1,18 @@
 /**
- * `hoptrace demo` sent through `hoptrace collector --forward` into the stack's real Jaeger, read back
+ * `hoptrace demo` sent through `hoptrace collector --forward` (the CLI, a child process) into the
+ * stack's real Jaeger, read back
  * through Jaeger's query API: each logical service is its own Jaeger service, an order's trace holds
  * its services, and the dead-lettered delivery is an error.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { describe, it, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { runOrdersDemo } from '../../../cli/demo/inproc.js';
 import { runKafkaDemo } from '../../../cli/demo/kafka.js';
 import { runRabbitDemo } from '../../../cli/demo/rabbitmq.js';
 import { setupTelemetry } from '../../../cli/demo/telemetry.js';
-import { startCollector } from '../../../collector/start.js';
-import type { JourneyAttempt, JourneyPublish } from '../../../collector/types.js';
+import type { Journey, JourneyAttempt, JourneyPublish } from '../../../collector/types.js';
 import { requireServer, stackEndpoint } from '../../helpers/env.js';
 import { brokers, requireKafka } from '../kafka/kafka-helpers.js';
 import { amqpUrl } from '../rabbitmq/helpers.js';
@@ -63,12 +65,47 @@ function attemptsOf(publishes: JourneyPublish[]): JourneyAttempt[] {
   return publishes.flatMap((p) => p.deliveries.flatMap((d) => [...d.attempts, ...attemptsOf(d.publishes)]));
 }
 
-/** Runs a demo with its spans exported to a collector that forwards to Jaeger; returns order-3's trace. */
+/** `hoptrace collector --port 0 --forward <Jaeger>` as a child process; resolves with its URL. */
+async function startCliCollector(): Promise<{ url: string; close(): Promise<void> }> {
+  const cli = fileURLToPath(new URL('../../../cli/index.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, 'collector', '--port', '0', '--forward', OTLP], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`collector did not start: ${output}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/[^\s;]+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`collector exited (${code}): ${output}`)));
+  });
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/**
+ * Runs a demo with its spans exported to `hoptrace collector --forward` (a child process) that
+ * forwards to Jaeger; returns order-3's trace.
+ */
 async function throughCollector(
   run: () => Promise<string[]>,
   expectAttempts?: number,
 ): Promise<{ trace: JaegerTrace; services: string[]; traceId: string; attempts: JourneyAttempt[] }> {
-  const collector = await startCollector({ port: 0, forwardOtlpUrl: OTLP, forward: { flushIntervalMs: 50 } });
+  const collector = await startCliCollector();
   try {
     const telemetry = setupTelemetry({ serviceName: 'storefront', otlpUrl: collector.url, keepSpans: false });
     let correlationIds: string[];
@@ -79,8 +116,10 @@ async function throughCollector(
     }
     const third = correlationIds[2];
     const journey = await poll(`the journey of ${third} in the collector`, async () => {
-      const j = collector.linker.journey(third);
-      if (!j || j.publishes.length === 0) return undefined;
+      const response = await fetch(`${collector.url}/api/journeys/${encodeURIComponent(third)}`);
+      if (!response.ok) return undefined;
+      const j = (await response.json()) as Journey;
+      if (j.publishes.length === 0) return undefined;
       return expectAttempts === undefined || attemptsOf(j.publishes).length >= expectAttempts ? j : undefined;
     });
     const attempts = attemptsOf(journey.publishes);
