@@ -27,7 +27,20 @@ export interface InstalledTracing {
   flush(): Promise<void>;
 }
 
+/**
+ * Whether an SDK already registered this global (`trace`, `context`, `propagation`). The API keeps its
+ * globals under one symbol per major version; reading it avoids a registration attempt, which the API
+ * would answer with an error message on the console.
+ */
+function registered(api: 'trace' | 'context' | 'propagation'): boolean {
+  const globals = (globalThis as Record<symbol, Record<string, unknown> | undefined>)[
+    Symbol.for('opentelemetry.js.api.1')
+  ];
+  return globals?.[api] !== undefined;
+}
+
 export function installTracing(env: Env, warn: (message: string) => void): InstalledTracing {
+  if (registered('trace')) return { installed: false, flush: async () => {} };
   const { TracerProvider } = load('@opentelemetry/sdk-trace') as typeof SdkTrace;
   const { defaultResource, detectResources, envDetector } = load(
     '@opentelemetry/resources',
@@ -44,9 +57,8 @@ export function installTracing(env: Env, warn: (message: string) => void): Insta
     void provider.shutdown();
     return { installed: false, flush: async () => {} };
   }
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  if (!context.setGlobalContextManager(contextManager)) contextManager.disable();
-  const propagator = propagatorFromEnv(env, warn);
+  if (!registered('context')) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const propagator = registered('propagation') ? undefined : propagatorFromEnv(env, warn);
   if (propagator) propagation.setGlobalPropagator(propagator);
   // Spans still batched when the event loop empties are sent before the process exits.
   process.once('beforeExit', () => void provider.forceFlush().catch(() => {}));

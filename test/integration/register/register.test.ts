@@ -268,6 +268,7 @@ describe('node --import hoptrace/register', { timeout: 300_000 }, () => {
     // The application's SDK (its own service name) exported every span: hoptrace joined it.
     const spans = await waitForService(receiver, 'plain-app-sdk', 4);
     assert.equal(receiver.spans.filter((s) => s.serviceName === 'plain-app').length, 0);
+    assert.doesNotMatch(app.stderr(), /duplicate registration/, 'joining registers nothing twice');
     for (const system of ['rabbitmq', 'kafka']) {
       assert.equal(bySystem(spans, system, 'producer').length, 1, `${system}: one producer span`);
       assert.equal(bySystem(spans, system, 'consumer').length, 1, `${system}: one consumer span`);
