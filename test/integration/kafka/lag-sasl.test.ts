@@ -54,6 +54,13 @@ describe('Kafka lag over SASL (private broker with a SASL_PLAINTEXT listener)', 
       topics: [{ topic, partitions: [{ partition: 0, offset: '2' }] }],
     });
     await transaction.commit();
+    // The commit marker is applied after EndTxn returns: wait until an OffsetFetch reads it.
+    for (let tries = 0; ; tries++) {
+      const [entry] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      if (entry?.partitions[0]?.offset === '2') break;
+      if (tries === 200) throw new Error(`offset 2 of ${group} never became visible`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await producer.disconnect();
     await admin.disconnect();
   });

@@ -56,6 +56,7 @@ async function offsetCommitter(groupId: string, topic: string) {
   });
   cleanup.push(producer);
   await producer.connect();
+  const admin = await connectedAdmin();
   return async (offset: string) => {
     const transaction = await producer.transaction();
     await transaction.sendOffsets({
@@ -63,6 +64,12 @@ async function offsetCommitter(groupId: string, topic: string) {
       topics: [{ topic, partitions: [{ partition: 0, offset }] }],
     });
     await transaction.commit();
+    // EndTxn returns before the coordinator has applied the commit marker to the group's offsets; until
+    // then an OffsetFetch (kafkajs sends no require_stable) still reads the previous offset.
+    await waitFor(
+      async () => (await committedOffsets(admin, groupId, topic))[0] === offset,
+      `offset ${offset} of ${groupId} visible`,
+    );
   };
 }
 
