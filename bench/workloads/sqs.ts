@@ -19,6 +19,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type * as Sqs from '@aws-sdk/client-sqs';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { instrumentSqs } from '../../instrumentation/aws/index.js';
 import { createOpenMetricsRegistry } from '../../instrumentation/core/metrics.js';
 import { stackEndpoint } from '../../test/helpers/env.js';
@@ -240,7 +241,10 @@ workload({
 
   async 'otel-contrib'(scale) {
     const { provider, exporter } = benchTracing(true);
-    const { AwsInstrumentation } = await import('@opentelemetry/instrumentation-aws-sdk');
+    // Loaded by name, not imported: a checkout whose node_modules predates this devDependency still builds.
+    const { AwsInstrumentation } = loadClient<{ AwsInstrumentation: new () => Instrumentation }>(
+      '@opentelemetry/instrumentation-aws-sdk',
+    );
     const instrumentation = new AwsInstrumentation();
     instrumentation.setTracerProvider(provider);
     instrumentation.enable();
