@@ -3,7 +3,7 @@
  * whose publishing, consuming, settling and queue-declaring methods are traced. Everything else,
  * including events and `instanceof`, reaches the original channel untouched.
  */
-import { NAMED_DESTINATION } from '../transport/index.js';
+import { destinationPlaceholder, NAMED_DESTINATION } from '../transport/index.js';
 import { Consumer, type QueueRef } from './consumer.js';
 import { type AnyFunction, createPassThrough } from './proxy.js';
 import { Publisher } from './publisher.js';
@@ -67,7 +67,7 @@ function channelOverrides(
       () => queueTraits(name, settings.temporaryQueue),
       () => queueTraits(name, undefined),
     );
-    return { name, traits };
+    return { name, traits, label: destinationPlaceholder(traits) ?? name };
   };
   const noAckOf = (options: unknown) =>
     options !== null && typeof options === 'object' && (options as { noAck?: unknown }).noAck === true;
@@ -95,7 +95,7 @@ function channelOverrides(
       const name = guard.run(
         'get',
         () => queueRef(queue),
-        () => ({ name: '', traits: NAMED_DESTINATION }),
+        () => ({ name: '', traits: NAMED_DESTINATION, label: '' }),
       );
       const noAck = noAckOf(options);
       if (typeof callback === 'function') {
@@ -115,19 +115,32 @@ function channelOverrides(
       });
     },
 
+    // Per message: plain try/catch and guard.report rather than guard closures.
     ack(...args: unknown[]) {
       const result = target.ack(...args);
-      guard.do('ack', () => consumer.settle(args[0], Boolean(args[1]), 'ack', false));
+      try {
+        consumer.settle(args[0], Boolean(args[1]), 'ack', false);
+      } catch (err) {
+        guard.report('ack', err);
+      }
       return self(result);
     },
     nack(...args: unknown[]) {
       const result = target.nack(...args);
-      guard.do('nack', () => consumer.settle(args[0], Boolean(args[1]), 'negative', requeueOf(args[2])));
+      try {
+        consumer.settle(args[0], Boolean(args[1]), 'negative', requeueOf(args[2]));
+      } catch (err) {
+        guard.report('nack', err);
+      }
       return self(result);
     },
     reject(...args: unknown[]) {
       const result = target.reject(...args);
-      guard.do('reject', () => consumer.settle(args[0], false, 'negative', requeueOf(args[1])));
+      try {
+        consumer.settle(args[0], false, 'negative', requeueOf(args[1]));
+      } catch (err) {
+        guard.report('reject', err);
+      }
       return self(result);
     },
     ackAll(...args: unknown[]) {

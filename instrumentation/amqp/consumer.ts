@@ -9,16 +9,22 @@
  * closes end as abandoned (span marked `hoptrace.unsettled`, no outcome, not an error).
  */
 
+import type { Attributes } from '@opentelemetry/api';
 import {
   ATTR_HOPTRACE_DEAD_LETTER_COUNT,
   ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE,
+  ATTR_MESSAGING_DESTINATION_ANONYMOUS,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_DESTINATION_TEMPLATE,
+  ATTR_MESSAGING_DESTINATION_TEMPORARY,
+  HEADER_AMQP_X_DEATH,
   type Outcome,
 } from '../core/semconv.js';
 import {
   type Delivery,
   type DestinationTraits,
-  destinationAttributes,
-  destinationPlaceholder,
+  type HandlerOutcome,
+  type RunHandlerOptions,
   runHandler,
   startDelivery,
 } from '../transport/index.js';
@@ -34,12 +40,59 @@ import {
   negativeOutcome,
   parseXDeath,
   timestampMillisOf,
+  type XDeathEntry,
 } from './utils.js';
+
+const KEEP_REJECTION_UNHANDLED: RunHandlerOptions = { keepRejectionUnhandled: true };
+
+/**
+ * How a handler run through `runHandler` finished, for one delivery: one object per message instead of
+ * an outcome object with two closures. amqplib drops the handler's promise, so a rejection stays
+ * unhandled as it would without hoptrace.
+ */
+class HandlerFinished implements HandlerOutcome {
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly delivery: Delivery,
+    private readonly noAck: boolean,
+  ) {}
+
+  succeeded(): void {
+    this.consumer.handlerFinished(this.delivery, this.noAck);
+  }
+
+  failed(error: unknown): void {
+    this.consumer.handlerFinished(this.delivery, this.noAck, { error });
+  }
+}
+
+/** The span attributes of one delivery, without object spreads (adding keys to a spread clone is slow on V8). */
+function consumeAttributes(
+  message: AmqpMessage,
+  queue: QueueRef,
+  latest: XDeathEntry | undefined,
+): Attributes {
+  const out = deliveryAttributes(message);
+  out[ATTR_MESSAGING_DESTINATION_NAME] = queue.name;
+  // A temporary queue is its placeholder in the span name and labels; the real name is an attribute.
+  // Same attributes as destinationAttributes(), whose placeholder is the label of a flagged queue.
+  const { temporary, anonymous } = queue.traits;
+  if (temporary) out[ATTR_MESSAGING_DESTINATION_TEMPORARY] = true;
+  if (anonymous) out[ATTR_MESSAGING_DESTINATION_ANONYMOUS] = true;
+  if (temporary || anonymous) out[ATTR_MESSAGING_DESTINATION_TEMPLATE] = queue.label;
+  if (latest) {
+    out[ATTR_HOPTRACE_DEAD_LETTER_COUNT] = latest.count;
+    if (latest.exchange !== undefined) out[ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE] = latest.exchange;
+  }
+  return out;
+}
 
 /** A consumed queue: its real name, and the name its spans and metric labels use. */
 export interface QueueRef {
   readonly name: string;
   readonly traits: DestinationTraits;
+  /** The span name's and metric labels' destination: the placeholder of a temporary queue, else the name. */
+  readonly label: string;
 }
 
 interface Tracked {
@@ -68,7 +121,15 @@ export class Consumer {
       if (message === null || typeof message !== 'object') return handler.call(undefined, message, ...rest);
       const delivery = this.start(message, queue, 'process', noAck);
       if (!delivery) return handler.call(undefined, message, ...rest);
-      return this.runHandler(delivery, noAck, () => handler.call(undefined, message, ...rest));
+      return runHandler(
+        this.settings.instr.guard,
+        delivery,
+        rest.length === 0
+          ? () => handler.call(undefined, message)
+          : () => handler.call(undefined, message, ...rest),
+        new HandlerFinished(this, delivery, noAck),
+        KEEP_REJECTION_UNHANDLED,
+      );
     };
   }
 
@@ -125,79 +186,53 @@ export class Consumer {
     operationName: 'process' | 'receive',
     noAck: boolean,
   ): Delivery | undefined {
-    return this.settings.instr.guard.run(
-      'consume',
-      () => {
-        const headers = message.properties?.headers;
-        const history = parseXDeath(headers);
-        const latest = history[0];
-        // A temporary queue is its placeholder in the span name and labels; the real name is an attribute.
-        // Built only for a recording span, without spreads (adding keys to a spread clone is slow on V8).
-        const attributes = () => {
-          const out = Object.assign(
-            deliveryAttributes(message),
-            destinationAttributes(queue.name, queue.traits),
-          );
-          if (latest) {
-            out[ATTR_HOPTRACE_DEAD_LETTER_COUNT] = latest.count;
-            if (latest.exchange !== undefined) out[ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE] = latest.exchange;
-          }
-          return out;
-        };
-        const { properties } = message;
-        const delivery = startDelivery(this.settings.instr, {
-          destination: destinationPlaceholder(queue.traits) ?? queue.name,
-          operationName,
-          headers,
-          messageId: messageIdOf(message),
-          applicationCorrelationId: this.settings.applicationCorrelationId
-            ? properties?.correlationId
-            : undefined,
-          attempt: attemptOf(message),
-          redelivered: message.fields.redelivered === true,
-          publishedAtFallback: timestampMillisOf(message),
-          deadLetter: latest && {
-            reason: latest.reason,
-            source: latest.queue,
-            count: isNewDeadLetterEvent(message, latest),
-          },
-          attributes,
-          message,
-          settleTimeoutMs: this.settings.settleTimeoutMs,
-        });
-        if (!noAck) {
-          this.listenForClose();
-          this.unsettled.set(message.fields.deliveryTag, { delivery, queue: queue.name });
-        }
-        return delivery;
-      },
-      () => undefined,
-    );
+    // Per message: plain try/catch and guard.report rather than guard closures.
+    try {
+      const { properties } = message;
+      const headers = properties?.headers;
+      const latest = headers?.[HEADER_AMQP_X_DEATH] === undefined ? undefined : parseXDeath(headers)[0];
+      const delivery = startDelivery(this.settings.instr, {
+        destination: queue.label,
+        operationName,
+        headers,
+        messageId: messageIdOf(message),
+        applicationCorrelationId: this.settings.applicationCorrelationId
+          ? properties?.correlationId
+          : undefined,
+        attempt: attemptOf(message),
+        redelivered: message.fields.redelivered === true,
+        publishedAtFallback: timestampMillisOf(message),
+        deadLetter: latest && {
+          reason: latest.reason,
+          source: latest.queue,
+          count: isNewDeadLetterEvent(message, latest),
+        },
+        // Built only for a recording span.
+        attributes: () => consumeAttributes(message, queue, latest),
+        message,
+        settleTimeoutMs: this.settings.settleTimeoutMs,
+      });
+      if (!noAck) {
+        this.listenForClose();
+        this.unsettled.set(message.fields.deliveryTag, { delivery, queue: queue.name });
+      }
+      return delivery;
+    } catch (err) {
+      this.settings.instr.guard.report('consume', err);
+      return undefined;
+    }
   }
 
-  /**
-   * Runs the user's handler in the delivery's context (the core's rule: same result, same error, once).
-   * amqplib drops the handler's promise, so a rejection stays unhandled as it would without hoptrace.
-   */
-  private runHandler(delivery: Delivery, noAck: boolean, invoke: () => unknown): unknown {
-    const { guard } = this.settings.instr;
-    return runHandler(
-      guard,
-      delivery,
-      invoke,
-      {
-        succeeded: () => {
-          if (noAck) delivery.settle('ack');
-        },
-        failed: (error) => {
-          // Failed after settling (an ack, then a throw): the delivery records the error on its span.
-          if (delivery.settled) return;
-          this.forget(delivery);
-          delivery.settle('error', { error });
-        },
-      },
-      { keepRejectionUnhandled: true },
-    );
+  /** The handler finished: a noAck delivery settles now; a failure before any settle settles as `error`. */
+  handlerFinished(delivery: Delivery, noAck: boolean, error?: { error: unknown }): void {
+    if (!error) {
+      if (noAck) delivery.settle('ack');
+      return;
+    }
+    // Failed after settling (an ack, then a throw): the delivery records the error on its span.
+    if (delivery.settled) return;
+    this.forget(delivery);
+    delivery.settle('error', error);
   }
 
   private forget(delivery: Delivery): void {

@@ -65,14 +65,12 @@ interface ConfirmFields {
   multiple?: unknown;
 }
 
-/** How a traced call reaches amqplib: the original arguments with options (and callback) replaced. */
-interface PublishCall {
-  method: 'publish' | 'sendToQueue';
-  args: unknown[];
-  exchange: unknown;
-  routingKey: unknown;
-  content: unknown;
-  optionsIndex: number;
+/** A publish hoptrace traces: the arguments amqplib gets, the producer span, and the confirm it awaits. */
+interface PreparedPublish {
+  readonly args: unknown[];
+  readonly op: PublishOperation;
+  /** Confirm channels: the span ends at the broker's confirm. */
+  readonly pending: PendingConfirm | undefined;
 }
 
 export class Publisher {
@@ -91,64 +89,77 @@ export class Publisher {
     private readonly confirmChannel: boolean,
   ) {}
 
+  /** `publish(exchange, routingKey, content, options, ...)`; `args` is the wrapper's own rest array. */
   publish(args: unknown[]): unknown {
-    return this.send({
-      method: 'publish',
-      args,
-      exchange: args[0],
-      routingKey: args[1],
-      content: args[2],
-      optionsIndex: 3,
-    });
+    return this.send('publish', args, args[0], args[1], args[2], 3);
   }
 
+  /** `sendToQueue(queue, content, options, ...)`; `args` is the wrapper's own rest array. */
   sendToQueue(args: unknown[]): unknown {
-    return this.send({
-      method: 'sendToQueue',
-      args,
-      exchange: '',
-      routingKey: args[0],
-      content: args[1],
-      optionsIndex: 2,
-    });
+    return this.send('sendToQueue', args, '', args[0], args[1], 2);
   }
 
-  private send(call: PublishCall): unknown {
-    const raw = this.target[call.method] as AnyFunction;
-    const prepared = this.settings.instr.guard.run(
-      'publish',
-      () => this.prepare(call),
-      () => undefined,
-    );
-    if (!prepared) return raw.apply(this.target, call.args);
+  // Per message: plain try/catch and guard.report rather than guard closures.
+  private send(
+    method: 'publish' | 'sendToQueue',
+    args: unknown[],
+    exchange: unknown,
+    routingKey: unknown,
+    content: unknown,
+    optionsIndex: number,
+  ): unknown {
+    const raw = this.target[method] as AnyFunction;
+    const { guard } = this.settings.instr;
+    let prepared: PreparedPublish | undefined;
+    try {
+      prepared = this.prepare(args, exchange, routingKey, content, optionsIndex);
+    } catch (err) {
+      guard.report('publish', err);
+    }
+    if (!prepared) return raw.apply(this.target, args);
 
     let result: unknown;
     try {
       result = raw.apply(this.target, prepared.args);
     } catch (err) {
-      this.settings.instr.guard.do('publish failed', () => prepared.failed(err));
+      try {
+        if (prepared.pending) this.forgetReturn(prepared.pending);
+        prepared.op.end(err);
+      } catch (failure) {
+        guard.report('publish failed', failure);
+      }
       throw err;
     }
-    this.settings.instr.guard.do('publish sent', () => prepared.sent(result));
+    try {
+      this.sent(prepared, result);
+    } catch (err) {
+      guard.report('publish sent', err);
+    }
     return result;
   }
 
-  private prepare(call: PublishCall) {
+  private prepare(
+    callArgs: unknown[],
+    exchange: unknown,
+    routingKey: unknown,
+    content: unknown,
+    optionsIndex: number,
+  ): PreparedPublish {
     const { instr } = this.settings;
-    const callerOptions = call.args[call.optionsIndex];
+    const callerOptions = callArgs[optionsIndex];
     const options: AmqpPublishOptions =
       callerOptions !== null && typeof callerOptions === 'object'
         ? (callerOptions as AmqpPublishOptions)
         : {};
-    const destination = exchangeDestination(call.exchange);
+    const destination = exchangeDestination(exchange);
 
     const sentOptions: AmqpPublishOptions = shallowCopy(options);
     if (sentOptions.messageId === undefined || sentOptions.messageId === null)
       sentOptions.messageId = randomId();
     const message: AmqpPublishMessage = {
-      exchange: typeof call.exchange === 'string' ? call.exchange : '',
-      routingKey: typeof call.routingKey === 'string' ? call.routingKey : '',
-      content: call.content as Buffer,
+      exchange: typeof exchange === 'string' ? exchange : '',
+      routingKey: typeof routingKey === 'string' ? routingKey : '',
+      content: content as Buffer,
       options: sentOptions,
     };
     const callerHeaders = options.headers;
@@ -158,54 +169,44 @@ export class Publisher {
       headers: callerHeaders !== null && typeof callerHeaders === 'object' ? callerHeaders : undefined,
       messageId: typeof sentOptions.messageId === 'string' ? sentOptions.messageId : undefined,
       applicationCorrelationId: this.settings.applicationCorrelationId ? options.correlationId : undefined,
-      attributes: publishAttributes(call.routingKey, call.content),
+      // Built only for a recording span.
+      attributes: () => publishAttributes(routingKey, content),
       message,
     });
     sentOptions.headers = op.headers;
     if (sentOptions.timestamp === undefined || sentOptions.timestamp === null)
       sentOptions.timestamp = Math.floor(op.publishedAt / 1000); // seconds, as RabbitMQ reads it
 
-    const args = [...call.args];
-    args[call.optionsIndex] = sentOptions;
+    const args = callArgs.slice();
+    args[optionsIndex] = sentOptions;
     if (sentOptions.mandatory) this.listenForReturns();
+    if (!this.confirmChannel) return { args, op, pending: undefined };
 
-    if (this.confirmChannel) {
-      // The caller's confirm callback (or its absence) goes to amqplib untouched: before 2.2.1 its close
-      // handler drains every slot that has a callback, so passing one of ours where the caller passed
-      // none would make `waitForConfirms()` resolve after a close instead of rejecting. The confirm is
-      // observed through the channel's own `ack`/`nack`/`close` events, by delivery tag.
-      this.listenForConfirms();
-      const pending: PendingConfirm = { op, destination, sentAt: 0 };
-      // Only a mandatory message can come back before its confirm.
-      const messageId = sentOptions.mandatory ? sentOptions.messageId : undefined;
-      if (typeof messageId === 'string') {
-        pending.messageId = messageId;
-        this.awaitingReturn.set(messageId, pending);
-      }
-      return {
-        args,
-        sent: (result: unknown) => {
-          pending.sentAt = performance.now();
-          if (result === false) op.span.setAttribute(ATTR_HOPTRACE_PUBLISH_BACKPRESSURE, true);
-          this.awaitingConfirm.set(this.lastDeliveryTag(), pending);
-        },
-        failed: (err: unknown) => {
-          this.forgetReturn(pending);
-          op.end(err);
-        },
-      };
+    // The caller's confirm callback (or its absence) goes to amqplib untouched: before 2.2.1 its close
+    // handler drains every slot that has a callback, so passing one of ours where the caller passed
+    // none would make `waitForConfirms()` resolve after a close instead of rejecting. The confirm is
+    // observed through the channel's own `ack`/`nack`/`close` events, by delivery tag.
+    this.listenForConfirms();
+    const pending: PendingConfirm = { op, destination, sentAt: 0 };
+    // Only a mandatory message can come back before its confirm.
+    const messageId = sentOptions.mandatory ? sentOptions.messageId : undefined;
+    if (typeof messageId === 'string') {
+      pending.messageId = messageId;
+      this.awaitingReturn.set(messageId, pending);
     }
+    return { args, op, pending };
+  }
 
-    return {
-      args,
-      sent(result: unknown) {
-        if (result === false) op.span.setAttribute(ATTR_HOPTRACE_PUBLISH_BACKPRESSURE, true);
-        op.end();
-      },
-      failed(err: unknown) {
-        op.end(err);
-      },
-    };
+  /** amqplib took the message: a plain channel's span ends now, a confirm channel's at the confirm. */
+  private sent(prepared: PreparedPublish, result: unknown): void {
+    const { op, pending } = prepared;
+    if (result === false) op.span.setAttribute(ATTR_HOPTRACE_PUBLISH_BACKPRESSURE, true);
+    if (!pending) {
+      op.end();
+      return;
+    }
+    pending.sentAt = performance.now();
+    this.awaitingConfirm.set(this.lastDeliveryTag(), pending);
   }
 
   /** The delivery tag of the publish amqplib just took: the last slot of its confirm window. */
