@@ -11,9 +11,16 @@ const MAX_KEYS = 32;
 /** Set on jobs a FlowProducer added: their processing may have children to link to. */
 export const HEADER_FLOW_NODE = 'x-hoptrace-flow-node';
 
-export function encodeMetadata(headers: Record<string, unknown>): string {
+/** The string headers as a JSON object; `flowNode` adds `x-hoptrace-flow-node: "1"`. */
+export function encodeMetadata(headers: Record<string, unknown> | undefined, flowNode = false): string {
   const carrier: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) if (typeof value === 'string') carrier[key] = value;
+  if (headers) {
+    for (const key of Object.keys(headers)) {
+      const value = headers[key];
+      if (typeof value === 'string') carrier[key] = value;
+    }
+  }
+  if (flowNode) carrier[HEADER_FLOW_NODE] = '1';
   return JSON.stringify(carrier);
 }
 
@@ -31,12 +38,17 @@ export function decodeMetadata(metadata: unknown): Record<string, string> | unde
     return null;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+  const object = parsed as Record<string, unknown>;
+  const keys = Object.keys(object);
+  let strings = 0;
+  for (const key of keys) if (typeof object[key] === 'string') strings++;
+  if (strings > MAX_KEYS) return null;
+  // The usual case, every value a string: the freshly parsed object is the carrier, not copied.
+  if (strings === keys.length) return object as Record<string, string>;
   const carrier: Record<string, string> = {};
-  let count = 0;
-  for (const [key, value] of Object.entries(parsed)) {
-    if (typeof value !== 'string') continue;
-    if (++count > MAX_KEYS) return null;
-    carrier[key] = value;
+  for (const key of keys) {
+    const value = object[key];
+    if (typeof value === 'string') carrier[key] = value;
   }
   return carrier;
 }

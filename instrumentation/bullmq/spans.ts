@@ -23,6 +23,7 @@ import {
   extractIncoming,
   type Instrumentation,
   type PublishOperation,
+  shallowCopy,
   startDelivery,
   startPublish,
 } from '../transport/index.js';
@@ -57,6 +58,10 @@ export interface SpanHost {
   readonly hooked: boolean;
   /** A worker's stalled-job check moved (or failed) `count` jobs of `queueName`. */
   stalled(queueName: string, count: number): void;
+  /** Attempts that run outside any context manager, so their outcomes can find them by job ID. */
+  track(span: ProcessSpan, queueName: string, jobId: string): void;
+  untrack(span: ProcessSpan, queueName: string, jobId: string): void;
+  tracked(queueName: string, jobId: string): ProcessSpan | undefined;
 }
 
 /** For BullMQ operations hoptrace does not record: the context passes through unchanged. */
@@ -116,9 +121,7 @@ export class PublishSpan implements BullMQSpan<Context> {
 
   /** The job's metadata: hoptrace's headers (same names as on every transport). */
   metadata(): string {
-    const headers: Record<string, unknown> = { ...(this.op?.headers ?? {}) };
-    if (this.operation === 'addNode') headers[HEADER_FLOW_NODE] = '1';
-    return encodeMetadata(headers);
+    return encodeMetadata(this.op?.headers, this.operation === 'addNode');
   }
 
   setAttribute(key: string, value: BullMQAttributeValue): void {
@@ -211,7 +214,40 @@ class Layer implements Context {
   }
 }
 
-type OutcomeOperation = 'complete' | 'retry' | 'delay' | 'fail';
+export type OutcomeOperation = 'complete' | 'retry' | 'delay' | 'fail';
+
+/**
+ * `complete`, `retry`, `delay` or `fail` run without a context manager: BullMQ reports the job's ID
+ * next, which names the attempt (with a context manager the active context does, and this is not used).
+ */
+export class OutcomeSpan implements BullMQSpan<Context> {
+  private queueName: string;
+  private found = false;
+  constructor(
+    private readonly host: SpanHost,
+    private readonly operation: OutcomeOperation,
+    rest: string,
+  ) {
+    this.queueName = rest;
+  }
+  setSpanOnContext(ctx: Context): Context {
+    return ctx;
+  }
+  setAttribute(key: string, value: BullMQAttributeValue): void {
+    this.setAttributes({ [key]: value });
+  }
+  setAttributes(attributes: BullMQAttributes): void {
+    const queue = attributes[QUEUE_NAME];
+    if (typeof queue === 'string') this.queueName = queue;
+    const id = attributes[JOB_ID];
+    if (this.found || typeof id !== 'string') return;
+    this.found = true;
+    this.host.tracked(this.queueName, id)?.sawOutcome(this.operation);
+  }
+  addEvent(): void {}
+  recordException(): void {}
+  end(): void {}
+}
 
 /** One processing attempt of one job. */
 export class ProcessSpan implements BullMQSpan<Context> {
@@ -222,6 +258,11 @@ export class ProcessSpan implements BullMQSpan<Context> {
   private base: Context | undefined;
   private job: BullMQJobLike | undefined;
   private jobId: string | undefined;
+  /** The metadata's carrier, parsed once (`flowNode`, then `start`); `null` when invalid. */
+  private carrier: Record<string, string> | undefined | null;
+  private decoded = false;
+  /** The job ID this attempt is tracked under (no context manager), for `end`. */
+  private trackedId: string | undefined;
   private jobName: string | undefined;
   private attemptsMade: number | undefined;
   private outcome: OutcomeOperation | undefined;
@@ -241,7 +282,20 @@ export class ProcessSpan implements BullMQSpan<Context> {
 
   /** True when the job came from a FlowProducer: its processing may link to children. */
   get flowNode(): boolean {
-    return decodeMetadata(this.metadata)?.[HEADER_FLOW_NODE] === '1';
+    return this.decode()?.[HEADER_FLOW_NODE] === '1';
+  }
+
+  /** Whether a processor call for `job` belongs to this attempt (same job ID once BullMQ reported it). */
+  isFor(job: BullMQJobLike | undefined): boolean {
+    return this.jobId === undefined || job?.id === undefined || job.id === this.jobId;
+  }
+
+  private decode(): Record<string, string> | undefined | null {
+    if (!this.decoded) {
+      this.carrier = decodeMetadata(this.metadata);
+      this.decoded = true;
+    }
+    return this.carrier;
   }
 
   setSpanOnContext(ctx: Context): Context {
@@ -287,7 +341,7 @@ export class ProcessSpan implements BullMQSpan<Context> {
     if (this.delivery || this.ended) return;
     const instr = this.host.instr;
     this.job = job;
-    const carrier = decodeMetadata(this.metadata);
+    const carrier = this.decode();
     if (carrier === null) instr.metrics.invalidContext(instr.system, 'header_type');
     let incoming = extractIncoming(carrier ?? undefined, instr.correlationHeader);
     const attributes: Attributes = {};
@@ -305,7 +359,10 @@ export class ProcessSpan implements BullMQSpan<Context> {
       const publishedAt = incoming.publishedAt ?? (numberOr(job.timestamp, 0) || undefined);
       // A delayed job is not waiting before it is due: its age counts from then.
       if (delay > 0) attributes[ATTR_HOPTRACE_DELAY_MS] = delay;
-      if (publishedAt !== undefined) incoming = { ...incoming, publishedAt: publishedAt + delay };
+      if (publishedAt !== undefined && publishedAt + delay !== incoming.publishedAt) {
+        incoming = shallowCopy(incoming);
+        incoming.publishedAt = publishedAt + delay;
+      }
     }
     if (flow && flow.children > 0) attributes[ATTR_HOPTRACE_FLOW_CHILDREN] = flow.children;
     const jobId = job?.id ?? this.jobId;
@@ -321,12 +378,18 @@ export class ProcessSpan implements BullMQSpan<Context> {
       settleTimeoutMs: false,
       base: this.base,
     });
+    // No context manager carries this attempt to its outcome operations: they find it by job ID.
+    if (typeof jobId === 'string' && context.active().getValue(PROCESS_KEY) !== this) {
+      this.trackedId = jobId;
+      this.host.track(this, this.queueName, jobId);
+    }
   }
 
   end(): void {
     if (this.ended) return;
     this.start();
     this.ended = true;
+    if (this.trackedId !== undefined) this.host.untrack(this, this.queueName, this.trackedId);
     const delivery = this.delivery;
     if (!delivery) return;
     const instr = this.host.instr;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SpanKind } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
+import { bullTrace, interleavedAttempts, outcomesByJob } from '../../test/helpers/bullmq-trace.js';
 import { createTestTracing } from '../../test/helpers/tracing.js';
 import {
   ATTR_HOPTRACE_OUTCOME,
@@ -12,35 +13,6 @@ import {
 } from '../core/semconv.js';
 import { decodeMetadata, jobNameFromSpanName, MAX_METADATA_LENGTH } from './metadata.js';
 import { BullMQTelemetry } from './telemetry.js';
-import type { BullMQSpan } from './types.js';
-
-/** BullMQ's `trace()` helper (utils), as 5.x and 6.x run it. */
-async function bullTrace<T>(
-  telemetry: BullMQTelemetry,
-  kind: number,
-  queueName: string,
-  operation: string,
-  destination: string,
-  callback: (span: BullMQSpan<unknown>, metadata?: string) => Promise<T> | T,
-  srcMetadata?: string,
-): Promise<T> {
-  const { tracer, contextManager } = telemetry;
-  const current = contextManager.active();
-  const parent = srcMetadata ? contextManager.fromMetadata(current, srcMetadata) : undefined;
-  const span = tracer.startSpan(`${operation} ${destination}`, { kind }, parent);
-  try {
-    span.setAttributes({ 'bullmq.queue.name': queueName, 'bullmq.queue.operation': operation });
-    const messageContext =
-      kind === SpanKind.CONSUMER && parent ? span.setSpanOnContext(parent) : span.setSpanOnContext(current);
-    const metadata = callback.length === 2 ? contextManager.getMetadata(messageContext) : undefined;
-    return await contextManager.with(messageContext, () => callback(span, metadata));
-  } catch (err) {
-    span.recordException(err);
-    throw err;
-  } finally {
-    span.end();
-  }
-}
 
 function setup(hooks = {}) {
   const tracing = createTestTracing();
@@ -111,6 +83,14 @@ describe('BullMQTelemetry driven as BullMQ drives it', () => {
     assert.equal(consumer.attributes[ATTR_HOPTRACE_OUTCOME], 'ack');
     assert.equal(tracing.spans().length, 2, 'BullMQ internal operations record nothing');
   });
+
+  for (const wrap of [true, false]) {
+    it(`concurrent attempts each get their own outcome (${wrap ? 'processor()' : 'option only'})`, async () => {
+      const { tracing, telemetry } = setup();
+      await interleavedAttempts(telemetry, wrap);
+      assert.deepEqual(outcomesByJob(tracing.spans()), ['a/1 ack', 'a/2 ack', 'b/1 retry']);
+    });
+  }
 
   it('hooks that throw do not affect the job', async () => {
     const boom = () => {

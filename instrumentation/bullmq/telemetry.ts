@@ -8,8 +8,7 @@
  *   redeliveries, a delayed job's due time, the backoff delay, flow parents' links to their children.
  * - `flow(tree)` makes BullMQ store the context on every node of a flow (it skips nodes without `opts`).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { type Context, context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { type Context, context, type Link, ROOT_CONTEXT } from '@opentelemetry/api';
 import { Counter } from 'prom-client';
 import {
   LABEL_DESTINATION,
@@ -19,6 +18,7 @@ import {
 } from '../core/semconv.js';
 import {
   createInstrumentation,
+  type Guard,
   injectContext,
   isPromiseLike,
   type MetricsRegistry,
@@ -30,6 +30,7 @@ import {
   type BullMQInstrumentation,
   METADATA_KEY,
   NOOP_SPAN,
+  OutcomeSpan,
   PROCESS_KEY,
   ProcessSpan,
   PUBLISH_KEY,
@@ -59,8 +60,13 @@ export class BullMQTelemetry implements SpanHost {
   /** @internal */
   readonly instr: BullMQInstrumentation;
   private wrapped = false;
-  /** The processing attempt BullMQ is running, across its awaits (with or without an OTel context manager). */
-  private readonly attempts = new AsyncLocalStorage<ProcessSpan>();
+  /** The attempt whose `with` is on the stack: BullMQ calls the processor synchronously inside it. */
+  private entering: ProcessSpan | undefined;
+  /**
+   * Attempts running without an OTel context manager, by queue and job ID: their outcome operations
+   * (which run after awaits) find them here. With a context manager the active context has them.
+   */
+  private readonly untracked = new Map<string, Map<string, ProcessSpan>>();
   private readonly stalledJobs: Counter<string> | undefined;
 
   constructor(options?: BullMQTelemetryOptions) {
@@ -71,45 +77,81 @@ export class BullMQTelemetry implements SpanHost {
       () => stalledJobsCounter(options?.registry),
       () => undefined,
     );
+    // The hot path: no closures per call, failures caught here (never thrown into BullMQ).
     this.tracer = {
-      startSpan: (name, options, ctx) =>
-        guard.run(
-          'startSpan',
-          () => this.startSpan(name, options?.kind, ctx),
-          () => NOOP_SPAN,
-        ),
+      startSpan: (name, options, ctx) => {
+        try {
+          return this.startSpan(name, options?.kind, ctx);
+        } catch (err) {
+          guard.report('startSpan', err);
+          return NOOP_SPAN;
+        }
+      },
     };
     this.contextManager = {
       with: (ctx, fn) => {
         if (!isContext(ctx)) return fn();
         const attempt = ctx.getValue(PROCESS_KEY);
+        if (!(attempt instanceof ProcessSpan)) return context.with(ctx, fn);
         // hoptrace's own bookkeeping must not depend on an OTel context manager being registered.
-        return attempt instanceof ProcessSpan
-          ? this.attempts.run(attempt, () => context.with(ctx, fn))
-          : context.with(ctx, fn);
+        const previous = this.entering;
+        this.entering = attempt;
+        try {
+          return context.with(ctx, fn);
+        } finally {
+          this.entering = previous;
+        }
       },
       active: () => context.active(),
       root: () => ROOT_CONTEXT,
-      getMetadata: (ctx) =>
-        guard.run(
-          'getMetadata',
-          () => metadataOf(ctx),
-          () => '{}',
-        ),
-      fromMetadata: (active, metadata) =>
-        guard.run(
-          'fromMetadata',
-          () => (isContext(active) ? active : context.active()).setValue(METADATA_KEY, metadata),
-          () => active,
-        ),
+      getMetadata: (ctx) => {
+        try {
+          return metadataOf(ctx);
+        } catch (err) {
+          guard.report('getMetadata', err);
+          return '{}';
+        }
+      },
+      fromMetadata: (active, metadata) => {
+        try {
+          return (isContext(active) ? active : context.active()).setValue(METADATA_KEY, metadata);
+        } catch (err) {
+          guard.report('fromMetadata', err);
+          return active;
+        }
+      },
     };
   }
 
-  private currentAttempt(): ProcessSpan | undefined {
-    const own = this.attempts.getStore();
-    if (own) return own;
+  /** The attempt a processor call belongs to: the one BullMQ is entering, else the active context's. */
+  private attemptFor(job: BullMQJobLike): ProcessSpan | undefined {
+    const entering = this.entering;
+    if (entering && !entering.delivery && entering.isFor(job)) return entering;
     const fromContext = context.active().getValue(PROCESS_KEY);
-    return fromContext instanceof ProcessSpan ? fromContext : undefined;
+    return fromContext instanceof ProcessSpan && !fromContext.delivery ? fromContext : undefined;
+  }
+
+  /** @internal An attempt started outside any context manager: its outcome is found by job ID. */
+  track(span: ProcessSpan, queueName: string, jobId: string): void {
+    let jobs = this.untracked.get(queueName);
+    if (!jobs) {
+      jobs = new Map();
+      this.untracked.set(queueName, jobs);
+    }
+    jobs.set(jobId, span);
+  }
+
+  /** @internal */
+  untrack(span: ProcessSpan, queueName: string, jobId: string): void {
+    const jobs = this.untracked.get(queueName);
+    if (jobs?.get(jobId) !== span) return;
+    jobs.delete(jobId);
+    if (jobs.size === 0) this.untracked.delete(queueName);
+  }
+
+  /** @internal */
+  tracked(queueName: string, jobId: string): ProcessSpan | undefined {
+    return this.untracked.get(queueName)?.get(jobId);
   }
 
   /** @internal */
@@ -145,42 +187,29 @@ export class BullMQTelemetry implements SpanHost {
     const guard = this.instr.guard;
     const self = this;
     const wrapper = function (this: unknown, job: BullMQJobLike, ...rest: unknown[]): unknown {
-      const span = guard.run(
-        'processor',
-        () => {
-          const found = self.currentAttempt();
-          return found && !found.delivery ? found : undefined;
-        },
-        () => undefined,
-      );
+      let span: ProcessSpan | undefined;
+      try {
+        span = self.attemptFor(job);
+      } catch (err) {
+        guard.report('processor', err);
+      }
       if (!span) return fn.call(this, job, ...rest);
-      const run = () => {
-        const delivery = span.delivery;
-        let result: unknown;
-        try {
-          result = delivery ? delivery.run(() => fn.call(this, job, ...rest)) : fn.call(this, job, ...rest);
-        } catch (err) {
-          span.noteHandlerError(err);
-          throw err;
-        }
-        // BullMQ 5 does not pass the processor's error to the span: keep it (same promise returned).
-        if (isPromiseLike(result)) result.then(undefined, (err: unknown) => span.noteHandlerError(err));
-        return result;
-      };
+      const call = () => fn.call(this, job, ...rest);
       if (!span.flowNode) {
-        guard.do('start', () => span.start(job));
-        return run();
+        startAttempt(guard, span, job);
+        return runAttempt(span, call);
       }
       // A flow node: read its children's contexts first (two Redis round trips), then run.
+      const attempt = span;
       return childLinks(job).then(
         (flow) => {
-          guard.do('start', () => span.start(job, flow));
-          return run();
+          startAttempt(guard, attempt, job, flow);
+          return runAttempt(attempt, call);
         },
         (err) => {
           guard.report('flow links', err);
-          guard.do('start', () => span.start(job));
-          return run();
+          startAttempt(guard, attempt, job);
+          return runAttempt(attempt, call);
         },
       );
     };
@@ -214,11 +243,41 @@ export class BullMQTelemetry implements SpanHost {
     }
     if (operation === 'moveStalledJobsToWait') return new StalledCheckSpan(this, rest);
     if (OUTCOME_OPERATIONS.has(operation)) {
-      const current = this.currentAttempt();
+      const current = context.active().getValue(PROCESS_KEY);
       if (current instanceof ProcessSpan) current.sawOutcome(operation as 'complete');
+      // No context manager: the job's ID, reported next, names the attempt.
+      else if (this.untracked.size > 0) return new OutcomeSpan(this, operation as 'complete', rest);
     }
     return NOOP_SPAN;
   }
+}
+
+function startAttempt(
+  guard: Guard,
+  span: ProcessSpan,
+  job: BullMQJobLike,
+  flow?: { links: Link[]; children: number },
+): void {
+  try {
+    span.start(job, flow);
+  } catch (err) {
+    guard.report('start', err);
+  }
+}
+
+/** Runs the processor in the attempt's delivery; its result and errors pass through untouched. */
+function runAttempt(span: ProcessSpan, call: () => unknown): unknown {
+  const delivery = span.delivery;
+  let result: unknown;
+  try {
+    result = delivery ? delivery.run(call) : call();
+  } catch (err) {
+    span.noteHandlerError(err);
+    throw err;
+  }
+  // BullMQ 5 does not pass the processor's error to the span: keep it (same promise returned).
+  if (isPromiseLike(result)) result.then(undefined, (err: unknown) => span.noteHandlerError(err));
+  return result;
 }
 
 /** `hoptrace_stalled_jobs_total` in the options' registry (hoptrace's by default), created once. */
