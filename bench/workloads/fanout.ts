@@ -14,16 +14,23 @@ import { benchTracing, type ModeResult, workload } from '../harness.js';
 const LISTENERS = 3;
 const BATCH = 500;
 
+/** CPU (user + system, all threads) per emit of the last `timeEmits`: robust to a loaded machine. */
+let lastCpuUsPerEmit = 0;
+
 async function timeEmits(n: number, emit: (i: number) => void | Promise<void>, settle: () => Promise<void>) {
   // Warm up the JIT, then measure n emits in batches, letting async work settle between batches.
   for (let i = 0; i < 5_000; i++) await emit(i);
   await settle();
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < n; i += BATCH) {
     for (let j = 0; j < BATCH; j++) void emit(i + j);
     await settle();
   }
-  return Number(process.hrtime.bigint() - started) / 1000 / n;
+  const elapsed = Number(process.hrtime.bigint() - started) / 1000 / n;
+  const used = process.cpuUsage(cpu);
+  lastCpuUsPerEmit = (used.user + used.system) / n;
+  return elapsed;
 }
 
 async function eventEmitter(scale: number): Promise<ModeResult> {
@@ -35,7 +42,7 @@ async function eventEmitter(scale: number): Promise<ModeResult> {
     (i) => void emitter.emit('order.placed', { id: i }),
     async () => {},
   );
-  return { unit: 'us_per_emit', value: us, extra: { delivered } };
+  return { unit: 'us_per_emit', value: us, extra: { delivered, cpu_us_per_emit: lastCpuUsPerEmit } };
 }
 
 async function otelEventEmitter(scale: number): Promise<ModeResult> {
@@ -63,7 +70,11 @@ async function otelEventEmitter(scale: number): Promise<ModeResult> {
     async () => {},
   );
   await provider.forceFlush();
-  return { unit: 'us_per_emit', value: us, extra: { spans: exporter.exported } };
+  return {
+    unit: 'us_per_emit',
+    value: us,
+    extra: { cpu_us_per_emit: lastCpuUsPerEmit, spans: exporter.exported },
+  };
 }
 
 /**
@@ -113,7 +124,12 @@ function otelSpansOnly(sampled: boolean) {
     return {
       unit: 'us_per_emit',
       value: us,
-      extra: { us_per_delivery: us / LISTENERS, delivered, spans: exporter.exported },
+      extra: {
+        us_per_delivery: us / LISTENERS,
+        cpu_us_per_emit: lastCpuUsPerEmit,
+        delivered,
+        spans: exporter.exported,
+      },
     };
   };
 }
@@ -136,7 +152,12 @@ function hoptraceBus(sampled: boolean) {
     return {
       unit: 'us_per_emit',
       value: us,
-      extra: { us_per_delivery: us / LISTENERS, delivered, spans: exporter.exported },
+      extra: {
+        us_per_delivery: us / LISTENERS,
+        cpu_us_per_emit: lastCpuUsPerEmit,
+        delivered,
+        spans: exporter.exported,
+      },
     };
   };
 }

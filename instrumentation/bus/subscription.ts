@@ -6,6 +6,7 @@ import type { Context, Span } from '@opentelemetry/api';
 import {
   type Delivery,
   deadLetterDestinationFor,
+  type HandlerOutcome,
   type IncomingContext,
   type Instrumentation,
   positiveInt,
@@ -199,24 +200,28 @@ export class Subscription {
       settleTimeoutMs: false,
       message,
     });
+    const run = new AttemptRun(this, envelope, message, delivery);
     try {
-      runHandler(this.host.instr.guard, delivery, () => this.handler(message), {
-        succeeded: () => this.succeeded(delivery),
-        failed: (error) => this.failed(envelope, message, delivery, error),
-      });
+      runHandler(this.host.instr.guard, delivery, run.call, run);
     } catch {
       // The handler's own error, already handed to `failed`: the bus keeps it from the publisher.
     }
   }
 
-  private succeeded(delivery: Delivery): void {
+  /** @internal The user's handler. */
+  handle(message: BusMessage): unknown {
+    return this.handler(message);
+  }
+
+  /** @internal */
+  succeeded(delivery: Delivery): void {
     delivery.settle('ack');
     this.stats.processed++;
     this.finished();
   }
 
-  /** A failed attempt: retried after its backoff, or dead-lettered after the last one. */
-  private failed(envelope: Envelope, message: BusMessage, delivery: Delivery, error: unknown): void {
+  /** @internal A failed attempt: retried after its backoff, or dead-lettered after the last one. */
+  failed(envelope: Envelope, message: BusMessage, delivery: Delivery, error: unknown): void {
     const attempt = message.attempt;
     this.stats.failedAttempts++;
     const willRetry = attempt < this.options.maxAttempts;
@@ -255,6 +260,27 @@ export class Subscription {
     const { initialMs, factor, maxMs, jitter } = this.options.backoff;
     const delay = Math.min(maxMs, initialMs * factor ** (attempt - 1));
     return jitter ? delay / 2 + Math.random() * (delay / 2) : delay;
+  }
+}
+
+/** One attempt's handler call and outcome in one object: no closures per delivery. */
+class AttemptRun implements HandlerOutcome {
+  constructor(
+    private readonly subscription: Subscription,
+    private readonly envelope: Envelope,
+    private readonly message: BusMessage,
+    private readonly delivery: Delivery,
+  ) {}
+
+  /** The handler call, as `runHandler` wants it (an arrow: called without a receiver). */
+  readonly call = (): unknown => this.subscription.handle(this.message);
+
+  succeeded(): void {
+    this.subscription.succeeded(this.delivery);
+  }
+
+  failed(error: unknown): void {
+    this.subscription.failed(this.envelope, this.message, this.delivery, error);
   }
 }
 

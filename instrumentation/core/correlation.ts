@@ -85,6 +85,8 @@ export class CorrelationBaggage implements Baggage {
 export function setCorrelationBaggage(ctx: Context, id: string): Context {
   const baggage = propagation.getBaggage(ctx);
   if (!baggage) return propagation.setBaggage(ctx, new CorrelationBaggage(id));
+  // Ours already (a delivery inside its producer's context): read without the entry object getEntry makes.
+  if (baggage instanceof CorrelationBaggage && baggage.correlationId === id) return ctx;
   if (baggage.getEntry(BAGGAGE_CORRELATION_ID)?.value === id) return ctx;
   return propagation.setBaggage(ctx, baggage.setEntry(BAGGAGE_CORRELATION_ID, { value: id }));
 }

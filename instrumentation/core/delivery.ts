@@ -18,9 +18,10 @@ import {
   type Span,
   trace,
 } from '@opentelemetry/api';
+import { wallClockAt } from './clock.js';
 import { LayeredContext } from './context.js';
 import { resolveIncomingCorrelationId, setCorrelationBaggage } from './correlation.js';
-import { withFlow } from './flow.js';
+import { flowOf, withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { ConsumerSeries } from './metrics.js';
 import { DEFAULT_OPTIONS } from './options.js';
@@ -188,8 +189,8 @@ class TracedDelivery<TMessage> implements Delivery {
   private readonly req: DeliveryRequest<TMessage>;
   private readonly series: ConsumerSeries;
   private readonly startedAt = performance.now();
-  /** Wall-clock time at `startedAt`; later wall times derive from the monotonic clock (one `Date.now()`). */
-  private readonly startedAtWall = Date.now();
+  /** Wall-clock time at `startedAt`; later wall times derive from the monotonic clock. */
+  private readonly startedAtWall = wallClockAt(this.startedAt);
   private readonly settleTimeoutMs: number | false;
   private handlerState = HandlerState.None;
   private handlerEndedAt: number | undefined;
@@ -226,7 +227,15 @@ class TracedDelivery<TMessage> implements Delivery {
     const messageBaggage = propagation.getBaggage(incoming.context);
     if (messageBaggage && messageBaggage !== propagation.getBaggage(base))
       base = propagation.setBaggage(base, messageBaggage);
-    base = withFlow(setCorrelationBaggage(base, correlationId), { correlationId, originAt, serviceName });
+    base = setCorrelationBaggage(base, correlationId);
+    // In process (the bus) the producer's context usually carries this very flow already: no copy then.
+    const flow = flowOf(base);
+    if (
+      flow?.correlationId !== correlationId ||
+      flow.originAt !== originAt ||
+      flow.serviceName !== serviceName
+    )
+      base = withFlow(base, { correlationId, originAt, serviceName });
 
     const span = startConsumerSpan(
       instr.tracer,
@@ -344,7 +353,11 @@ class TracedDelivery<TMessage> implements Delivery {
         span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_REASON, detail.deadLetterReason);
         if (detail.countDeadLetter) this.series.deadLettered(detail.deadLetterReason);
       }
-      const settledAt = performance.now();
+      // A wrapper that settles right after the handler (no settle timeout): the handler's end is the settle time.
+      const settledAt =
+        this.settleTimeoutMs === false && this.handlerEndedAt !== undefined
+          ? this.handlerEndedAt
+          : performance.now();
       this.series.finished(
         outcome,
         ((this.handlerEndedAt ?? settledAt) - this.startedAt) / 1000,

@@ -11,6 +11,7 @@ import {
   type Span,
   trace,
 } from '@opentelemetry/api';
+import { wallClockAt } from './clock.js';
 import { LayeredContext } from './context.js';
 import { resolveOutgoingCorrelationId, setCorrelationBaggage } from './correlation.js';
 import { flowOf, withFlow } from './flow.js';
@@ -118,7 +119,7 @@ class TracedPublish<TMessage> implements PublishOperation {
     private readonly instr: Instrumentation<TMessage, never>,
     private readonly req: PublishRequest<TMessage>,
   ) {
-    const publishedAt = Date.now();
+    const publishedAt = Math.floor(wallClockAt(this.startedAt));
     this.publishedAt = publishedAt;
     const parent = LayeredContext.over(req.parent ?? context.active());
     const headers: Record<string, unknown> = shallowCopy(req.headers);
