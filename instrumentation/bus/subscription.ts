@@ -5,6 +5,7 @@
 import type { Context, Span } from '@opentelemetry/api';
 import {
   type Delivery,
+  type DeliveryRequest,
   deadLetterDestinationFor,
   type HandlerOutcome,
   type IncomingContext,
@@ -186,21 +187,9 @@ export class Subscription {
   private attempt(envelope: Envelope, attempt: number): void {
     const { id, topic, payload, headers, correlationId, publishedAt } = envelope.message;
     const message: BusMessage = { id, topic, payload, headers, correlationId, publishedAt, attempt };
-    const delivery = startDelivery(this.host.instr, {
-      destination: message.topic,
-      consumerGroup: this.groupLabel,
-      incoming: envelope.incoming,
-      // Trace context comes from `incoming`; the headers are read only for `captureHeaders`.
-      headers: message.headers,
-      producerSpan: envelope.producerSpan,
-      base: envelope.context,
-      messageId: message.id,
-      attempt,
-      serviceName: this.options.serviceName,
-      settleTimeoutMs: false,
-      message,
-    });
-    const run = new AttemptRun(this, envelope, message, delivery);
+    const run = new AttemptRun(this, envelope, message);
+    const delivery = startDelivery(this.host.instr, run);
+    run.delivery = delivery;
     try {
       runHandler(this.host.instr.guard, delivery, run.call, run);
     } catch {
@@ -264,23 +253,50 @@ export class Subscription {
 }
 
 /** One attempt's handler call and outcome in one object: no closures per delivery. */
-class AttemptRun implements HandlerOutcome {
+/**
+ * One delivery attempt: the request `startDelivery` reads and the outcome `runHandler` reports to, in one
+ * object (not a request object, an outcome object and closures per delivery).
+ */
+class AttemptRun implements DeliveryRequest<BusMessage>, HandlerOutcome {
+  readonly destination: string;
+  readonly consumerGroup: string;
+  readonly incoming: IncomingContext;
+  /** Trace context comes from `incoming`; the headers are read only for `captureHeaders`. */
+  readonly headers: BusMessage['headers'];
+  readonly producerSpan: Span;
+  readonly base: Context;
+  readonly messageId: string;
+  readonly attempt: number;
+  readonly serviceName: string | undefined;
+  readonly settleTimeoutMs = false;
+  /** Set right after `startDelivery`, before the handler runs. */
+  delivery: Delivery | undefined;
+
   constructor(
     private readonly subscription: Subscription,
     private readonly envelope: Envelope,
-    private readonly message: BusMessage,
-    private readonly delivery: Delivery,
-  ) {}
+    readonly message: BusMessage,
+  ) {
+    this.destination = message.topic;
+    this.consumerGroup = subscription.groupLabel;
+    this.incoming = envelope.incoming;
+    this.headers = message.headers;
+    this.producerSpan = envelope.producerSpan;
+    this.base = envelope.context;
+    this.messageId = message.id;
+    this.attempt = message.attempt;
+    this.serviceName = subscription.options.serviceName;
+  }
 
   /** The handler call, as `runHandler` wants it (an arrow: called without a receiver). */
   readonly call = (): unknown => this.subscription.handle(this.message);
 
   succeeded(): void {
-    this.subscription.succeeded(this.delivery);
+    this.subscription.succeeded(this.delivery as Delivery);
   }
 
   failed(error: unknown): void {
-    this.subscription.failed(this.envelope, this.message, this.delivery, error);
+    this.subscription.failed(this.envelope, this.message, this.delivery as Delivery, error);
   }
 }
 
