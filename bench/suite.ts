@@ -71,6 +71,8 @@ export const SUITE: WorkloadSpec[] = [
       'otel-event-emitter',
       'otel-spans-only-sampled',
       'otel-spans-only-unsampled',
+      'otel-contract-spans-sampled',
+      'otel-contract-spans-unsampled',
       'hoptrace-bus-sampled',
       'hoptrace-bus-unsampled',
     ],
@@ -79,6 +81,10 @@ export const SUITE: WorkloadSpec[] = [
       ['hoptrace-bus-sampled', 'otel-event-emitter'],
       ['hoptrace-bus-sampled', 'otel-spans-only-sampled'],
       ['hoptrace-bus-unsampled', 'otel-spans-only-unsampled'],
+      // The same spans with the contract's attributes: what the SDK alone charges for the Bus's span content.
+      ['otel-contract-spans-sampled', 'otel-spans-only-sampled'],
+      ['hoptrace-bus-sampled', 'otel-contract-spans-sampled'],
+      ['hoptrace-bus-unsampled', 'otel-contract-spans-unsampled'],
     ],
     metrics: [
       { metric: 'value', label: 'per emit', unit: 'us', higherIsBetter: false },

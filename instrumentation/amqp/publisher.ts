@@ -68,6 +68,14 @@ interface ConfirmFields {
 /** A prepared publish: its operation (plain channel), or the confirm it awaits (confirm channel). */
 type Prepared = PublishOperation | PendingConfirm;
 
+/** What a publish gets as its hook's message when no publish hook is set (nothing reads it then). */
+const UNHOOKED: AmqpPublishMessage = Object.freeze({
+  exchange: '',
+  routingKey: '',
+  content: Buffer.alloc(0),
+  options: Object.freeze({}),
+});
+
 function isPendingConfirm(prepared: Prepared): prepared is PendingConfirm {
   return 'sentAt' in prepared;
 }
@@ -160,12 +168,15 @@ export class Publisher {
     const sentOptions: AmqpPublishOptions = given ? shallowCopy(options) : {};
     if (sentOptions.messageId === undefined || sentOptions.messageId === null)
       sentOptions.messageId = randomId();
-    const message: AmqpPublishMessage = {
-      exchange: typeof exchange === 'string' ? exchange : '',
-      routingKey: typeof routingKey === 'string' ? routingKey : '',
-      content: content as Buffer,
-      options: sentOptions,
-    };
+    // Only the publish hook reads it.
+    const message: AmqpPublishMessage = instr.hooks.publishHook
+      ? {
+          exchange: typeof exchange === 'string' ? exchange : '',
+          routingKey: typeof routingKey === 'string' ? routingKey : '',
+          content: content as Buffer,
+          options: sentOptions,
+        }
+      : UNHOOKED;
     const callerHeaders = options.headers;
     const op = startPublish(instr, {
       destination,

@@ -45,7 +45,7 @@ import {
 } from './semconv.js';
 import { recordError, recordOutcomeStatus, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
-import { isPromiseLike, shallowCopy } from './utils.js';
+import { isPromiseLike } from './utils.js';
 
 export const DEFAULT_SETTLE_TIMEOUT_MS = DEFAULT_OPTIONS.settleTimeoutMs;
 const MAX_CAPTURED_HEADER_LENGTH = 256;
@@ -251,7 +251,7 @@ class TracedDelivery<TMessage> implements Delivery {
     );
     this.span = span;
     // Only a recording span needs its attributes; unsampled deliveries skip building them.
-    if (span.isRecording()) span.setAttributes(this.attributes(publishedAt, originAt, serviceName));
+    if (span.isRecording()) this.setAttributes(span, publishedAt, originAt, serviceName);
     this.context = trace.setSpan(base, span);
 
     this.series = instr.metrics.consumer(instr.system, req.destination, req.consumerGroup);
@@ -269,29 +269,31 @@ class TracedDelivery<TMessage> implements Delivery {
     if (consumeHook) instr.guard.do('consumeHook', () => consumeHook(span, this.info()));
   }
 
-  private attributes(
+  /** The contract's attributes, set one by one: no intermediate object for the SDK to copy again. */
+  private setAttributes(
+    span: Span,
     publishedAt: number | undefined,
     originAt: number,
     serviceName: string | undefined,
-  ): Attributes {
+  ): void {
     const req = this.req;
     const given = req.attributes;
-    const attributes: Attributes = typeof given === 'function' ? given() : shallowCopy(given);
-    attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = this.correlationId;
-    attributes[ATTR_HOPTRACE_DELIVERY_ATTEMPT] = this.attempt;
-    attributes[ATTR_HOPTRACE_ORIGIN_AT] = originAt;
-    if (this.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = this.messageId;
-    if (req.consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = req.consumerGroup;
-    if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
-    if (publishedAt !== undefined) attributes[ATTR_HOPTRACE_PUBLISHED_AT] = publishedAt;
+    if (given !== undefined) span.setAttributes(typeof given === 'function' ? given() : given);
+    span.setAttribute(ATTR_MESSAGING_MESSAGE_CONVERSATION_ID, this.correlationId);
+    span.setAttribute(ATTR_HOPTRACE_DELIVERY_ATTEMPT, this.attempt);
+    span.setAttribute(ATTR_HOPTRACE_ORIGIN_AT, originAt);
+    if (this.messageId !== undefined) span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, this.messageId);
+    if (req.consumerGroup !== undefined)
+      span.setAttribute(ATTR_MESSAGING_CONSUMER_GROUP_NAME, req.consumerGroup);
+    if (serviceName) span.setAttribute(ATTR_HOPTRACE_SERVICE_NAME, serviceName);
+    if (publishedAt !== undefined) span.setAttribute(ATTR_HOPTRACE_PUBLISHED_AT, publishedAt);
     if (req.deadLetter) {
-      attributes[ATTR_HOPTRACE_DEAD_LETTER_REASON] = req.deadLetter.reason;
-      if (req.deadLetter.source) attributes[ATTR_HOPTRACE_DEAD_LETTER_SOURCE] = req.deadLetter.source;
+      span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_REASON, req.deadLetter.reason);
+      if (req.deadLetter.source) span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_SOURCE, req.deadLetter.source);
     }
     if (this.instr.captureHeaders.length > 0 && req.headers) {
-      captureHeaders(attributes, req.headers, this.instr.captureHeaders);
+      captureHeaders(span, req.headers, this.instr.captureHeaders);
     }
-    return attributes;
   }
 
   private info(): ConsumeInfo<TMessage> {
@@ -430,12 +432,12 @@ class TracedDelivery<TMessage> implements Delivery {
   }
 }
 
-function captureHeaders(attributes: Attributes, headers: HeaderCarrier, names: readonly string[]): void {
+function captureHeaders(span: Span, headers: HeaderCarrier, names: readonly string[]): void {
   for (const name of names) {
     const value = headers[name];
     const text =
       typeof value === 'number' || typeof value === 'boolean' ? String(value) : headerString(value);
     if (text !== undefined)
-      attributes[`${ATTR_HOPTRACE_HEADER_PREFIX}${name}`] = text.slice(0, MAX_CAPTURED_HEADER_LENGTH);
+      span.setAttribute(`${ATTR_HOPTRACE_HEADER_PREFIX}${name}`, text.slice(0, MAX_CAPTURED_HEADER_LENGTH));
   }
 }

@@ -35,6 +35,7 @@ import {
 import { DeadLetterWriter } from './dead-letter.js';
 import type { KafkaInstr, KafkaWrapContext } from './internal-types.js';
 import { type MessageScope, registerMessageScope } from './message-context.js';
+import type { KafkaConsumeMessage } from './types.js';
 import { consumerAttributes, recordTimestamp } from './utils.js';
 
 /** How one `eachMessage` handler finished: one object per message instead of an object and two closures. */
@@ -56,15 +57,16 @@ class MessageFinished implements AwaitedHandlerOutcome {
 }
 
 /** One message of a traced batch, for `withMessageContext`: each `start()` is a new attempt at it. */
-class BatchMessageScope implements MessageScope {
+class BatchMessageScope implements MessageScope, KafkaConsumeMessage {
   private attempts = 0;
 
   constructor(
     private readonly batch: BatchDelivery,
     private readonly index: number,
-    private readonly topic: string,
-    private readonly partition: number,
-    private readonly message: KafkaMessage,
+    private readonly hooked: boolean,
+    readonly topic: string,
+    readonly partition: number,
+    readonly message: KafkaMessage,
   ) {}
 
   start(): Delivery {
@@ -74,7 +76,8 @@ class BatchMessageScope implements MessageScope {
       attempt: this.attempts,
       deadLetter: deadLetterInfoOf(message.headers),
       attributes: () => consumerAttributes(partition, message),
-      message: { topic, partition, message },
+      // Only hooks read it: without hooks, this scope stands in (it has the same three fields).
+      message: this.hooked ? { topic, partition, message } : this,
       settleTimeoutMs: false,
     });
   }
@@ -113,6 +116,8 @@ class TracedConsumer {
   private readonly instr: KafkaInstr;
   private readonly attempts = new AttemptTracker();
   private readonly deadLetters: DeadLetterWriter | undefined;
+  /** A consume or settle hook is set: only then is the hooks' message object built per message. */
+  private readonly hooked: boolean;
 
   constructor(
     private readonly ctx: KafkaWrapContext,
@@ -121,6 +126,7 @@ class TracedConsumer {
   ) {
     this.instr = ctx.instr;
     this.deadLetters = ctx.deadLetter ? new DeadLetterWriter(ctx, groupId) : undefined;
+    this.hooked = ctx.instr.hooks.consumeHook !== undefined || ctx.instr.hooks.settleHook !== undefined;
   }
 
   /** The consumer as the caller sees it: `run` and `disconnect` are ours, everything else kafkajs's. */
@@ -197,7 +203,8 @@ class TracedConsumer {
       publishedAtFallback: recordTimestamp(message),
       deadLetter: deadLetterInfoOf(message.headers),
       attributes: () => consumerAttributes(partition, message),
-      message: { topic, partition, message },
+      // Only hooks read it: without hooks, the payload stands in (a superset of the hook's shape).
+      message: this.hooked ? { topic, partition, message } : payload,
       // The wrapper settles as soon as the handler finishes: no settle timer needed.
       settleTimeoutMs: false,
     });
@@ -274,7 +281,10 @@ class TracedConsumer {
     const { topic, partition, messages } = batch;
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index] as KafkaMessage;
-      registerMessageScope(message, new BatchMessageScope(delivery, index, topic, partition, message));
+      registerMessageScope(
+        message,
+        new BatchMessageScope(delivery, index, this.hooked, topic, partition, message),
+      );
     }
     return delivery;
   }
