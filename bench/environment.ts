@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { KAFKA_VERSION } from '../scripts/stack/config.js';
+import { KAFKA_VERSION, MOTO_VERSION } from '../scripts/stack/config.js';
 import { STACK_DEFAULTS, stackEndpoint } from '../test/helpers/env.js';
+import type { Server } from './suite.js';
 
 export interface Machine {
   cpu: string;
@@ -29,6 +30,9 @@ const PACKAGES = [
   '@opentelemetry/context-async-hooks',
   '@opentelemetry/instrumentation-amqplib',
   '@opentelemetry/instrumentation-kafkajs',
+  '@aws-sdk/client-sqs',
+  '@opentelemetry/instrumentation-aws-sdk',
+  '@google-cloud/pubsub',
   'prom-client',
 ];
 
@@ -95,6 +99,57 @@ function kafkaVersion(): string {
     : 'unknown (HOPTRACE_KAFKA_BROKERS)';
 }
 
+/** The Go client library whose `pstest` the project's stack builds (its go.mod). */
+function pstestVersion(): string {
+  try {
+    const goMod = readFileSync(
+      join(import.meta.dirname, '..', '..', 'scripts', 'stack', 'pubsub-fake', 'go.mod'),
+      'utf8',
+    );
+    return goMod.match(/cloud\.google\.com\/go\/pubsub\/v2 (v\S+)/)?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The emulators cannot be asked for their versions; the project's stack pins them. */
+function emulatorVersion(
+  variable: 'HOPTRACE_SQS_ENDPOINT' | 'HOPTRACE_PUBSUB_EMULATOR_HOST',
+  pinned: string,
+) {
+  return stackEndpoint(variable) === STACK_DEFAULTS[variable]
+    ? `${pinned} (project stack)`
+    : `unknown (${variable})`;
+}
+
+/** Host and port of a server a workload needs. */
+export function serverAddress(server: Server): { host: string; port: number } {
+  switch (server) {
+    case 'rabbitmq': {
+      const url = new URL(stackEndpoint('HOPTRACE_AMQP_URL'));
+      return { host: url.hostname, port: Number(url.port || 5672) };
+    }
+    case 'redis': {
+      const url = new URL(stackEndpoint('HOPTRACE_REDIS_URL'));
+      return { host: url.hostname, port: Number(url.port || 6379) };
+    }
+    case 'sqs': {
+      const url = new URL(stackEndpoint('HOPTRACE_SQS_ENDPOINT'));
+      return { host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+    }
+    case 'pubsub': {
+      const [host = '127.0.0.1', port = '8085'] = stackEndpoint('HOPTRACE_PUBSUB_EMULATOR_HOST').split(':');
+      return { host, port: Number(port) };
+    }
+    case 'kafka': {
+      const [host = '127.0.0.1', port = '9092'] = (
+        stackEndpoint('HOPTRACE_KAFKA_BROKERS').split(',')[0] ?? ''
+      ).split(':');
+      return { host, port: Number(port) };
+    }
+  }
+}
+
 export async function versions(): Promise<Versions> {
   const packages: Record<string, string> = {};
   for (const name of PACKAGES) packages[name] = packageVersion(name);
@@ -102,6 +157,11 @@ export async function versions(): Promise<Versions> {
     node: process.version,
     hoptraceCommit: gitCommit(),
     packages,
-    brokers: { RabbitMQ: await rabbitmqVersion(), Kafka: kafkaVersion() },
+    brokers: {
+      RabbitMQ: await rabbitmqVersion(),
+      Kafka: kafkaVersion(),
+      'SQS emulator': `moto ${emulatorVersion('HOPTRACE_SQS_ENDPOINT', MOTO_VERSION)}`,
+      'Pub/Sub fake': `pstest ${emulatorVersion('HOPTRACE_PUBSUB_EMULATOR_HOST', pstestVersion())}`,
+    },
   };
 }

@@ -63,6 +63,7 @@ function ratioText(s: Spread | undefined): string {
 
 function workloadSection(spec: WorkloadSpec, result: WorkloadResult | undefined): string {
   const lines = [`## ${spec.title}`, ''];
+  if (spec.notes) lines.push(spec.notes, '');
   if (!result) return [...lines, 'Not run yet.', ''].join('\n');
   if (result.skipped) return [...lines, `Skipped: ${result.skipped}.`, ''].join('\n');
   const { samples } = result;
@@ -91,7 +92,8 @@ function workloadSection(spec: WorkloadSpec, result: WorkloadResult | undefined)
     lines.push('');
   }
 
-  lines.push('| target | measured | verdict |', '|---|---|---|');
+  if (spec.targets.length === 0) lines.push('No target: reported for comparison.');
+  else lines.push('| target | measured | verdict |', '|---|---|---|');
   for (const v of verdicts(spec, samples)) {
     const unit =
       v.target.kind === 'ratio' ? 'x' : (spec.metrics.find((m) => m.metric === v.target.metric)?.unit ?? '');

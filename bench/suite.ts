@@ -3,7 +3,7 @@
  * meet. `scripts/bench.ts` runs it; `bench/report.ts` renders it.
  */
 
-export type Server = 'rabbitmq' | 'kafka' | 'redis';
+export type Server = 'rabbitmq' | 'kafka' | 'redis' | 'sqs' | 'pubsub';
 
 /** A value of a mode's result: its main `value`, or one of its `extra` numbers. */
 export type Metric = 'value' | string;
@@ -29,6 +29,8 @@ export type Target =
 export interface WorkloadSpec {
   name: string;
   title: string;
+  /** Printed under the title: what bounds the figures and how to read them. */
+  notes?: string;
   /** `bench/workloads/<script>.ts`. */
   script: string;
   /** Passed after `<mode> <scale>`. */
@@ -69,6 +71,8 @@ export const SUITE: WorkloadSpec[] = [
       'otel-event-emitter',
       'otel-spans-only-sampled',
       'otel-spans-only-unsampled',
+      'otel-contract-spans-sampled',
+      'otel-contract-spans-unsampled',
       'hoptrace-bus-sampled',
       'hoptrace-bus-unsampled',
     ],
@@ -77,6 +81,10 @@ export const SUITE: WorkloadSpec[] = [
       ['hoptrace-bus-sampled', 'otel-event-emitter'],
       ['hoptrace-bus-sampled', 'otel-spans-only-sampled'],
       ['hoptrace-bus-unsampled', 'otel-spans-only-unsampled'],
+      // The same spans with the contract's attributes: what the SDK alone charges for the Bus's span content.
+      ['otel-contract-spans-sampled', 'otel-spans-only-sampled'],
+      ['hoptrace-bus-sampled', 'otel-contract-spans-sampled'],
+      ['hoptrace-bus-unsampled', 'otel-contract-spans-unsampled'],
     ],
     metrics: [
       { metric: 'value', label: 'per emit', unit: 'us', higherIsBetter: false },
@@ -217,6 +225,56 @@ export const SUITE: WorkloadSpec[] = [
     scale: { full: 1, quick: 0.3 },
     needs: 'redis',
     // No target in the issue; the client's own tracing (bullmq-otel) is the comparison.
+    targets: [],
+  },
+  {
+    name: 'sqs',
+    title:
+      'SQS round trip on moto: SendMessageBatch of 10, ReceiveMessage (long poll, 10) + DeleteMessageBatch, 256 B',
+    script: 'sqs',
+    args: [],
+    notes:
+      'moto (the SQS emulator, a Python server that closes each HTTP connection) bounds throughput and latency: ' +
+      'compare the modes by client CPU per message. Latency: one message at a time with SendMessage.',
+    modes: ['raw', 'attributes-floor', 'otel-contrib', 'hoptrace'],
+    baseline: 'raw',
+    pairs: [
+      ['hoptrace', 'otel-contrib'],
+      ['hoptrace', 'attributes-floor'],
+    ],
+    metrics: [
+      THROUGHPUT,
+      CPU_PER_MESSAGE,
+      { metric: 'p50_us', label: 'p50 latency, one at a time', unit: 'us', higherIsBetter: false },
+    ],
+    scale: { full: 1, quick: 0.3 },
+    needs: 'sqs',
+    // No target in the issue; @opentelemetry/instrumentation-aws-sdk is the comparison.
+    targets: [],
+  },
+  {
+    name: 'pubsub',
+    title: 'Pub/Sub round trip on the fake (pstest): publishMessage + streaming pull, ack each, 256 B',
+    script: 'pubsub',
+    args: [],
+    notes:
+      'The fake delivers one message per stream response on a 10 ms tick: it bounds throughput and latency; ' +
+      "compare the modes by client CPU per message. `pubsub-otel` is the client's own tracing " +
+      '(`enableOpenTelemetryTracing`). Latency: one message at a time, no publish batching.',
+    modes: ['raw', 'attributes-floor', 'pubsub-otel', 'hoptrace'],
+    baseline: 'raw',
+    pairs: [
+      ['hoptrace', 'pubsub-otel'],
+      ['hoptrace', 'attributes-floor'],
+    ],
+    metrics: [
+      THROUGHPUT,
+      CPU_PER_MESSAGE,
+      { metric: 'p50_us', label: 'p50 latency, one at a time', unit: 'us', higherIsBetter: false },
+    ],
+    scale: { full: 1, quick: 0.3 },
+    needs: 'pubsub',
+    // No target in the issue; the client's own tracing is the comparison.
     targets: [],
   },
   {

@@ -5,7 +5,7 @@
  *
  *   node dist/scripts/bench.js [workload...] [--rounds N] [--quick] [--modes a,b] [--no-docs]
  *   workload      substring of a workload name (fanout, amqp, kafka-each-message, kafka-each-batch,
- *                 collector-ingest, collector-memory, collector-overload)
+ *                 bullmq, sqs, pubsub, heap-growth, collector-ingest, collector-memory, collector-overload)
  *   --rounds N    rounds per workload (default 5; 3 with --quick)
  *   --quick       smaller message counts and fewer rounds, for a fast look
  *   --modes a,b   only these modes (ratios need both of their modes)
@@ -16,11 +16,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { load, machine, versions } from '../bench/environment.js';
+import { load, machine, serverAddress, versions } from '../bench/environment.js';
 import { HAND_WRITTEN_MARKER, renderReport, type WorkloadResult } from '../bench/report.js';
 import type { Sample } from '../bench/stats.js';
 import { type Server, SUITE, type WorkloadSpec } from '../bench/suite.js';
-import { stackEndpoint } from '../test/helpers/env.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 const DIST = join(REPO_ROOT, 'dist');
@@ -31,22 +30,6 @@ const MODE_TIMEOUT_MS = 10 * 60_000;
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
-}
-
-/** Host and port of a server the workload needs. */
-function serverAddress(server: Server): { host: string; port: number } {
-  if (server === 'rabbitmq') {
-    const url = new URL(stackEndpoint('HOPTRACE_AMQP_URL'));
-    return { host: url.hostname, port: Number(url.port || 5672) };
-  }
-  if (server === 'redis') {
-    const url = new URL(stackEndpoint('HOPTRACE_REDIS_URL'));
-    return { host: url.hostname, port: Number(url.port || 6379) };
-  }
-  const [host = '127.0.0.1', port = '9092'] = (
-    stackEndpoint('HOPTRACE_KAFKA_BROKERS').split(',')[0] ?? ''
-  ).split(':');
-  return { host, port: Number(port) };
 }
 
 function reachable(server: Server): Promise<boolean> {
@@ -103,7 +86,12 @@ function runMode(spec: WorkloadSpec, mode: string, scale: number): Promise<ModeO
         }
       }
       const reason = signal ? `killed by ${signal}` : `exit ${code}`;
-      reject(new Error(`${reason}: ${stderr.trim().split('\n').slice(-3).join(' | ') || line}`));
+      const lines = stderr.trim().split('\n');
+      // A crash's stack ends in runtime frames: name its error line too, or the report says nothing.
+      const error = lines.find((l) => /\w*Error\b/.test(l))?.trim();
+      const tail = lines.slice(-3).join(' | ');
+      const detail = error && !tail.includes(error) ? `${error} | ... | ${tail}` : tail;
+      reject(new Error(`${reason}: ${detail || line}`));
     });
   });
 }

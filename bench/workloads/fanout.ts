@@ -1,29 +1,45 @@
 /**
  * In-process fan-out to 3 subscribers, per emit: raw EventEmitter, hand-written OTel tracing around an
  * EventEmitter (producer span, W3C inject/extract, consumer span per listener), the bare OTel spans of the
- * Bus's span contract (the SDK's floor), and the hoptrace Bus with tracing and metrics, sampled and not
- * sampled. Handlers do nothing, so the numbers are pure overhead.
+ * Bus's span contract with the four messaging attributes (`otel-spans-only`) and with every attribute the
+ * Bus's spans carry (`otel-contract-spans`), and the hoptrace Bus with tracing and metrics, sampled and not
+ * sampled. Handlers do nothing, so the numbers are pure overhead. `cpu_us_per_emit`: process CPU over the
+ * timed loop, the figure to read on a loaded machine.
  */
 import { EventEmitter } from 'node:events';
 import { context, defaultTextMapGetter, defaultTextMapSetter, SpanKind, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Bus } from '../../instrumentation/bus/bus.js';
 import { createOpenMetricsRegistry } from '../../instrumentation/core/metrics.js';
-import { benchTracing, type ModeResult, workload } from '../harness.js';
+import {
+  benchTracing,
+  FLOOR_CORRELATION_ID,
+  FLOOR_MESSAGE_ID,
+  type ModeResult,
+  workload,
+} from '../harness.js';
 
 const LISTENERS = 3;
+const GROUPS = ['g0', 'g1', 'g2'];
 const BATCH = 500;
+
+/** CPU (user + system, all threads) per emit of the last `timeEmits`: robust to a loaded machine. */
+let lastCpuUsPerEmit = 0;
 
 async function timeEmits(n: number, emit: (i: number) => void | Promise<void>, settle: () => Promise<void>) {
   // Warm up the JIT, then measure n emits in batches, letting async work settle between batches.
   for (let i = 0; i < 5_000; i++) await emit(i);
   await settle();
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < n; i += BATCH) {
     for (let j = 0; j < BATCH; j++) void emit(i + j);
     await settle();
   }
-  return Number(process.hrtime.bigint() - started) / 1000 / n;
+  const elapsed = Number(process.hrtime.bigint() - started) / 1000 / n;
+  const used = process.cpuUsage(cpu);
+  lastCpuUsPerEmit = (used.user + used.system) / n;
+  return elapsed;
 }
 
 async function eventEmitter(scale: number): Promise<ModeResult> {
@@ -35,7 +51,7 @@ async function eventEmitter(scale: number): Promise<ModeResult> {
     (i) => void emitter.emit('order.placed', { id: i }),
     async () => {},
   );
-  return { unit: 'us_per_emit', value: us, extra: { delivered } };
+  return { unit: 'us_per_emit', value: us, extra: { delivered, cpu_us_per_emit: lastCpuUsPerEmit } };
 }
 
 async function otelEventEmitter(scale: number): Promise<ModeResult> {
@@ -63,7 +79,11 @@ async function otelEventEmitter(scale: number): Promise<ModeResult> {
     async () => {},
   );
   await provider.forceFlush();
-  return { unit: 'us_per_emit', value: us, extra: { spans: exporter.exported } };
+  return {
+    unit: 'us_per_emit',
+    value: us,
+    extra: { cpu_us_per_emit: lastCpuUsPerEmit, spans: exporter.exported },
+  };
 }
 
 /**
@@ -113,7 +133,84 @@ function otelSpansOnly(sampled: boolean) {
     return {
       unit: 'us_per_emit',
       value: us,
-      extra: { us_per_delivery: us / LISTENERS, delivered, spans: exporter.exported },
+      extra: {
+        us_per_delivery: us / LISTENERS,
+        cpu_us_per_emit: lastCpuUsPerEmit,
+        delivered,
+        spans: exporter.exported,
+      },
+    };
+  };
+}
+
+/**
+ * The spans the hoptrace Bus records for one emit with all their attributes (the contract's: on the producer
+ * also the conversation and message IDs; on each consumer also the IDs, consumer group, attempt, publish and
+ * origin times, and the outcome at the end), made with the SDK directly, the cheapest way hoptrace found (the
+ * four messaging attributes at start, the rest set on the span: `attributes` at start is sanitized twice).
+ * Constant IDs and times: generating them is hoptrace's work, not the SDK's. No context propagation, handler
+ * context or metrics: the SDK's floor for the Bus's exact span content, next to `otel-spans-only` (4 attributes).
+ */
+function otelContractSpans(sampled: boolean) {
+  return async (scale: number): Promise<ModeResult> => {
+    const { provider, exporter } = benchTracing(sampled);
+    const tracer = provider.getTracer('contract-spans');
+    const messaging = (operation: 'send' | 'process') => ({
+      'messaging.system': 'hoptrace.bus',
+      'messaging.destination.name': 'order.placed',
+      'messaging.operation.type': operation,
+      'messaging.operation.name': operation,
+    });
+    const publishedAt = Date.now();
+    let delivered = 0;
+    const us = await timeEmits(
+      50_000 * scale,
+      () => {
+        const producer = tracer.startSpan('send order.placed', {
+          kind: SpanKind.PRODUCER,
+          attributes: messaging('send'),
+        });
+        if (producer.isRecording()) {
+          producer.setAttribute('messaging.message.conversation_id', FLOOR_CORRELATION_ID);
+          producer.setAttribute('messaging.message.id', FLOOR_MESSAGE_ID);
+        }
+        const parent = trace.setSpan(context.active(), producer);
+        for (let i = 0; i < LISTENERS; i++) {
+          const consumer = tracer.startSpan(
+            'process order.placed',
+            {
+              kind: SpanKind.CONSUMER,
+              links: [{ context: producer.spanContext() }],
+              attributes: messaging('process'),
+            },
+            parent,
+          );
+          if (consumer.isRecording()) {
+            consumer.setAttribute('messaging.message.conversation_id', FLOOR_CORRELATION_ID);
+            consumer.setAttribute('hoptrace.delivery.attempt', 1);
+            consumer.setAttribute('hoptrace.origin_at', publishedAt);
+            consumer.setAttribute('messaging.message.id', FLOOR_MESSAGE_ID);
+            consumer.setAttribute('messaging.consumer.group.name', GROUPS[i] as string);
+            consumer.setAttribute('hoptrace.published_at', publishedAt);
+          }
+          consumer.setAttribute('hoptrace.outcome', 'ack');
+          consumer.end();
+          delivered++;
+        }
+        producer.end();
+      },
+      async () => {},
+    );
+    await provider.forceFlush();
+    return {
+      unit: 'us_per_emit',
+      value: us,
+      extra: {
+        us_per_delivery: us / LISTENERS,
+        cpu_us_per_emit: lastCpuUsPerEmit,
+        delivered,
+        spans: exporter.exported,
+      },
     };
   };
 }
@@ -124,7 +221,7 @@ function hoptraceBus(sampled: boolean) {
     const bus = new Bus({ tracerProvider: provider, registry: createOpenMetricsRegistry() });
     let delivered = 0;
     for (let i = 0; i < LISTENERS; i++) {
-      bus.subscribe('order.placed', () => void delivered++, { group: `g${i}`, maxQueueSize: 1_000_000 });
+      bus.subscribe('order.placed', () => void delivered++, { group: GROUPS[i], maxQueueSize: 1_000_000 });
     }
     const us = await timeEmits(
       50_000 * scale,
@@ -136,7 +233,12 @@ function hoptraceBus(sampled: boolean) {
     return {
       unit: 'us_per_emit',
       value: us,
-      extra: { us_per_delivery: us / LISTENERS, delivered, spans: exporter.exported },
+      extra: {
+        us_per_delivery: us / LISTENERS,
+        cpu_us_per_emit: lastCpuUsPerEmit,
+        delivered,
+        spans: exporter.exported,
+      },
     };
   };
 }
@@ -146,6 +248,8 @@ workload({
   'otel-event-emitter': otelEventEmitter,
   'otel-spans-only-sampled': otelSpansOnly(true),
   'otel-spans-only-unsampled': otelSpansOnly(false),
+  'otel-contract-spans-sampled': otelContractSpans(true),
+  'otel-contract-spans-unsampled': otelContractSpans(false),
   'hoptrace-bus-sampled': hoptraceBus(true),
   'hoptrace-bus-unsampled': hoptraceBus(false),
 });

@@ -65,12 +65,19 @@ interface ConfirmFields {
   multiple?: unknown;
 }
 
-/** A publish hoptrace traces: the arguments amqplib gets, the producer span, and the confirm it awaits. */
-interface PreparedPublish {
-  readonly args: unknown[];
-  readonly op: PublishOperation;
-  /** Confirm channels: the span ends at the broker's confirm. */
-  readonly pending: PendingConfirm | undefined;
+/** A prepared publish: its operation (plain channel), or the confirm it awaits (confirm channel). */
+type Prepared = PublishOperation | PendingConfirm;
+
+/** What a publish gets as its hook's message when no publish hook is set (nothing reads it then). */
+const UNHOOKED: AmqpPublishMessage = Object.freeze({
+  exchange: '',
+  routingKey: '',
+  content: Buffer.alloc(0),
+  options: Object.freeze({}),
+});
+
+function isPendingConfirm(prepared: Prepared): prepared is PendingConfirm {
+  return 'sentAt' in prepared;
 }
 
 export class Publisher {
@@ -89,12 +96,15 @@ export class Publisher {
     private readonly confirmChannel: boolean,
   ) {}
 
-  /** `publish(exchange, routingKey, content, options, ...)`; `args` is the wrapper's own rest array. */
+  /**
+   * `publish(exchange, routingKey, content, options, ...)`. `args` is the channel wrapper's own rest array,
+   * never seen by the caller: a traced publish replaces its options slot with hoptrace's copy.
+   */
   publish(args: unknown[]): unknown {
     return this.send('publish', args, args[0], args[1], args[2], 3);
   }
 
-  /** `sendToQueue(queue, content, options, ...)`; `args` is the wrapper's own rest array. */
+  /** `sendToQueue(queue, content, options, ...)`; `args` as for `publish`. */
   sendToQueue(args: unknown[]): unknown {
     return this.send('sendToQueue', args, '', args[0], args[1], 2);
   }
@@ -110,21 +120,24 @@ export class Publisher {
   ): unknown {
     const raw = this.target[method] as AnyFunction;
     const { guard } = this.settings.instr;
-    let prepared: PreparedPublish | undefined;
+    let prepared: Prepared | undefined;
     try {
       prepared = this.prepare(args, exchange, routingKey, content, optionsIndex);
     } catch (err) {
       guard.report('publish', err);
     }
+    // Not prepared: `args` is still the caller's arguments.
     if (!prepared) return raw.apply(this.target, args);
 
     let result: unknown;
     try {
-      result = raw.apply(this.target, prepared.args);
+      result = raw.apply(this.target, args);
     } catch (err) {
       try {
-        if (prepared.pending) this.forgetReturn(prepared.pending);
-        prepared.op.end(err);
+        if (isPendingConfirm(prepared)) {
+          this.forgetReturn(prepared);
+          prepared.op.end(err);
+        } else prepared.end(err);
       } catch (failure) {
         guard.report('publish failed', failure);
       }
@@ -138,30 +151,32 @@ export class Publisher {
     return result;
   }
 
+  /** Starts the publish and, as its last step, puts hoptrace's copy of the options into `args`. */
   private prepare(
-    callArgs: unknown[],
+    args: unknown[],
     exchange: unknown,
     routingKey: unknown,
     content: unknown,
     optionsIndex: number,
-  ): PreparedPublish {
+  ): Prepared {
     const { instr } = this.settings;
-    const callerOptions = callArgs[optionsIndex];
-    const options: AmqpPublishOptions =
-      callerOptions !== null && typeof callerOptions === 'object'
-        ? (callerOptions as AmqpPublishOptions)
-        : {};
+    const callerOptions = args[optionsIndex];
+    const given = callerOptions !== null && typeof callerOptions === 'object';
+    const options = (given ? callerOptions : {}) as AmqpPublishOptions;
     const destination = exchangeDestination(exchange);
 
-    const sentOptions: AmqpPublishOptions = shallowCopy(options);
+    const sentOptions: AmqpPublishOptions = given ? shallowCopy(options) : {};
     if (sentOptions.messageId === undefined || sentOptions.messageId === null)
       sentOptions.messageId = randomId();
-    const message: AmqpPublishMessage = {
-      exchange: typeof exchange === 'string' ? exchange : '',
-      routingKey: typeof routingKey === 'string' ? routingKey : '',
-      content: content as Buffer,
-      options: sentOptions,
-    };
+    // Only the publish hook reads it.
+    const message: AmqpPublishMessage = instr.hooks.publishHook
+      ? {
+          exchange: typeof exchange === 'string' ? exchange : '',
+          routingKey: typeof routingKey === 'string' ? routingKey : '',
+          content: content as Buffer,
+          options: sentOptions,
+        }
+      : UNHOOKED;
     const callerHeaders = options.headers;
     const op = startPublish(instr, {
       destination,
@@ -176,11 +191,11 @@ export class Publisher {
     sentOptions.headers = op.headers;
     if (sentOptions.timestamp === undefined || sentOptions.timestamp === null)
       sentOptions.timestamp = Math.floor(op.publishedAt / 1000); // seconds, as RabbitMQ reads it
-
-    const args = callArgs.slice();
-    args[optionsIndex] = sentOptions;
     if (sentOptions.mandatory) this.listenForReturns();
-    if (!this.confirmChannel) return { args, op, pending: undefined };
+    if (!this.confirmChannel) {
+      args[optionsIndex] = sentOptions;
+      return op;
+    }
 
     // The caller's confirm callback (or its absence) goes to amqplib untouched: before 2.2.1 its close
     // handler drains every slot that has a callback, so passing one of ours where the caller passed
@@ -194,19 +209,20 @@ export class Publisher {
       pending.messageId = messageId;
       this.awaitingReturn.set(messageId, pending);
     }
-    return { args, op, pending };
+    args[optionsIndex] = sentOptions;
+    return pending;
   }
 
   /** amqplib took the message: a plain channel's span ends now, a confirm channel's at the confirm. */
-  private sent(prepared: PreparedPublish, result: unknown): void {
-    const { op, pending } = prepared;
-    if (result === false) op.span.setAttribute(ATTR_HOPTRACE_PUBLISH_BACKPRESSURE, true);
-    if (!pending) {
-      op.end();
+  private sent(prepared: Prepared, result: unknown): void {
+    if (!isPendingConfirm(prepared)) {
+      if (result === false) prepared.span.setAttribute(ATTR_HOPTRACE_PUBLISH_BACKPRESSURE, true);
+      prepared.end();
       return;
     }
-    pending.sentAt = performance.now();
-    this.awaitingConfirm.set(this.lastDeliveryTag(), pending);
+    prepared.sentAt = performance.now();
+    if (result === false) prepared.op.span.setAttribute(ATTR_HOPTRACE_PUBLISH_BACKPRESSURE, true);
+    this.awaitingConfirm.set(this.lastDeliveryTag(), prepared);
   }
 
   /** The delivery tag of the publish amqplib just took: the last slot of its confirm window. */

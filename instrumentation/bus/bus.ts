@@ -10,6 +10,7 @@ import {
   currentOriginAt,
   deadLetterHeaders,
   type Instrumentation,
+  type InvalidContextReason,
   type PublishOperation,
   randomId,
   startPublish,
@@ -40,10 +41,20 @@ const MAX_CACHED_ROUTES = 1_000;
 /** Marks contexts of this bus's handlers: while closing, their follow-on publishes are part of the drain. */
 const HANDLER_OF = createContextKey('hoptrace.bus.handler');
 
+/** In process nothing is parsed, so nothing is invalid: one shared (frozen) empty list. */
+const NO_INVALID = Object.freeze([]) as unknown as InvalidContextReason[];
+
+/** A group's round-robin position, shared by every topic's route (looked up once per route, not per message). */
+interface GroupCursor {
+  next: number;
+}
+
 /** The subscriptions a topic reaches: every ungrouped match, and the matching members of each group. */
 interface Route {
   solo: Subscription[];
-  groups: [group: string, members: Subscription[]][];
+  groups: { cursor: GroupCursor; members: Subscription[] }[];
+  /** The targets when every group has one member (nothing to choose): solo, then each group's member. */
+  fixed: Subscription[] | undefined;
 }
 
 /** What `subscribe` returns: stats and a way to leave. */
@@ -61,7 +72,7 @@ export class Bus {
   /** @internal */
   readonly instr: Instrumentation<BusPublication, BusMessage>;
   private readonly subscriptions: Subscription[] = [];
-  private readonly groupCursor = new Map<string, number>();
+  private readonly groupCursors = new Map<string, GroupCursor>();
   /** Routes by topic, valid until the subscriptions change. */
   private readonly routes = new Map<string, Route>();
   private readonly defaults: SubscribeOptions;
@@ -205,8 +216,13 @@ export class Bus {
       this.routes.set(topic, route);
     }
     if (route.groups.length === 0) return route.solo;
+    if (route.fixed) {
+      // The cursors still move: a group may have more members on another topic's route.
+      for (const group of route.groups) group.cursor.next++;
+      return route.fixed;
+    }
     const targets = route.solo.slice();
-    for (const [group, members] of route.groups) targets.push(this.pickMember(group, members));
+    for (const { cursor, members } of route.groups) targets.push(pickMember(cursor, members));
     return targets;
   }
 
@@ -224,18 +240,20 @@ export class Bus {
       if (members) members.push(subscription);
       else groups.set(group, [subscription]);
     }
-    return { solo, groups: [...groups] };
-  }
-
-  /** Round-robin over the group's matching members, skipping full queues while another has room. */
-  private pickMember(group: string, members: Subscription[]): Subscription {
-    const cursor = this.groupCursor.get(group) ?? 0;
-    this.groupCursor.set(group, cursor + 1);
-    for (let i = 0; i < members.length; i++) {
-      const member = members[(cursor + i) % members.length] as Subscription;
-      if (!member.isFull) return member;
+    const cursors = this.groupCursors;
+    const grouped: Route['groups'] = [];
+    for (const [group, members] of groups) {
+      let cursor = cursors.get(group);
+      if (!cursor) {
+        cursor = { next: 0 };
+        cursors.set(group, cursor);
+      }
+      grouped.push({ cursor, members });
     }
-    return members[cursor % members.length] as Subscription;
+    const fixed = grouped.every((group) => group.members.length === 1)
+      ? [...solo, ...grouped.map((group) => group.members[0] as Subscription)]
+      : undefined;
+    return { solo, groups: grouped, fixed };
   }
 
   /**
@@ -294,7 +312,7 @@ export class Bus {
         publishedAt: operation.publishedAt,
         originAt: currentOriginAt(operation.context),
         messageId,
-        invalid: [],
+        invalid: NO_INVALID,
       },
     };
     const result: PublishResult = { messageId, correlationId, deliveries: targets.length };
@@ -373,4 +391,14 @@ export class Bus {
       );
     }
   }
+}
+
+/** Round-robin over the group's matching members, skipping full queues while another has room. */
+function pickMember(cursor: GroupCursor, members: Subscription[]): Subscription {
+  const at = cursor.next++;
+  for (let i = 0; i < members.length; i++) {
+    const member = members[(at + i) % members.length] as Subscription;
+    if (!member.isFull) return member;
+  }
+  return members[at % members.length] as Subscription;
 }

@@ -5,7 +5,9 @@
 import type { Context, Span } from '@opentelemetry/api';
 import {
   type Delivery,
+  type DeliveryRequest,
   deadLetterDestinationFor,
+  type HandlerOutcome,
   type IncomingContext,
   type Instrumentation,
   positiveInt,
@@ -185,38 +187,30 @@ export class Subscription {
   private attempt(envelope: Envelope, attempt: number): void {
     const { id, topic, payload, headers, correlationId, publishedAt } = envelope.message;
     const message: BusMessage = { id, topic, payload, headers, correlationId, publishedAt, attempt };
-    const delivery = startDelivery(this.host.instr, {
-      destination: message.topic,
-      consumerGroup: this.groupLabel,
-      incoming: envelope.incoming,
-      // Trace context comes from `incoming`; the headers are read only for `captureHeaders`.
-      headers: message.headers,
-      producerSpan: envelope.producerSpan,
-      base: envelope.context,
-      messageId: message.id,
-      attempt,
-      serviceName: this.options.serviceName,
-      settleTimeoutMs: false,
-      message,
-    });
+    const run = new AttemptRun(this, envelope, message);
+    const delivery = startDelivery(this.host.instr, run);
+    run.delivery = delivery;
     try {
-      runHandler(this.host.instr.guard, delivery, () => this.handler(message), {
-        succeeded: () => this.succeeded(delivery),
-        failed: (error) => this.failed(envelope, message, delivery, error),
-      });
+      runHandler(this.host.instr.guard, delivery, run.call, run);
     } catch {
       // The handler's own error, already handed to `failed`: the bus keeps it from the publisher.
     }
   }
 
-  private succeeded(delivery: Delivery): void {
+  /** @internal The user's handler. */
+  handle(message: BusMessage): unknown {
+    return this.handler(message);
+  }
+
+  /** @internal */
+  succeeded(delivery: Delivery): void {
     delivery.settle('ack');
     this.stats.processed++;
     this.finished();
   }
 
-  /** A failed attempt: retried after its backoff, or dead-lettered after the last one. */
-  private failed(envelope: Envelope, message: BusMessage, delivery: Delivery, error: unknown): void {
+  /** @internal A failed attempt: retried after its backoff, or dead-lettered after the last one. */
+  failed(envelope: Envelope, message: BusMessage, delivery: Delivery, error: unknown): void {
     const attempt = message.attempt;
     this.stats.failedAttempts++;
     const willRetry = attempt < this.options.maxAttempts;
@@ -255,6 +249,54 @@ export class Subscription {
     const { initialMs, factor, maxMs, jitter } = this.options.backoff;
     const delay = Math.min(maxMs, initialMs * factor ** (attempt - 1));
     return jitter ? delay / 2 + Math.random() * (delay / 2) : delay;
+  }
+}
+
+/** One attempt's handler call and outcome in one object: no closures per delivery. */
+/**
+ * One delivery attempt: the request `startDelivery` reads and the outcome `runHandler` reports to, in one
+ * object (not a request object, an outcome object and closures per delivery).
+ */
+class AttemptRun implements DeliveryRequest<BusMessage>, HandlerOutcome {
+  readonly destination: string;
+  readonly consumerGroup: string;
+  readonly incoming: IncomingContext;
+  /** Trace context comes from `incoming`; the headers are read only for `captureHeaders`. */
+  readonly headers: BusMessage['headers'];
+  readonly producerSpan: Span;
+  readonly base: Context;
+  readonly messageId: string;
+  readonly attempt: number;
+  readonly serviceName: string | undefined;
+  readonly settleTimeoutMs = false;
+  /** Set right after `startDelivery`, before the handler runs. */
+  delivery: Delivery | undefined;
+
+  constructor(
+    private readonly subscription: Subscription,
+    private readonly envelope: Envelope,
+    readonly message: BusMessage,
+  ) {
+    this.destination = message.topic;
+    this.consumerGroup = subscription.groupLabel;
+    this.incoming = envelope.incoming;
+    this.headers = message.headers;
+    this.producerSpan = envelope.producerSpan;
+    this.base = envelope.context;
+    this.messageId = message.id;
+    this.attempt = message.attempt;
+    this.serviceName = subscription.options.serviceName;
+  }
+
+  /** The handler call, as `runHandler` wants it (an arrow: called without a receiver). */
+  readonly call = (): unknown => this.subscription.handle(this.message);
+
+  succeeded(): void {
+    this.subscription.succeeded(this.delivery as Delivery);
+  }
+
+  failed(error: unknown): void {
+    this.subscription.failed(this.envelope, this.message, this.delivery as Delivery, error);
   }
 }
 

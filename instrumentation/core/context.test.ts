@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { context, createContextKey, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { installContextManager } from '../../test/helpers/tracing.js';
-import { LayeredContext } from './context.js';
+import { keySetBy, LayeredContext } from './context.js';
 
 installContextManager();
 
@@ -58,5 +58,38 @@ describe('LayeredContext', () => {
       assert.equal(propagation.getActiveBaggage()?.getEntry('tenant')?.value, 'acme');
       assert.equal(trace.getSpan(trace.deleteSpan(context.active())), undefined);
     });
+  });
+
+  it('setValues sets several entries in one copy, replacing existing ones, skipping undefined keys', () => {
+    const C = createContextKey('test.c');
+    const base = ROOT_CONTEXT.setValue(C, 'base-c');
+    const one = LayeredContext.over(base).setValue(A, 1);
+    const many = one.setValues(A, 'a', B, 'b', undefined, 'skipped');
+    assert.equal(many.getValue(A), 'a');
+    assert.equal(many.getValue(B), 'b');
+    assert.equal(many.getValue(C), 'base-c');
+    assert.equal(one.getValue(A), 1, 'the context it came from is unchanged');
+    assert.equal(one.getValue(B), undefined);
+    assert.equal((many as unknown as { entries: unknown[] }).entries.length, 4);
+  });
+
+  it('keySetBy finds the private keys of trace.setSpan and propagation.setBaggage', () => {
+    const span = trace.wrapSpanContext({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 1,
+    });
+    const baggage = propagation.createBaggage({ tenant: { value: 'acme' } });
+    const spanKey = keySetBy((ctx) => trace.setSpan(ctx, span));
+    const baggageKey = keySetBy((ctx) => propagation.setBaggage(ctx, baggage));
+    assert.ok(spanKey && baggageKey);
+    const ctx = LayeredContext.over(ROOT_CONTEXT).setValues(spanKey, span, baggageKey, baggage);
+    assert.equal(trace.getSpan(ctx), span);
+    assert.equal(propagation.getBaggage(ctx), baggage);
+    assert.equal(
+      keySetBy(() => undefined),
+      undefined,
+      'no key when nothing was set',
+    );
   });
 });

@@ -12,6 +12,8 @@
  */
 import type { Context } from '@opentelemetry/api';
 
+const NO_ENTRIES: readonly unknown[] = [];
+
 export class LayeredContext implements Context {
   private constructor(
     private readonly base: Context,
@@ -21,7 +23,7 @@ export class LayeredContext implements Context {
 
   /** `ctx` as a layered context: itself when it already is one, else an empty layer over it. */
   static over(ctx: Context): LayeredContext {
-    return ctx instanceof LayeredContext ? ctx : new LayeredContext(ctx, []);
+    return ctx instanceof LayeredContext ? ctx : new LayeredContext(ctx, NO_ENTRIES);
   }
 
   getValue(key: symbol): unknown {
@@ -30,12 +32,35 @@ export class LayeredContext implements Context {
     return this.base.getValue(key);
   }
 
-  setValue(key: symbol, value: unknown): Context {
+  setValue(key: symbol, value: unknown): LayeredContext {
     return new LayeredContext(this.base, withEntry(this.entries, key, value));
   }
 
+  /**
+   * This context with up to three entries set in one copy (a pair whose key is `undefined` is skipped), where
+   * `setValue` would copy once per entry.
+   */
+  setValues(
+    key1: symbol,
+    value1: unknown,
+    key2?: symbol,
+    value2?: unknown,
+    key3?: symbol,
+    value3?: unknown,
+  ): LayeredContext {
+    const entries = this.entries;
+    const next = new Array<unknown>(entries.length + 6);
+    let length = entries.length;
+    for (let i = 0; i < length; i++) next[i] = entries[i];
+    length = putEntry(next, length, key1, value1);
+    if (key2 !== undefined) length = putEntry(next, length, key2, value2);
+    if (key3 !== undefined) length = putEntry(next, length, key3, value3);
+    next.length = length;
+    return new LayeredContext(this.base, next);
+  }
+
   /** An own entry holding `undefined` hides the base's value, which is what deleting means here. */
-  deleteValue(key: symbol): Context {
+  deleteValue(key: symbol): LayeredContext {
     return new LayeredContext(this.base, withEntry(this.entries, key, undefined));
   }
 }
@@ -55,4 +80,40 @@ function withEntry(entries: readonly unknown[], key: symbol, value: unknown): un
   next[length] = key;
   next[length + 1] = value;
   return next;
+}
+
+/** Sets `key` in `entries` (the first `length` slots used, room after them): returns the new length. */
+function putEntry(entries: unknown[], length: number, key: symbol, value: unknown): number {
+  for (let i = 0; i < length; i += 2) {
+    if (entries[i] === key) {
+      entries[i + 1] = value;
+      return length;
+    }
+  }
+  entries[length] = key;
+  entries[length + 1] = value;
+  return length + 2;
+}
+
+/**
+ * The context key `write` sets, found once by watching it write into a probe: `trace.setSpan` and
+ * `propagation.setBaggage` keep their keys private, and `setValues` needs them. Undefined when `write`
+ * set none (an API that changed: callers then use `write` itself).
+ */
+export function keySetBy(write: (ctx: Context) => unknown): symbol | undefined {
+  let found: symbol | undefined;
+  const probe: Context = {
+    getValue: () => undefined,
+    setValue(key) {
+      found ??= key;
+      return probe;
+    },
+    deleteValue: () => probe,
+  };
+  try {
+    write(probe);
+  } catch {
+    return undefined;
+  }
+  return found;
 }

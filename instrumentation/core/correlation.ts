@@ -83,10 +83,18 @@ export class CorrelationBaggage implements Baggage {
  * when its baggage already says so (the common case inside a flow).
  */
 export function setCorrelationBaggage(ctx: Context, id: string): Context {
+  const baggage = correlationBaggageFor(ctx, id);
+  return baggage ? propagation.setBaggage(ctx, baggage) : ctx;
+}
+
+/** The baggage `setCorrelationBaggage` would set on `ctx`, or undefined when `ctx`'s baggage already says so. */
+export function correlationBaggageFor(ctx: Context, id: string): Baggage | undefined {
   const baggage = propagation.getBaggage(ctx);
-  if (!baggage) return propagation.setBaggage(ctx, new CorrelationBaggage(id));
-  if (baggage.getEntry(BAGGAGE_CORRELATION_ID)?.value === id) return ctx;
-  return propagation.setBaggage(ctx, baggage.setEntry(BAGGAGE_CORRELATION_ID, { value: id }));
+  if (!baggage) return new CorrelationBaggage(id);
+  // Ours already (a delivery inside its producer's context): read without the entry object getEntry makes.
+  if (baggage instanceof CorrelationBaggage && baggage.correlationId === id) return undefined;
+  if (baggage.getEntry(BAGGAGE_CORRELATION_ID)?.value === id) return undefined;
+  return baggage.setEntry(BAGGAGE_CORRELATION_ID, { value: id });
 }
 
 /** Returns `ctx` carrying `id` as the correlation ID (flow entry and baggage). */

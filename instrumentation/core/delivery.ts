@@ -18,9 +18,10 @@ import {
   type Span,
   trace,
 } from '@opentelemetry/api';
+import { wallClockAt } from './clock.js';
 import { LayeredContext } from './context.js';
 import { resolveIncomingCorrelationId, setCorrelationBaggage } from './correlation.js';
-import { withFlow } from './flow.js';
+import { flowOf, withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { ConsumerSeries } from './metrics.js';
 import { DEFAULT_OPTIONS } from './options.js';
@@ -44,7 +45,7 @@ import {
 } from './semconv.js';
 import { recordError, recordOutcomeStatus, startConsumerSpan } from './spans.js';
 import type { ConsumeInfo } from './types.js';
-import { isPromiseLike, shallowCopy } from './utils.js';
+import { isPromiseLike } from './utils.js';
 
 export const DEFAULT_SETTLE_TIMEOUT_MS = DEFAULT_OPTIONS.settleTimeoutMs;
 const MAX_CAPTURED_HEADER_LENGTH = 256;
@@ -188,8 +189,8 @@ class TracedDelivery<TMessage> implements Delivery {
   private readonly req: DeliveryRequest<TMessage>;
   private readonly series: ConsumerSeries;
   private readonly startedAt = performance.now();
-  /** Wall-clock time at `startedAt`; later wall times derive from the monotonic clock (one `Date.now()`). */
-  private readonly startedAtWall = Date.now();
+  /** Wall-clock time at `startedAt`; later wall times derive from the monotonic clock. */
+  private readonly startedAtWall = wallClockAt(this.startedAt);
   private readonly settleTimeoutMs: number | false;
   private handlerState = HandlerState.None;
   private handlerEndedAt: number | undefined;
@@ -226,7 +227,15 @@ class TracedDelivery<TMessage> implements Delivery {
     const messageBaggage = propagation.getBaggage(incoming.context);
     if (messageBaggage && messageBaggage !== propagation.getBaggage(base))
       base = propagation.setBaggage(base, messageBaggage);
-    base = withFlow(setCorrelationBaggage(base, correlationId), { correlationId, originAt, serviceName });
+    base = setCorrelationBaggage(base, correlationId);
+    // In process (the bus) the producer's context usually carries this very flow already: no copy then.
+    const flow = flowOf(base);
+    if (
+      flow?.correlationId !== correlationId ||
+      flow.originAt !== originAt ||
+      flow.serviceName !== serviceName
+    )
+      base = withFlow(base, { correlationId, originAt, serviceName });
 
     const span = startConsumerSpan(
       instr.tracer,
@@ -242,7 +251,7 @@ class TracedDelivery<TMessage> implements Delivery {
     );
     this.span = span;
     // Only a recording span needs its attributes; unsampled deliveries skip building them.
-    if (span.isRecording()) span.setAttributes(this.attributes(publishedAt, originAt, serviceName));
+    if (span.isRecording()) this.setAttributes(span, publishedAt, originAt, serviceName);
     this.context = trace.setSpan(base, span);
 
     this.series = instr.metrics.consumer(instr.system, req.destination, req.consumerGroup);
@@ -260,29 +269,31 @@ class TracedDelivery<TMessage> implements Delivery {
     if (consumeHook) instr.guard.do('consumeHook', () => consumeHook(span, this.info()));
   }
 
-  private attributes(
+  /** The contract's attributes, set one by one: no intermediate object for the SDK to copy again. */
+  private setAttributes(
+    span: Span,
     publishedAt: number | undefined,
     originAt: number,
     serviceName: string | undefined,
-  ): Attributes {
+  ): void {
     const req = this.req;
     const given = req.attributes;
-    const attributes: Attributes = typeof given === 'function' ? given() : shallowCopy(given);
-    attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = this.correlationId;
-    attributes[ATTR_HOPTRACE_DELIVERY_ATTEMPT] = this.attempt;
-    attributes[ATTR_HOPTRACE_ORIGIN_AT] = originAt;
-    if (this.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = this.messageId;
-    if (req.consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = req.consumerGroup;
-    if (serviceName) attributes[ATTR_HOPTRACE_SERVICE_NAME] = serviceName;
-    if (publishedAt !== undefined) attributes[ATTR_HOPTRACE_PUBLISHED_AT] = publishedAt;
+    if (given !== undefined) span.setAttributes(typeof given === 'function' ? given() : given);
+    span.setAttribute(ATTR_MESSAGING_MESSAGE_CONVERSATION_ID, this.correlationId);
+    span.setAttribute(ATTR_HOPTRACE_DELIVERY_ATTEMPT, this.attempt);
+    span.setAttribute(ATTR_HOPTRACE_ORIGIN_AT, originAt);
+    if (this.messageId !== undefined) span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, this.messageId);
+    if (req.consumerGroup !== undefined)
+      span.setAttribute(ATTR_MESSAGING_CONSUMER_GROUP_NAME, req.consumerGroup);
+    if (serviceName) span.setAttribute(ATTR_HOPTRACE_SERVICE_NAME, serviceName);
+    if (publishedAt !== undefined) span.setAttribute(ATTR_HOPTRACE_PUBLISHED_AT, publishedAt);
     if (req.deadLetter) {
-      attributes[ATTR_HOPTRACE_DEAD_LETTER_REASON] = req.deadLetter.reason;
-      if (req.deadLetter.source) attributes[ATTR_HOPTRACE_DEAD_LETTER_SOURCE] = req.deadLetter.source;
+      span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_REASON, req.deadLetter.reason);
+      if (req.deadLetter.source) span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_SOURCE, req.deadLetter.source);
     }
     if (this.instr.captureHeaders.length > 0 && req.headers) {
-      captureHeaders(attributes, req.headers, this.instr.captureHeaders);
+      captureHeaders(span, req.headers, this.instr.captureHeaders);
     }
-    return attributes;
   }
 
   private info(): ConsumeInfo<TMessage> {
@@ -344,7 +355,11 @@ class TracedDelivery<TMessage> implements Delivery {
         span.setAttribute(ATTR_HOPTRACE_DEAD_LETTER_REASON, detail.deadLetterReason);
         if (detail.countDeadLetter) this.series.deadLettered(detail.deadLetterReason);
       }
-      const settledAt = performance.now();
+      // A wrapper that settles right after the handler (no settle timeout): the handler's end is the settle time.
+      const settledAt =
+        this.settleTimeoutMs === false && this.handlerEndedAt !== undefined
+          ? this.handlerEndedAt
+          : performance.now();
       this.series.finished(
         outcome,
         ((this.handlerEndedAt ?? settledAt) - this.startedAt) / 1000,
@@ -417,12 +432,12 @@ class TracedDelivery<TMessage> implements Delivery {
   }
 }
 
-function captureHeaders(attributes: Attributes, headers: HeaderCarrier, names: readonly string[]): void {
+function captureHeaders(span: Span, headers: HeaderCarrier, names: readonly string[]): void {
   for (const name of names) {
     const value = headers[name];
     const text =
       typeof value === 'number' || typeof value === 'boolean' ? String(value) : headerString(value);
     if (text !== undefined)
-      attributes[`${ATTR_HOPTRACE_HEADER_PREFIX}${name}`] = text.slice(0, MAX_CAPTURED_HEADER_LENGTH);
+      span.setAttribute(`${ATTR_HOPTRACE_HEADER_PREFIX}${name}`, text.slice(0, MAX_CAPTURED_HEADER_LENGTH));
   }
 }

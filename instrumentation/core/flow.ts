@@ -13,7 +13,8 @@ export interface Flow {
   readonly serviceName?: string;
 }
 
-const FLOW_KEY = createContextKey('hoptrace.flow');
+/** @internal For `LayeredContext.setValues`. */
+export const FLOW_KEY = createContextKey('hoptrace.flow');
 
 export function flowOf(ctx: Context = context.active()): Flow | undefined {
   return ctx.getValue(FLOW_KEY) as Flow | undefined;

@@ -61,6 +61,72 @@ describe('messaging metrics', () => {
     assert.equal(values.find((v) => v.labels.messaging_destination_name === '__other__')?.value, 50);
   });
 
+  it('keeps series apart when outcomes, errors and operations alternate (the memoized paths)', async () => {
+    const registry = createOpenMetricsRegistry();
+    const metrics = getMessagingMetrics(registry);
+    const consumer = metrics.consumer('kafka', 't', 'g');
+    const sequence: [string, string][] = [
+      ['ack', ''],
+      ['ack', ''],
+      ['ack', 'TypeError'],
+      ['retry', ''],
+      ['ack', ''],
+      ['retry', ''],
+      ['retry', 'TypeError'],
+    ];
+    for (const [outcome, error] of sequence) {
+      consumer.started(0, 0);
+      consumer.finished(outcome as 'ack', 0.001, error);
+    }
+    const producer = metrics.producer('kafka', 't', 'send');
+    producer.sent();
+    producer.sent('ECONNRESET');
+    producer.sent();
+    producer.operation('send', 0.001);
+    producer.operation('flush', 0.001);
+    producer.operation('send', 0.001, 'ECONNRESET');
+    producer.operation('send', 0.001);
+    // The same destination through a second lookup: the same series, not a new one.
+    assert.equal(metrics.consumer('kafka', 't', 'g'), consumer);
+    assert.equal(metrics.producer('kafka', 't', 'send'), producer);
+
+    const consumed = (await registry.getSingleMetric('messaging_client_consumed_messages_total')?.get())
+      ?.values;
+    const count = (outcome: string, error: string) =>
+      consumed?.find((v) => v.labels.hoptrace_outcome === outcome && v.labels.error_type === error)?.value;
+    assert.equal(count('ack', ''), 3);
+    assert.equal(count('ack', 'TypeError'), 1);
+    assert.equal(count('retry', ''), 2);
+    assert.equal(count('retry', 'TypeError'), 1);
+    const sent = (await registry.getSingleMetric('messaging_client_sent_messages_total')?.get())?.values;
+    assert.equal(sent?.find((v) => v.labels.error_type === '')?.value, 2);
+    assert.equal(sent?.find((v) => v.labels.error_type === 'ECONNRESET')?.value, 1);
+    const durations = (await registry.getSingleMetric('messaging_client_operation_duration_seconds')?.get())
+      ?.values;
+    const durationCount = (operation: string, error: string) =>
+      durations?.find(
+        (v) =>
+          (v as { metricName?: string }).metricName?.endsWith('_count') &&
+          v.labels.messaging_operation_name === operation &&
+          v.labels.error_type === error,
+      )?.value;
+    assert.equal(durationCount('send', ''), 2);
+    assert.equal(durationCount('flush', ''), 1);
+    assert.equal(durationCount('send', 'ECONNRESET'), 1);
+  });
+
+  it('bounds destinations after the limit is reached through the cached lookups too', async () => {
+    const registry = createOpenMetricsRegistry();
+    const metrics = getMessagingMetrics(registry, 2);
+    for (let round = 0; round < 2; round++)
+      for (const topic of ['a', 'b', 'c', 'd']) metrics.consumer('kafka', topic, 'g').redelivered();
+    const values = (await registry.getSingleMetric('hoptrace_redeliveries_total')?.get())?.values ?? [];
+    const byDestination = Object.fromEntries(
+      values.map((v) => [v.labels.messaging_destination_name, v.value]),
+    );
+    assert.deepEqual(byDestination, { a: 2, b: 2, __other__: 4 });
+  });
+
   it('works without exemplars on a Prometheus-format registry', async () => {
     const registry = new Registry();
     const consumer = getMessagingMetrics(registry).consumer('kafka', 't', 'g');

@@ -222,6 +222,9 @@ class RegistryMetrics implements MessagingMetrics {
 
   producer(system: MessagingSystem, destination: string, operationName: string): ProducerSeries {
     try {
+      // A destination already admitted by the limiter is its own label: found without asking the limiter.
+      const known = this.producers.get(system, destination, operationName);
+      if (known) return known;
       const bounded = this.destinations.bound(system, LABEL_DESTINATION, destination);
       return (
         this.producers.get(system, bounded, operationName) ??
@@ -240,8 +243,10 @@ class RegistryMetrics implements MessagingMetrics {
 
   consumer(system: MessagingSystem, destination: string, group: string | undefined): ConsumerSeries {
     try {
-      const bounded = this.destinations.bound(system, LABEL_DESTINATION, destination);
       const groupLabel = group ?? '';
+      const known = this.consumers.get(system, destination, groupLabel);
+      if (known) return known;
+      const bounded = this.destinations.bound(system, LABEL_DESTINATION, destination);
       return (
         this.consumers.get(system, bounded, groupLabel) ??
         this.consumers.set(
@@ -375,6 +380,9 @@ class Producer implements ProducerSeries {
   private readonly sentBy = new Map<string, CounterSeries>();
   private readonly durations = new Table2<HistogramSeries>();
   private readonly returnedBy = new Map<string, CounterSeries>();
+  // The usual case, a successful send of this series' own operation, without map lookups.
+  private okSent: CounterSeries | undefined;
+  private okDuration: HistogramSeries | undefined;
 
   constructor(
     private readonly set: MetricSet,
@@ -387,6 +395,10 @@ class Producer implements ProducerSeries {
   }
 
   sent(errorType = ''): void {
+    if (errorType === '' && this.okSent) {
+      this.okSent.inc();
+      return;
+    }
     const error = this.boundErrorType(errorType);
     let child = this.sentBy.get(error);
     if (!child) {
@@ -396,11 +408,16 @@ class Producer implements ProducerSeries {
         [LABEL_ERROR_TYPE]: error,
       });
       this.sentBy.set(error, child);
+      if (error === '') this.okSent = child;
     }
     child.inc();
   }
 
   operation(operation: string, seconds: number, errorType = ''): void {
+    if (errorType === '' && operation === this.operationName && this.okDuration) {
+      this.okDuration.observe(seconds);
+      return;
+    }
     const error = this.boundErrorType(errorType);
     const child =
       this.durations.get(operation, error) ??
@@ -413,6 +430,7 @@ class Producer implements ProducerSeries {
           [LABEL_ERROR_TYPE]: error,
         }),
       );
+    if (error === '' && operation === this.operationName) this.okDuration = child;
     child.observe(seconds);
   }
 
@@ -426,6 +444,11 @@ class Producer implements ProducerSeries {
   }
 }
 
+interface FinishedChildren {
+  consumed: CounterSeries;
+  duration: HistogramSeries;
+}
+
 /** Consume-side series of one (system, destination, group): the per-delivery children resolved up front. */
 class Consumer implements ConsumerSeries {
   private readonly inFlight: GaugeSeries;
@@ -434,7 +457,9 @@ class Consumer implements ConsumerSeries {
   private readonly flowAge: HistogramSeries;
   private readonly redeliveries: CounterSeries;
   private readonly deadLetteredBy = new Map<string, CounterSeries>();
-  private readonly finishedBy = new Table2<{ consumed: CounterSeries; duration: HistogramSeries }>();
+  private readonly finishedBy = new Table2<FinishedChildren>();
+  private lastOutcome: Outcome | undefined;
+  private lastChildren: FinishedChildren | undefined;
 
   constructor(
     private readonly set: MetricSet,
@@ -482,6 +507,17 @@ class Consumer implements ConsumerSeries {
     span?: SpanContext,
     nowMs?: number,
   ): void {
+    // Most deliveries repeat the previous one's outcome without an error: no map lookups then.
+    let children = errorType === '' && outcome === this.lastOutcome ? this.lastChildren : undefined;
+    if (!children) children = this.childrenFor(outcome, errorType);
+    const now = nowMs ?? Date.now();
+    children.consumed.inc();
+    if (seconds !== undefined) children.duration.observe(seconds, this.exemplars ? span : undefined, now);
+    this.inFlight.dec();
+    this.lastProcessed.set(now / 1000);
+  }
+
+  private childrenFor(outcome: Outcome, errorType: string): FinishedChildren {
     const error = this.boundErrorType(errorType);
     let children = this.finishedBy.get(outcome, error);
     if (!children) {
@@ -491,11 +527,11 @@ class Consumer implements ConsumerSeries {
         consumed: this.set.consumed.child({ ...duration, [LABEL_OUTCOME]: outcome }),
       });
     }
-    const now = nowMs ?? Date.now();
-    children.consumed.inc();
-    if (seconds !== undefined) children.duration.observe(seconds, this.exemplars ? span : undefined, now);
-    this.inFlight.dec();
-    this.lastProcessed.set(now / 1000);
+    if (error === '') {
+      this.lastOutcome = outcome;
+      this.lastChildren = children;
+    }
+    return children;
   }
 
   abandoned(): void {

@@ -37,18 +37,20 @@ export interface SpanStart {
 export function startProducerSpan(tracer: Tracer, start: SpanStart, parent: Context): Span {
   return tracer.startSpan(
     `${start.operationName} ${start.destination}`,
-    {
-      kind: SpanKind.PRODUCER,
-      attributes: {
-        [ATTR_MESSAGING_SYSTEM]: start.system,
-        [ATTR_MESSAGING_DESTINATION_NAME]: start.destination,
-        [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_TYPE_SEND,
-        [ATTR_MESSAGING_OPERATION_NAME]: start.operationName,
-        ...start.attributes,
-      },
-    },
+    { kind: SpanKind.PRODUCER, attributes: messagingAttributes(start, OPERATION_TYPE_SEND) },
     parent,
   );
+}
+
+/** The four messaging attributes every span starts with, then the caller's (a spread only when there are any). */
+function messagingAttributes(start: SpanStart, operationType: string): Attributes {
+  const attributes: Attributes = {
+    [ATTR_MESSAGING_SYSTEM]: start.system,
+    [ATTR_MESSAGING_DESTINATION_NAME]: start.destination,
+    [ATTR_MESSAGING_OPERATION_TYPE]: operationType,
+    [ATTR_MESSAGING_OPERATION_NAME]: start.operationName,
+  };
+  return start.attributes ? { ...attributes, ...start.attributes } : attributes;
 }
 
 export interface ConsumerSpanStart extends SpanStart {
@@ -83,13 +85,7 @@ export function startConsumerSpan(tracer: Tracer, start: ConsumerSpanStart, base
       kind: SpanKind.CONSUMER,
       links,
       root: start.linkMode === 'link' || !start.remote,
-      attributes: {
-        [ATTR_MESSAGING_SYSTEM]: start.system,
-        [ATTR_MESSAGING_DESTINATION_NAME]: start.destination,
-        [ATTR_MESSAGING_OPERATION_TYPE]: operationType,
-        [ATTR_MESSAGING_OPERATION_NAME]: start.operationName,
-        ...start.attributes,
-      },
+      attributes: messagingAttributes(start, operationType),
     },
     parent,
   );

@@ -19,9 +19,11 @@ import type {
   EachBatchPayload,
   EachMessageHandler,
   EachMessagePayload,
+  KafkaMessage,
 } from 'kafkajs';
 import { ATTR_MESSAGING_DESTINATION_PARTITION_ID } from '../core/semconv.js';
 import {
+  type AwaitedHandlerOutcome,
   type BatchDelivery,
   type Delivery,
   deadLetterInfoOf,
@@ -32,8 +34,54 @@ import {
 } from '../transport/index.js';
 import { DeadLetterWriter } from './dead-letter.js';
 import type { KafkaInstr, KafkaWrapContext } from './internal-types.js';
-import { registerMessageScope } from './message-context.js';
+import { type MessageScope, registerMessageScope } from './message-context.js';
+import type { KafkaConsumeMessage } from './types.js';
 import { consumerAttributes, recordTimestamp } from './utils.js';
+
+/** How one `eachMessage` handler finished: one object per message instead of an object and two closures. */
+class MessageFinished implements AwaitedHandlerOutcome {
+  constructor(
+    private readonly consumer: TracedConsumer,
+    private readonly payload: EachMessagePayload,
+    private readonly delivery: Delivery,
+    private readonly attempt: number,
+  ) {}
+
+  succeeded(): void {
+    this.consumer.acked(this.payload, this.delivery);
+  }
+
+  failed(error: unknown): Promise<boolean> {
+    return this.consumer.failedAttempt(this.payload, this.delivery, this.attempt, error);
+  }
+}
+
+/** One message of a traced batch, for `withMessageContext`: each `start()` is a new attempt at it. */
+class BatchMessageScope implements MessageScope, KafkaConsumeMessage {
+  private attempts = 0;
+
+  constructor(
+    private readonly batch: BatchDelivery,
+    private readonly index: number,
+    private readonly hooked: boolean,
+    readonly topic: string,
+    readonly partition: number,
+    readonly message: KafkaMessage,
+  ) {}
+
+  start(): Delivery {
+    this.attempts += 1;
+    const { topic, partition, message } = this;
+    return this.batch.startMessage(this.index, {
+      attempt: this.attempts,
+      deadLetter: deadLetterInfoOf(message.headers),
+      attributes: () => consumerAttributes(partition, message),
+      // Only hooks read it: without hooks, this scope stands in (it has the same three fields).
+      message: this.hooked ? { topic, partition, message } : this,
+      settleTimeoutMs: false,
+    });
+  }
+}
 
 /** Failed attempts at the offset a partition is stuck on. */
 class AttemptTracker {
@@ -68,6 +116,8 @@ class TracedConsumer {
   private readonly instr: KafkaInstr;
   private readonly attempts = new AttemptTracker();
   private readonly deadLetters: DeadLetterWriter | undefined;
+  /** A consume or settle hook is set: only then is the hooks' message object built per message. */
+  private readonly hooked: boolean;
 
   constructor(
     private readonly ctx: KafkaWrapContext,
@@ -76,6 +126,7 @@ class TracedConsumer {
   ) {
     this.instr = ctx.instr;
     this.deadLetters = ctx.deadLetter ? new DeadLetterWriter(ctx, groupId) : undefined;
+    this.hooked = ctx.instr.hooks.consumeHook !== undefined || ctx.instr.hooks.settleHook !== undefined;
   }
 
   /** The consumer as the caller sees it: `run` and `disconnect` are ours, everything else kafkajs's. */
@@ -133,10 +184,12 @@ class TracedConsumer {
         this.instr.guard.report('eachMessage', err);
         return handler(payload);
       }
-      return runHandlerAwaited(this.instr.guard, delivery, () => handler(payload), {
-        succeeded: () => this.acked(payload, delivery),
-        failed: (error) => this.failedAttempt(payload, delivery, attempt, error),
-      });
+      return runHandlerAwaited(
+        this.instr.guard,
+        delivery,
+        () => handler(payload),
+        new MessageFinished(this, payload, delivery, attempt),
+      );
     };
   }
 
@@ -150,13 +203,14 @@ class TracedConsumer {
       publishedAtFallback: recordTimestamp(message),
       deadLetter: deadLetterInfoOf(message.headers),
       attributes: () => consumerAttributes(partition, message),
-      message: { topic, partition, message },
+      // Only hooks read it: without hooks, the payload stands in (a superset of the hook's shape).
+      message: this.hooked ? { topic, partition, message } : payload,
       // The wrapper settles as soon as the handler finishes: no settle timer needed.
       settleTimeoutMs: false,
     });
   }
 
-  private acked(payload: EachMessagePayload, delivery: Delivery): void {
+  acked(payload: EachMessagePayload, delivery: Delivery): void {
     this.attempts.done(payload.topic, payload.partition);
     delivery.settle('ack');
   }
@@ -165,7 +219,7 @@ class TracedConsumer {
    * A failed attempt: dead-lettered after the last one (true: the handler's promise then resolves, so
    * the offset commits), else recorded as `retry` (false: kafkajs gets the same error and retries).
    */
-  private async failedAttempt(
+  async failedAttempt(
     payload: EachMessagePayload,
     delivery: Delivery,
     attempt: number,
@@ -224,21 +278,14 @@ class TracedConsumer {
       messages: batch.messages.map((m) => ({ headers: m.headers, publishedAtFallback: recordTimestamp(m) })),
       attributes: { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(batch.partition) },
     });
-    batch.messages.forEach((message, index) => {
-      let attempt = 0;
-      registerMessageScope(message, {
-        start: () => {
-          attempt += 1;
-          return delivery.startMessage(index, {
-            attempt,
-            deadLetter: deadLetterInfoOf(message.headers),
-            attributes: () => consumerAttributes(batch.partition, message),
-            message: { topic: batch.topic, partition: batch.partition, message },
-            settleTimeoutMs: false,
-          });
-        },
-      });
-    });
+    const { topic, partition, messages } = batch;
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index] as KafkaMessage;
+      registerMessageScope(
+        message,
+        new BatchMessageScope(delivery, index, this.hooked, topic, partition, message),
+      );
+    }
     return delivery;
   }
 }

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
-import type { ConsumerRunConfig, EachMessagePayload, Kafka, KafkaMessage, ProducerRecord } from 'kafkajs';
+import type {
+  ConsumerRunConfig,
+  EachBatchPayload,
+  EachMessagePayload,
+  Kafka,
+  KafkaMessage,
+  ProducerRecord,
+} from 'kafkajs';
 import { createTestTracing } from '../../test/helpers/tracing.js';
 import { createOpenMetricsRegistry } from '../core/metrics.js';
 import { instrumentKafka } from './instrument.js';
+import { withMessageContext } from './message-context.js';
 import type { KafkaInstrumentationOptions } from './types.js';
 
 /** A stand-in kafkajs client that records what reaches it; no broker involved. */
@@ -172,5 +180,44 @@ describe('instrumentKafka (no broker)', () => {
     assert.equal(config.eachMessage, eachMessage, 'caller config untouched');
     assert.equal(fake.runConfig?.autoCommit, false);
     assert.notEqual(fake.runConfig?.eachMessage, eachMessage);
+  });
+
+  it('hooks get exactly the documented message shapes (built only when a hook is set)', async () => {
+    const seen: Record<string, unknown[]> = { publish: [], consume: [], settle: [] };
+    const { fake, kafka } = setup({
+      hooks: {
+        publishHook: (_span, info) => seen.publish?.push(info.message),
+        consumeHook: (_span, info) => seen.consume?.push(info.message),
+        settleHook: (_span, info) => seen.settle?.push(info.message),
+      },
+    });
+    const message = { value: 'v' };
+    await kafka.producer().send({ topic: 'orders', messages: [message] });
+    assert.deepEqual(seen.publish, [{ topic: 'orders', message }]);
+
+    await kafka.consumer({ groupId: 'g' }).run({ eachMessage: async () => undefined });
+    const each = payload('3');
+    const eachMessage = fake.runConfig?.eachMessage as (p: EachMessagePayload) => Promise<void>;
+    await eachMessage(each);
+    const expected = { topic: 'orders', partition: 0, message: each.message };
+    assert.deepEqual(seen.consume, [expected]);
+    assert.deepEqual(seen.settle, [expected]);
+
+    await kafka.consumer({ groupId: 'g' }).run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) withMessageContext(m, () => undefined);
+      },
+    });
+    const batched = payload('4').message;
+    const eachBatch = fake.runConfig?.eachBatch as (p: EachBatchPayload) => Promise<void>;
+    await eachBatch({
+      batch: { topic: 'orders', partition: 2, messages: [batched] },
+    } as unknown as EachBatchPayload);
+    const batchExpected = { topic: 'orders', partition: 2, message: batched };
+    assert.deepEqual(seen.consume?.[1], batchExpected);
+    assert.deepEqual(seen.settle?.[1], batchExpected);
+    // Plain objects with these keys only (no payload functions, no wrapper internals).
+    for (const info of [...(seen.consume ?? []), ...(seen.settle ?? [])])
+      assert.deepEqual(Object.keys(info as object).sort(), ['message', 'partition', 'topic']);
   });
 });

@@ -7,7 +7,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { type Delivery, guardFor, runHandler } from '../transport/index.js';
 
-interface MessageScope {
+export interface MessageScope {
   /** Starts one attempt at the message (a new delivery each call). */
   start(): Delivery | undefined;
 }

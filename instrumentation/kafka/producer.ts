@@ -7,6 +7,7 @@ import type { Message, Producer, ProducerBatch, ProducerRecord, RecordMetadata, 
 import { ATTR_MESSAGING_DESTINATION_PARTITION_ID, ATTR_MESSAGING_KAFKA_OFFSET } from '../core/semconv.js';
 import { type PublishOperation, shallowCopy, startPublish } from '../transport/index.js';
 import type { KafkaInstr } from './internal-types.js';
+import type { KafkaPublishMessage } from './types.js';
 import { producerAttributes } from './utils.js';
 
 type Sender = Pick<Producer, 'send' | 'sendBatch'>;
@@ -18,12 +19,16 @@ interface TracedSend {
   end(result: RecordMetadata[] | undefined, error?: unknown): void;
 }
 
+/** What a publish gets as its hooks' message when no publish hook is set (nothing reads it then). */
+const UNHOOKED: KafkaPublishMessage = Object.freeze({ topic: '', message: Object.freeze({ value: null }) });
+
 function tracedMessages(
   instr: KafkaInstr,
   topic: string,
   messages: Message[],
   operations: PublishOperation[],
 ): Message[] {
+  const hooked = instr.hooks.publishHook !== undefined;
   return messages.map((message) => {
     // Lean headers: the record timestamp (CreateTime) is the publish time, unless the caller set its own.
     const stamp = message.timestamp === undefined || message.timestamp === null;
@@ -34,7 +39,7 @@ function tracedMessages(
       messageIdHeader: true,
       brokerPublishTime: stamp,
       attributes: () => producerAttributes(message, messages.length),
-      message: { topic, message },
+      message: hooked ? { topic, message } : UNHOOKED,
     });
     operations.push(operation);
     const traced = shallowCopy(message);

@@ -13,7 +13,7 @@ import {
   ATTR_MESSAGING_MESSAGE_BODY_SIZE,
   ATTR_MESSAGING_MESSAGE_ID,
 } from '../core/semconv.js';
-import { startPublish } from '../transport/index.js';
+import { shallowCopy, startPublish } from '../transport/index.js';
 import type { PublisherLike, PubSubWrapContext } from './internal-types.js';
 import type { PubSubPublishMessage } from './types.js';
 import { addClientTraceparent, budgetAttributes, shortName } from './utils.js';
@@ -28,7 +28,12 @@ export function wrapPublisher<T extends object>(ctx: PubSubWrapContext, publishe
   const existing = ctx.wrappers.get(publisher);
   if (existing) return existing as T;
   const raw = publisher as unknown as PublisherLike;
-  const publishMessage = (...args: unknown[]) => publishTraced(ctx, raw, args);
+  // A publisher's topic never changes: its short name once, not a getter and a regex per message.
+  let topic: string | undefined;
+  const publishMessage = (...args: unknown[]) => {
+    topic ??= shortName(raw.topic?.name);
+    return publishTraced(ctx, raw, args, topic);
+  };
   const proxy = new Proxy(publisher, {
     get(target, prop) {
       if (prop === 'publishMessage') return publishMessage;
@@ -40,7 +45,12 @@ export function wrapPublisher<T extends object>(ctx: PubSubWrapContext, publishe
   return proxy;
 }
 
-function publishTraced(ctx: PubSubWrapContext, publisher: PublisherLike, args: unknown[]): unknown {
+function publishTraced(
+  ctx: PubSubWrapContext,
+  publisher: PublisherLike,
+  args: unknown[],
+  topic: string,
+): unknown {
   const message = args[0] as OutgoingMessage | undefined;
   const callerAttributes = message && typeof message === 'object' ? (message.attributes ?? {}) : undefined;
   // Leave what the client would reject (no data and no attributes, bad arguments) to the client, unchanged.
@@ -52,7 +62,6 @@ function publishTraced(ctx: PubSubWrapContext, publisher: PublisherLike, args: u
     return publisher.publishMessage(...args);
   }
   const { instr } = ctx;
-  const topic = shortName(publisher.topic?.name);
   const attributes: Attributes = {};
   if (message.data) attributes[ATTR_MESSAGING_MESSAGE_BODY_SIZE] = message.data.byteLength;
   if (message.orderingKey) attributes[ATTR_MESSAGING_GCP_PUBSUB_ORDERING_KEY] = message.orderingKey;
@@ -73,7 +82,8 @@ function publishTraced(ctx: PubSubWrapContext, publisher: PublisherLike, args: u
     if (ctx.clientTraceContext && addClientTraceparent(budget.attributes, budget.attributes.traceparent)) {
       wroteClientTraceparent = budget.attributes.traceparent as string;
     }
-    outgoing = { ...message, attributes: budget.attributes };
+    outgoing = shallowCopy(message);
+    outgoing.attributes = budget.attributes;
   } catch (err) {
     instr.guard.report('publish attributes', err);
   }

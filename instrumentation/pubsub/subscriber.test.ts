@@ -120,6 +120,57 @@ describe('pubsub subscriber wrapper', () => {
     assert.equal(span!.attributes['error.type'], 'HOPTRACE_PUBSUB_LEASE_EXPIRED');
   });
 
+  it('keeps one lease timer for all open deliveries, each settled when its own lease runs out', async () => {
+    const sub = fakeSubscription({ _subscriber: { maxExtensionTime: { totalOf: () => 400 } } });
+    const { tracing, wrapped, raw } = setup({}, sub);
+    const held = new Map<string, Message>();
+    wrapped.on('message', (m: Message) => {
+      if (m.data.toString() === 'ack') m.ack();
+      else held.set(m.id, m);
+    });
+    const realSetTimeout = globalThis.setTimeout;
+    let timers = 0;
+    // Lease timers only (0 < delay <= the 400 ms lease): not the core's settle timeout (30 s) nor the
+    // in-memory exporter's setTimeout(0).
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      const delay = Number(args[1]);
+      if (delay > 0 && delay <= 400) timers++;
+      return realSetTimeout(...args);
+    }) as typeof setTimeout;
+    let early: Message;
+    let late: Message;
+    try {
+      // Received 380 ms ago: its lease ends in 20 ms, long before the ones received now.
+      early = fakeMessage({ received: Date.now() - 380 }).message;
+      late = fakeMessage().message;
+      raw.emit('message', late);
+      raw.emit('message', early);
+      for (let i = 0; i < 50; i++) raw.emit('message', fakeMessage().message);
+      for (let i = 0; i < 50; i++) raw.emit('message', fakeMessage({ data: Buffer.from('ack') }).message);
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    // One timer for the first lease, set again once for the earlier one: not one per message.
+    assert.ok(timers <= 2, `${timers} lease timers for 102 messages`);
+    const acked = Array.from({ length: 50 }, () => 'ack');
+    assert.deepEqual(outcome(tracing), acked);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(outcome(tracing), [...acked, 'retry']);
+    assert.equal(tracing.spans()[50]!.attributes['error.type'], 'HOPTRACE_PUBSUB_LEASE_EXPIRED');
+    held.get(late.id)!.ack();
+    assert.deepEqual(outcome(tracing), [...acked, 'retry', 'ack']);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.deepEqual(outcome(tracing), [
+      ...acked,
+      'retry',
+      'ack',
+      ...Array.from({ length: 50 }, () => 'retry'),
+    ]);
+    // Settled by its lease, the early message's later ack changes nothing.
+    held.get(early.id)!.ack();
+    assert.equal(tracing.spans().length, 102);
+  });
+
   it('settles ackWithResponse when the response comes, returning its value', async () => {
     const { tracing, wrapped, raw } = setup();
     let response: unknown;

@@ -88,12 +88,13 @@ export function wrapSubscription<T extends object>(ctx: PubSubWrapContext, subsc
   return proxy;
 }
 
-/** One delivery in progress: its span, the Message proxy the listener gets, the lease timer. */
+/** One delivery in progress: its span, the Message proxy the listener gets, when its lease runs out. */
 interface OpenDelivery {
   readonly delivery: Delivery;
   readonly message: Message;
   proxy: Message;
-  timer: NodeJS.Timeout | undefined;
+  leaseMs: number;
+  leaseEnds: number;
 }
 
 export class SubscriptionTracer {
@@ -104,6 +105,9 @@ export class SubscriptionTracer {
   /** Attempt limit of the dead-letter policy; null: none or unreadable; undefined: not known yet. */
   private maxAttempts: number | null | undefined;
   private fetching = false;
+  /** One timer for all open leases, due at the earliest (a timer per message cost more than the rest of `start`). */
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private leaseDue = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly ctx: PubSubWrapContext,
@@ -168,10 +172,18 @@ export class SubscriptionTracer {
         message: { subscription: this.name, message } as PubSubConsumeMessage,
         settleTimeoutMs: this.ctx.settleTimeoutMs,
       });
-      const open: OpenDelivery = { delivery, message, proxy: message, timer: undefined };
+      const leaseMs = this.maxExtensionMs();
+      const received = Number(message.received) || Date.now();
+      const open: OpenDelivery = {
+        delivery,
+        message,
+        proxy: message,
+        leaseMs,
+        leaseEnds: received + leaseMs,
+      };
       open.proxy = this.settlingProxy(open);
       this.open.add(open);
-      this.startLeaseTimer(open);
+      if (open.leaseEnds < this.leaseDue) this.armLeases(open.leaseEnds);
       return open;
     } catch (err) {
       instr.guard.report('consume', err);
@@ -262,7 +274,6 @@ export class SubscriptionTracer {
       if (detail?.error !== undefined) this.markError(open, detail.error);
       return;
     }
-    if (open.timer) clearTimeout(open.timer);
     if (outcome === 'ack' || outcome === 'dead_letter') {
       if (typeof open.message.id === 'string') this.attempts.forget(open.message.id);
     }
@@ -275,17 +286,31 @@ export class SubscriptionTracer {
     });
   }
 
-  private startLeaseTimer(open: OpenDelivery): void {
-    const leaseMs = this.maxExtensionMs();
-    const received = Number(open.message.received) || Date.now();
-    const delay = Math.max(0, received + leaseMs - Date.now());
-    open.timer = setTimeout(() => {
-      open.timer = undefined;
-      const error = new PubSubLeaseExpiredError(this.name, leaseMs);
-      const [outcome, detail] = this.negative(open, error);
-      this.settle(open, outcome, detail);
-    }, delay);
-    open.timer.unref();
+  private armLeases(due: number): void {
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    this.leaseDue = due;
+    this.leaseTimer = setTimeout(() => this.expireLeases(), Math.max(0, due - Date.now()));
+    this.leaseTimer.unref();
+  }
+
+  /** Settles every open delivery whose lease ran out; the timer is set again for the next one. */
+  private expireLeases(): void {
+    this.leaseTimer = undefined;
+    this.leaseDue = Number.POSITIVE_INFINITY;
+    this.ctx.instr.guard.do('lease expiry', () => {
+      const now = Date.now();
+      let next = Number.POSITIVE_INFINITY;
+      for (const open of [...this.open]) {
+        if (open.leaseEnds > now) {
+          if (open.leaseEnds < next) next = open.leaseEnds;
+          continue;
+        }
+        const error = new PubSubLeaseExpiredError(this.name, open.leaseMs);
+        const [outcome, detail] = this.negative(open, error);
+        this.settle(open, outcome, detail);
+      }
+      if (next < this.leaseDue) this.armLeases(next);
+    });
   }
 
   /** The client's `maxExtensionTime` for this subscription (its Subscriber keeps it; default 60 min). */
@@ -334,11 +359,11 @@ export class SubscriptionTracer {
   close(original: Listener, thisArg: unknown, args: unknown[]): unknown {
     const abandon = () =>
       this.ctx.instr.guard.do('close', () => {
-        for (const open of this.open) {
-          if (open.timer) clearTimeout(open.timer);
-          open.delivery.abandon('subscription closed');
-        }
+        for (const open of this.open) open.delivery.abandon('subscription closed');
         this.open.clear();
+        if (this.leaseTimer) clearTimeout(this.leaseTimer);
+        this.leaseTimer = undefined;
+        this.leaseDue = Number.POSITIVE_INFINITY;
       });
     const last = args.length - 1;
     if (last >= 0 && typeof args[last] === 'function') {
