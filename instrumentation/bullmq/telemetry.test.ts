@@ -92,6 +92,23 @@ describe('BullMQTelemetry driven as BullMQ drives it', () => {
     });
   }
 
+  it('consume and settle hooks receive the Job the processor got', async () => {
+    const messages: unknown[] = [];
+    const { telemetry } = setup({
+      consumeHook: (_span: unknown, info: { message: unknown }) => messages.push(info.message),
+      settleHook: (_span: unknown, info: { message: unknown; outcome: string }) =>
+        messages.push(info.message),
+    });
+    let processed: unknown;
+    await addAndProcess(telemetry, (job) => {
+      processed = job;
+      return 'sent';
+    });
+    assert.equal(messages.length, 2);
+    assert.ok(processed);
+    for (const message of messages) assert.equal(message, processed);
+  });
+
   it('hooks that throw do not affect the job', async () => {
     const boom = () => {
       throw new Error('hook failed');
