@@ -9,6 +9,7 @@
  */
 import {
   type Attributes,
+  type Baggage,
   type Context,
   context,
   INVALID_SPAN_CONTEXT,
@@ -19,9 +20,9 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { wallClockAt } from './clock.js';
-import { LayeredContext } from './context.js';
-import { resolveIncomingCorrelationId, setCorrelationBaggage } from './correlation.js';
-import { flowOf, withFlow } from './flow.js';
+import { BAGGAGE_KEY, LayeredContext } from './context.js';
+import { resolveIncomingCorrelationId, withCorrelationEntry } from './correlation.js';
+import { FLOW_KEY, type Flow, flowOf, withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { ConsumerSeries } from './metrics.js';
 import { DEFAULT_OPTIONS } from './options.js';
@@ -223,19 +224,13 @@ class TracedDelivery<TMessage> implements Delivery {
     const serviceName = req.serviceName ?? instr.serviceName;
 
     // The handler's context carries the producer's baggage, plus our correlation ID and flow origin.
-    let base: Context = LayeredContext.over(req.base ?? context.active());
-    const messageBaggage = propagation.getBaggage(incoming.context);
-    if (messageBaggage && messageBaggage !== propagation.getBaggage(base))
-      base = propagation.setBaggage(base, messageBaggage);
-    base = setCorrelationBaggage(base, correlationId);
-    // In process (the bus) the producer's context usually carries this very flow already: no copy then.
-    const flow = flowOf(base);
-    if (
-      flow?.correlationId !== correlationId ||
-      flow.originAt !== originAt ||
-      flow.serviceName !== serviceName
-    )
-      base = withFlow(base, { correlationId, originAt, serviceName });
+    const base = handlerBase(
+      LayeredContext.over(req.base ?? context.active()),
+      propagation.getBaggage(incoming.context),
+      correlationId,
+      originAt,
+      serviceName,
+    );
 
     const span = startConsumerSpan(
       instr.tracer,
@@ -430,6 +425,33 @@ class TracedDelivery<TMessage> implements Delivery {
       this.settleTimer.unref();
     }
   }
+}
+
+/**
+ * The context a handler starts from: `base` with the producer's baggage (when it differs), the correlation
+ * entry and the flow, in one context copy, or none when `base` says all that already (the bus).
+ */
+function handlerBase(
+  base: LayeredContext,
+  messageBaggage: Baggage | undefined,
+  correlationId: string,
+  originAt: number,
+  serviceName: string | undefined,
+): Context {
+  const baseBaggage = propagation.getBaggage(base);
+  const carried = messageBaggage && messageBaggage !== baseBaggage ? messageBaggage : baseBaggage;
+  const baggage = withCorrelationEntry(carried, correlationId) ?? carried;
+  const flow = flowOf(base);
+  const flowChanged =
+    flow?.correlationId !== correlationId || flow.originAt !== originAt || flow.serviceName !== serviceName;
+  const newFlow: Flow | undefined = flowChanged ? { correlationId, originAt, serviceName } : undefined;
+  if (baggage === baseBaggage && !newFlow) return base;
+  if (BAGGAGE_KEY === undefined) {
+    const withBaggage = baggage === baseBaggage ? base : propagation.setBaggage(base, baggage as Baggage);
+    return newFlow ? withFlow(withBaggage, newFlow) : withBaggage;
+  }
+  if (baggage === baseBaggage) return withFlow(base, newFlow as Flow);
+  return base.setValues(BAGGAGE_KEY, baggage, newFlow ? FLOW_KEY : undefined, newFlow);
 }
 
 function captureHeaders(span: Span, headers: HeaderCarrier, names: readonly string[]): void {

@@ -13,7 +13,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { wallClockAt } from './clock.js';
-import { keySetBy, LayeredContext } from './context.js';
+import { BAGGAGE_KEY, LayeredContext, SPAN_KEY } from './context.js';
 import { correlationBaggageFor, resolveOutgoingCorrelationId } from './correlation.js';
 import { FLOW_KEY, type Flow, flowOf, withFlow } from './flow.js';
 import { randomId } from './ids.js';
@@ -80,9 +80,6 @@ export interface PublishOperation {
 }
 
 const LEAN: InjectOptions = { leanBaggage: true };
-
-const SPAN_KEY = keySetBy((ctx) => trace.setSpan(ctx, trace.wrapSpanContext(INVALID_SPAN_CONTEXT)));
-const BAGGAGE_KEY = keySetBy((ctx) => propagation.setBaggage(ctx, propagation.createBaggage()));
 
 /** `parent` with the producer span, the correlation baggage and the flow: one context copy instead of three. */
 function producerContext(parent: LayeredContext, span: Span, correlationId: string, flow: Flow): Context {
