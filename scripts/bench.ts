@@ -86,7 +86,12 @@ function runMode(spec: WorkloadSpec, mode: string, scale: number): Promise<ModeO
         }
       }
       const reason = signal ? `killed by ${signal}` : `exit ${code}`;
-      reject(new Error(`${reason}: ${stderr.trim().split('\n').slice(-3).join(' | ') || line}`));
+      const lines = stderr.trim().split('\n');
+      // A crash's stack ends in runtime frames: name its error line too, or the report says nothing.
+      const error = lines.find((l) => /\w*Error\b/.test(l))?.trim();
+      const tail = lines.slice(-3).join(' | ');
+      const detail = error && !tail.includes(error) ? `${error} | ... | ${tail}` : tail;
+      reject(new Error(`${reason}: ${detail || line}`));
     });
   });
 }

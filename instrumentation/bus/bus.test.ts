@@ -51,6 +51,21 @@ describe('Bus delivery', () => {
     await bus.close();
   });
 
+  it("moves a group's round-robin on every topic, also where the group has one matching member", async () => {
+    const bus = newBus();
+    const seen: string[] = [];
+    bus.subscribe('#', (m: BusMessage) => void seen.push(`all:${m.topic}`), { group: 'workers' });
+    bus.subscribe('b.*', (m: BusMessage) => void seen.push(`b:${m.topic}`), { group: 'workers' });
+    await bus.publish('a.x', 1); // only 'all' matches: the group's cursor moves 0 -> 1
+    await bus.publish('b.x', 2); // two members: the cursor (1) picks the second
+    await bus.publish('b.x', 3);
+    await bus.publish('a.x', 4);
+    await bus.publish('b.x', 5); // the cursor is at 4: the first member
+    await bus.drain();
+    assert.deepEqual(seen, ['all:a.x', 'b:b.x', 'all:b.x', 'all:a.x', 'all:b.x']);
+    await bus.close();
+  });
+
   it('keeps per-subscription order at concurrency 1 even with async handlers', async () => {
     const bus = newBus();
     const order: number[] = [];

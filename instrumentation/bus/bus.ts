@@ -10,6 +10,7 @@ import {
   currentOriginAt,
   deadLetterHeaders,
   type Instrumentation,
+  type InvalidContextReason,
   type PublishOperation,
   randomId,
   startPublish,
@@ -40,6 +41,9 @@ const MAX_CACHED_ROUTES = 1_000;
 /** Marks contexts of this bus's handlers: while closing, their follow-on publishes are part of the drain. */
 const HANDLER_OF = createContextKey('hoptrace.bus.handler');
 
+/** In process nothing is parsed, so nothing is invalid: one shared (frozen) empty list. */
+const NO_INVALID = Object.freeze([]) as unknown as InvalidContextReason[];
+
 /** A group's round-robin position, shared by every topic's route (looked up once per route, not per message). */
 interface GroupCursor {
   next: number;
@@ -49,6 +53,8 @@ interface GroupCursor {
 interface Route {
   solo: Subscription[];
   groups: { cursor: GroupCursor; members: Subscription[] }[];
+  /** The targets when every group has one member (nothing to choose): solo, then each group's member. */
+  fixed: Subscription[] | undefined;
 }
 
 /** What `subscribe` returns: stats and a way to leave. */
@@ -210,6 +216,11 @@ export class Bus {
       this.routes.set(topic, route);
     }
     if (route.groups.length === 0) return route.solo;
+    if (route.fixed) {
+      // The cursors still move: a group may have more members on another topic's route.
+      for (const group of route.groups) group.cursor.next++;
+      return route.fixed;
+    }
     const targets = route.solo.slice();
     for (const { cursor, members } of route.groups) targets.push(pickMember(cursor, members));
     return targets;
@@ -239,7 +250,10 @@ export class Bus {
       }
       grouped.push({ cursor, members });
     }
-    return { solo, groups: grouped };
+    const fixed = grouped.every((group) => group.members.length === 1)
+      ? [...solo, ...grouped.map((group) => group.members[0] as Subscription)]
+      : undefined;
+    return { solo, groups: grouped, fixed };
   }
 
   /**
@@ -298,7 +312,7 @@ export class Bus {
         publishedAt: operation.publishedAt,
         originAt: currentOriginAt(operation.context),
         messageId,
-        invalid: [],
+        invalid: NO_INVALID,
       },
     };
     const result: PublishResult = { messageId, correlationId, deliveries: targets.length };

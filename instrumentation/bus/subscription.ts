@@ -3,8 +3,10 @@
  * and a hand-off to the dead-letter topic after the last attempt.
  */
 import type { Context, Span } from '@opentelemetry/api';
+import type { ConsumerSeries } from '../core/metrics.js';
 import {
   type Delivery,
+  type DeliveryRequest,
   deadLetterDestinationFor,
   type HandlerOutcome,
   type IncomingContext,
@@ -96,6 +98,8 @@ export class Subscription {
   /** True while `pump` runs its loop. */
   private pumping = false;
   private stats = { processed: 0, failedAttempts: 0, deadLettered: 0 };
+  private seriesTopic: string | undefined;
+  private series: ConsumerSeries | undefined;
 
   constructor(
     readonly pattern: string,
@@ -186,26 +190,24 @@ export class Subscription {
   private attempt(envelope: Envelope, attempt: number): void {
     const { id, topic, payload, headers, correlationId, publishedAt } = envelope.message;
     const message: BusMessage = { id, topic, payload, headers, correlationId, publishedAt, attempt };
-    const delivery = startDelivery(this.host.instr, {
-      destination: message.topic,
-      consumerGroup: this.groupLabel,
-      incoming: envelope.incoming,
-      // Trace context comes from `incoming`; the headers are read only for `captureHeaders`.
-      headers: message.headers,
-      producerSpan: envelope.producerSpan,
-      base: envelope.context,
-      messageId: message.id,
-      attempt,
-      serviceName: this.options.serviceName,
-      settleTimeoutMs: false,
-      message,
-    });
-    const run = new AttemptRun(this, envelope, message, delivery);
+    const run = new AttemptRun(this, envelope, message, this.seriesFor(topic));
+    const delivery = startDelivery(this.host.instr, run);
+    run.delivery = delivery;
     try {
       runHandler(this.host.instr.guard, delivery, run.call, run);
     } catch {
       // The handler's own error, already handed to `failed`: the bus keeps it from the publisher.
     }
+  }
+
+  /** The metrics series of `topic` for this subscription, kept for the next message to the same topic. */
+  private seriesFor(topic: string): ConsumerSeries {
+    if (topic !== this.seriesTopic || !this.series) {
+      const instr = this.host.instr;
+      this.series = instr.metrics.consumer(instr.system, topic, this.groupLabel);
+      this.seriesTopic = topic;
+    }
+    return this.series;
   }
 
   /** @internal The user's handler. */
@@ -264,23 +266,51 @@ export class Subscription {
 }
 
 /** One attempt's handler call and outcome in one object: no closures per delivery. */
-class AttemptRun implements HandlerOutcome {
+/**
+ * One delivery attempt: the request `startDelivery` reads and the outcome `runHandler` reports to, in one
+ * object (not a request object, an outcome object and closures per delivery).
+ */
+class AttemptRun implements DeliveryRequest<BusMessage>, HandlerOutcome {
+  readonly destination: string;
+  readonly consumerGroup: string;
+  readonly incoming: IncomingContext;
+  /** Trace context comes from `incoming`; the headers are read only for `captureHeaders`. */
+  readonly headers: BusMessage['headers'];
+  readonly producerSpan: Span;
+  readonly base: Context;
+  readonly messageId: string;
+  readonly attempt: number;
+  readonly serviceName: string | undefined;
+  readonly settleTimeoutMs = false;
+  /** Set right after `startDelivery`, before the handler runs. */
+  delivery: Delivery | undefined;
+
   constructor(
     private readonly subscription: Subscription,
     private readonly envelope: Envelope,
-    private readonly message: BusMessage,
-    private readonly delivery: Delivery,
-  ) {}
+    readonly message: BusMessage,
+    readonly series: ConsumerSeries,
+  ) {
+    this.destination = message.topic;
+    this.consumerGroup = subscription.groupLabel;
+    this.incoming = envelope.incoming;
+    this.headers = message.headers;
+    this.producerSpan = envelope.producerSpan;
+    this.base = envelope.context;
+    this.messageId = message.id;
+    this.attempt = message.attempt;
+    this.serviceName = subscription.options.serviceName;
+  }
 
   /** The handler call, as `runHandler` wants it (an arrow: called without a receiver). */
   readonly call = (): unknown => this.subscription.handle(this.message);
 
   succeeded(): void {
-    this.subscription.succeeded(this.delivery);
+    this.subscription.succeeded(this.delivery as Delivery);
   }
 
   failed(error: unknown): void {
-    this.subscription.failed(this.envelope, this.message, this.delivery, error);
+    this.subscription.failed(this.envelope, this.message, this.delivery as Delivery, error);
   }
 }
 
