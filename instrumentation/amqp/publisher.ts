@@ -43,14 +43,18 @@ export interface RawChannel {
   prependListener?(event: string, listener: AnyFunction): unknown;
 }
 
-interface PendingConfirm {
-  readonly op: PublishOperation;
-  readonly destination: string;
+/** A confirm-channel publish awaiting the broker's confirm. */
+class PendingConfirm {
   /** When `publish()` returned: the confirm latency starts here. */
-  sentAt: number;
+  sentAt = 0;
   /** Set for mandatory messages: a return is matched to its publish by message ID. */
-  messageId?: string;
-  returned?: MessageReturnedError;
+  messageId: string | undefined;
+  returned: MessageReturnedError | undefined;
+
+  constructor(
+    readonly op: PublishOperation,
+    readonly destination: string,
+  ) {}
 }
 
 /** amqplib's confirm bookkeeping on a channel (same in 0.10, 1.x and 2.x): slot i is delivery tag lwm + i. */
@@ -77,7 +81,7 @@ const UNHOOKED: AmqpPublishMessage = Object.freeze({
 });
 
 function isPendingConfirm(prepared: Prepared): prepared is PendingConfirm {
-  return 'sentAt' in prepared;
+  return prepared instanceof PendingConfirm;
 }
 
 export class Publisher {
@@ -202,7 +206,7 @@ export class Publisher {
     // none would make `waitForConfirms()` resolve after a close instead of rejecting. The confirm is
     // observed through the channel's own `ack`/`nack`/`close` events, by delivery tag.
     this.listenForConfirms();
-    const pending: PendingConfirm = { op, destination, sentAt: 0 };
+    const pending = new PendingConfirm(op, destination);
     // Only a mandatory message can come back before its confirm.
     const messageId = sentOptions.mandatory ? sentOptions.messageId : undefined;
     if (typeof messageId === 'string') {

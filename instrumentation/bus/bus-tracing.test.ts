@@ -177,6 +177,26 @@ describe('Bus tracing and metrics', () => {
     assert.equal(await sum(registry, 'hoptrace_invalid_context_total'), 0);
   });
 
+  it('labels each delivery of a wildcard subscription with its own topic, topics alternating', async () => {
+    const tracing = createTestTracing();
+    const registry = createOpenMetricsRegistry();
+    const bus = new Bus({ tracerProvider: tracing.provider, registry });
+    bus.subscribe('orders.*', () => undefined, { group: 'audit' });
+    for (const topic of ['orders.a', 'orders.b', 'orders.a', 'orders.a', 'orders.b'])
+      await bus.publish(topic, 1);
+    await bus.drain();
+    const consumed = (destination: string) =>
+      sum(registry, 'messaging_client_consumed_messages_total', { messaging_destination_name: destination });
+    assert.equal(await consumed('orders.a'), 3);
+    assert.equal(await consumed('orders.b'), 2);
+    assert.equal(
+      await sum(registry, 'hoptrace_in_flight_messages', { messaging_destination_name: 'orders.b' }),
+      0,
+    );
+    await bus.close();
+    await tracing.provider.shutdown();
+  });
+
   it('records allow-listed headers (captureHeaders) on consumer spans, and no other header', async () => {
     const tracing = createTestTracing();
     const bus = new Bus({ tracerProvider: tracing.provider, captureHeaders: ['x-tenant'] });

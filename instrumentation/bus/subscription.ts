@@ -3,6 +3,7 @@
  * and a hand-off to the dead-letter topic after the last attempt.
  */
 import type { Context, Span } from '@opentelemetry/api';
+import type { ConsumerSeries } from '../core/metrics.js';
 import {
   type Delivery,
   type DeliveryRequest,
@@ -97,6 +98,8 @@ export class Subscription {
   /** True while `pump` runs its loop. */
   private pumping = false;
   private stats = { processed: 0, failedAttempts: 0, deadLettered: 0 };
+  private seriesTopic: string | undefined;
+  private series: ConsumerSeries | undefined;
 
   constructor(
     readonly pattern: string,
@@ -187,7 +190,7 @@ export class Subscription {
   private attempt(envelope: Envelope, attempt: number): void {
     const { id, topic, payload, headers, correlationId, publishedAt } = envelope.message;
     const message: BusMessage = { id, topic, payload, headers, correlationId, publishedAt, attempt };
-    const run = new AttemptRun(this, envelope, message);
+    const run = new AttemptRun(this, envelope, message, this.seriesFor(topic));
     const delivery = startDelivery(this.host.instr, run);
     run.delivery = delivery;
     try {
@@ -195,6 +198,16 @@ export class Subscription {
     } catch {
       // The handler's own error, already handed to `failed`: the bus keeps it from the publisher.
     }
+  }
+
+  /** The metrics series of `topic` for this subscription, kept for the next message to the same topic. */
+  private seriesFor(topic: string): ConsumerSeries {
+    if (topic !== this.seriesTopic || !this.series) {
+      const instr = this.host.instr;
+      this.series = instr.metrics.consumer(instr.system, topic, this.groupLabel);
+      this.seriesTopic = topic;
+    }
+    return this.series;
   }
 
   /** @internal The user's handler. */
@@ -276,6 +289,7 @@ class AttemptRun implements DeliveryRequest<BusMessage>, HandlerOutcome {
     private readonly subscription: Subscription,
     private readonly envelope: Envelope,
     readonly message: BusMessage,
+    readonly series: ConsumerSeries,
   ) {
     this.destination = message.topic;
     this.consumerGroup = subscription.groupLabel;

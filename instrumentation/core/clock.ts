@@ -6,6 +6,8 @@
  * the derivation is checked against `Date.now()` and re-anchored when they disagree by more (a clock step,
  * a suspended VM), so a step shows within a second.
  */
+import { performance } from 'node:perf_hooks';
+
 const CHECK_EVERY_MS = 1_000;
 
 let offset = performance.timeOrigin;

@@ -10,7 +10,7 @@
  * and an old context is not kept alive by newer ones. Everything that derives from one (the SDK, the
  * API's `trace.setSpan`, user code) gets the same cheap copies; behaviour is the Context interface's.
  */
-import type { Context } from '@opentelemetry/api';
+import { type Context, INVALID_SPAN_CONTEXT, propagation, trace } from '@opentelemetry/api';
 
 const NO_ENTRIES: readonly unknown[] = [];
 
@@ -117,3 +117,7 @@ export function keySetBy(write: (ctx: Context) => unknown): symbol | undefined {
   }
   return found;
 }
+
+/** The API's span and baggage keys, for `setValues` (undefined if an API version hides them from the probe). */
+export const SPAN_KEY = keySetBy((ctx) => trace.setSpan(ctx, trace.wrapSpanContext(INVALID_SPAN_CONTEXT)));
+export const BAGGAGE_KEY = keySetBy((ctx) => propagation.setBaggage(ctx, propagation.createBaggage()));

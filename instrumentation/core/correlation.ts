@@ -89,7 +89,11 @@ export function setCorrelationBaggage(ctx: Context, id: string): Context {
 
 /** The baggage `setCorrelationBaggage` would set on `ctx`, or undefined when `ctx`'s baggage already says so. */
 export function correlationBaggageFor(ctx: Context, id: string): Baggage | undefined {
-  const baggage = propagation.getBaggage(ctx);
+  return withCorrelationEntry(propagation.getBaggage(ctx), id);
+}
+
+/** `baggage` carrying `id` as its correlation entry, or undefined when it already does. */
+export function withCorrelationEntry(baggage: Baggage | undefined, id: string): Baggage | undefined {
   if (!baggage) return new CorrelationBaggage(id);
   // Ours already (a delivery inside its producer's context): read without the entry object getEntry makes.
   if (baggage instanceof CorrelationBaggage && baggage.correlationId === id) return undefined;

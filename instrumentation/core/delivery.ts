@@ -7,8 +7,11 @@
  * the wrapper cannot settle (channel closed) ends with `abandon()`. A handler that finishes without
  * settling leaves the span open at most `settleTimeoutMs`, so a forgotten ack cannot leak spans.
  */
+// The module's binding: the global `performance` is a lazy getter on Node 20 (20 ns per read).
+import { performance } from 'node:perf_hooks';
 import {
   type Attributes,
+  type Baggage,
   type Context,
   context,
   INVALID_SPAN_CONTEXT,
@@ -19,9 +22,9 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { wallClockAt } from './clock.js';
-import { LayeredContext } from './context.js';
-import { resolveIncomingCorrelationId, setCorrelationBaggage } from './correlation.js';
-import { flowOf, withFlow } from './flow.js';
+import { BAGGAGE_KEY, LayeredContext } from './context.js';
+import { resolveIncomingCorrelationId, withCorrelationEntry } from './correlation.js';
+import { FLOW_KEY, type Flow, flowOf, withFlow } from './flow.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { ConsumerSeries } from './metrics.js';
 import { DEFAULT_OPTIONS } from './options.js';
@@ -94,6 +97,11 @@ export interface DeliveryRequest<TMessage> {
   serviceName?: string;
   /** Context to build on; default the active one. */
   base?: Context;
+  /**
+   * The metrics series of (destination, consumer group), when the wrapper keeps it from an earlier delivery
+   * (`instr.metrics.consumer(...)`): spares the lookup per message.
+   */
+  series?: ConsumerSeries;
 }
 
 /** What `settle` may say besides the outcome. */
@@ -223,19 +231,13 @@ class TracedDelivery<TMessage> implements Delivery {
     const serviceName = req.serviceName ?? instr.serviceName;
 
     // The handler's context carries the producer's baggage, plus our correlation ID and flow origin.
-    let base: Context = LayeredContext.over(req.base ?? context.active());
-    const messageBaggage = propagation.getBaggage(incoming.context);
-    if (messageBaggage && messageBaggage !== propagation.getBaggage(base))
-      base = propagation.setBaggage(base, messageBaggage);
-    base = setCorrelationBaggage(base, correlationId);
-    // In process (the bus) the producer's context usually carries this very flow already: no copy then.
-    const flow = flowOf(base);
-    if (
-      flow?.correlationId !== correlationId ||
-      flow.originAt !== originAt ||
-      flow.serviceName !== serviceName
-    )
-      base = withFlow(base, { correlationId, originAt, serviceName });
+    const base = handlerBase(
+      LayeredContext.over(req.base ?? context.active()),
+      propagation.getBaggage(incoming.context),
+      correlationId,
+      originAt,
+      serviceName,
+    );
 
     const span = startConsumerSpan(
       instr.tracer,
@@ -254,7 +256,7 @@ class TracedDelivery<TMessage> implements Delivery {
     if (span.isRecording()) this.setAttributes(span, publishedAt, originAt, serviceName);
     this.context = trace.setSpan(base, span);
 
-    this.series = instr.metrics.consumer(instr.system, req.destination, req.consumerGroup);
+    this.series = req.series ?? instr.metrics.consumer(instr.system, req.destination, req.consumerGroup);
     const spanContext = span.spanContext();
     this.series.started(
       publishedAt !== undefined ? (now - publishedAt) / 1000 : undefined,
@@ -430,6 +432,33 @@ class TracedDelivery<TMessage> implements Delivery {
       this.settleTimer.unref();
     }
   }
+}
+
+/**
+ * The context a handler starts from: `base` with the producer's baggage (when it differs), the correlation
+ * entry and the flow, in one context copy, or none when `base` says all that already (the bus).
+ */
+function handlerBase(
+  base: LayeredContext,
+  messageBaggage: Baggage | undefined,
+  correlationId: string,
+  originAt: number,
+  serviceName: string | undefined,
+): Context {
+  const baseBaggage = propagation.getBaggage(base);
+  const carried = messageBaggage && messageBaggage !== baseBaggage ? messageBaggage : baseBaggage;
+  const baggage = withCorrelationEntry(carried, correlationId) ?? carried;
+  const flow = flowOf(base);
+  const flowChanged =
+    flow?.correlationId !== correlationId || flow.originAt !== originAt || flow.serviceName !== serviceName;
+  const newFlow: Flow | undefined = flowChanged ? { correlationId, originAt, serviceName } : undefined;
+  if (baggage === baseBaggage && !newFlow) return base;
+  if (BAGGAGE_KEY === undefined) {
+    const withBaggage = baggage === baseBaggage ? base : propagation.setBaggage(base, baggage as Baggage);
+    return newFlow ? withFlow(withBaggage, newFlow) : withBaggage;
+  }
+  if (baggage === baseBaggage) return withFlow(base, newFlow as Flow);
+  return base.setValues(BAGGAGE_KEY, baggage, newFlow ? FLOW_KEY : undefined, newFlow);
 }
 
 function captureHeaders(span: Span, headers: HeaderCarrier, names: readonly string[]): void {

@@ -34,9 +34,29 @@ export interface SpanStart {
   attributes?: Attributes;
 }
 
+/** Destinations remembered per operation for span names; beyond this the cache starts over (unbounded topics). */
+const MAX_CACHED_NAMES = 1_000;
+const spanNames = new Map<string, Map<string, string>>();
+
+/** `<operation> <destination>`, the same string for every span of a destination rather than one per span. */
+export function spanName(operationName: string, destination: string): string {
+  let names = spanNames.get(operationName);
+  if (!names) {
+    names = new Map();
+    spanNames.set(operationName, names);
+  }
+  let name = names.get(destination);
+  if (name === undefined) {
+    if (names.size >= MAX_CACHED_NAMES) names.clear();
+    name = `${operationName} ${destination}`;
+    names.set(destination, name);
+  }
+  return name;
+}
+
 export function startProducerSpan(tracer: Tracer, start: SpanStart, parent: Context): Span {
   return tracer.startSpan(
-    `${start.operationName} ${start.destination}`,
+    spanName(start.operationName, start.destination),
     { kind: SpanKind.PRODUCER, attributes: messagingAttributes(start, OPERATION_TYPE_SEND) },
     parent,
   );
@@ -80,7 +100,7 @@ export function startConsumerSpan(tracer: Tracer, start: ConsumerSpanStart, base
   }
   const operationType = start.operationName === 'receive' ? OPERATION_TYPE_RECEIVE : OPERATION_TYPE_PROCESS;
   return tracer.startSpan(
-    `${start.operationName} ${start.destination}`,
+    spanName(start.operationName, start.destination),
     {
       kind: SpanKind.CONSUMER,
       links,
