@@ -11,7 +11,7 @@ import {
   HEADER_PUBLISHED_AT,
   METRIC_INVALID_CONTEXT,
 } from '../core/semconv.js';
-import { decodeMetadata, jobNameFromSpanName, MAX_METADATA_LENGTH } from './metadata.js';
+import { decodeMetadata, encodeMetadata, jobNameFromSpanName, MAX_METADATA_LENGTH } from './metadata.js';
 import { BullMQTelemetry } from './telemetry.js';
 
 function setup(hooks = {}) {
@@ -181,6 +181,22 @@ describe('job metadata', () => {
     assert.equal(decodeMetadata(`{"a":"${'x'.repeat(MAX_METADATA_LENGTH)}"}`), null);
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v']));
     assert.equal(decodeMetadata(JSON.stringify(many)), null);
+  });
+
+  it('encodes the string headers only, with the flow-node flag when asked', () => {
+    assert.equal(
+      encodeMetadata({ traceparent: 't', 'x-correlation-id': 'c' }),
+      '{"traceparent":"t","x-correlation-id":"c"}',
+    );
+    assert.equal(encodeMetadata({ traceparent: 't', n: 1, b: Buffer.from('x') }), '{"traceparent":"t"}');
+    assert.equal(
+      encodeMetadata({ traceparent: 't' }, true),
+      '{"traceparent":"t","x-hoptrace-flow-node":"1"}',
+    );
+    assert.equal(encodeMetadata(undefined), '{}');
+    assert.deepEqual(decodeMetadata(encodeMetadata({ 'x-correlation-id': 'a"b\\c' })), {
+      'x-correlation-id': 'a"b\\c',
+    });
   });
 
   it('reads the job name from the span name BullMQ builds', () => {
