@@ -13,6 +13,8 @@ export const HEADER_FLOW_NODE = 'x-hoptrace-flow-node';
 
 /** The string headers as a JSON object; `flowNode` adds `x-hoptrace-flow-node: "1"`. */
 export function encodeMetadata(headers: Record<string, unknown> | undefined, flowNode = false): string {
+  // The usual case, every header a string (what hoptrace writes): serialized as it is, no copy.
+  if (headers && !flowNode && onlyStrings(headers)) return JSON.stringify(headers);
   const carrier: Record<string, string> = {};
   if (headers) {
     for (const key of Object.keys(headers)) {
@@ -22,6 +24,12 @@ export function encodeMetadata(headers: Record<string, unknown> | undefined, flo
   }
   if (flowNode) carrier[HEADER_FLOW_NODE] = '1';
   return JSON.stringify(carrier);
+}
+
+function onlyStrings(headers: Record<string, unknown>): boolean {
+  if (Object.getPrototypeOf(headers) !== Object.prototype) return false;
+  for (const key in headers) if (typeof headers[key] !== 'string') return false;
+  return true;
 }
 
 /**

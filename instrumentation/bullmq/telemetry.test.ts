@@ -11,7 +11,7 @@ import {
   HEADER_PUBLISHED_AT,
   METRIC_INVALID_CONTEXT,
 } from '../core/semconv.js';
-import { decodeMetadata, jobNameFromSpanName, MAX_METADATA_LENGTH } from './metadata.js';
+import { decodeMetadata, encodeMetadata, jobNameFromSpanName, MAX_METADATA_LENGTH } from './metadata.js';
 import { BullMQTelemetry } from './telemetry.js';
 
 function setup(hooks = {}) {
@@ -92,6 +92,23 @@ describe('BullMQTelemetry driven as BullMQ drives it', () => {
     });
   }
 
+  it('consume and settle hooks receive the Job the processor got', async () => {
+    const messages: unknown[] = [];
+    const { telemetry } = setup({
+      consumeHook: (_span: unknown, info: { message: unknown }) => messages.push(info.message),
+      settleHook: (_span: unknown, info: { message: unknown; outcome: string }) =>
+        messages.push(info.message),
+    });
+    let processed: unknown;
+    await addAndProcess(telemetry, (job) => {
+      processed = job;
+      return 'sent';
+    });
+    assert.equal(messages.length, 2);
+    assert.ok(processed);
+    for (const message of messages) assert.equal(message, processed);
+  });
+
   it('hooks that throw do not affect the job', async () => {
     const boom = () => {
       throw new Error('hook failed');
@@ -164,6 +181,22 @@ describe('job metadata', () => {
     assert.equal(decodeMetadata(`{"a":"${'x'.repeat(MAX_METADATA_LENGTH)}"}`), null);
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v']));
     assert.equal(decodeMetadata(JSON.stringify(many)), null);
+  });
+
+  it('encodes the string headers only, with the flow-node flag when asked', () => {
+    assert.equal(
+      encodeMetadata({ traceparent: 't', 'x-correlation-id': 'c' }),
+      '{"traceparent":"t","x-correlation-id":"c"}',
+    );
+    assert.equal(encodeMetadata({ traceparent: 't', n: 1, b: Buffer.from('x') }), '{"traceparent":"t"}');
+    assert.equal(
+      encodeMetadata({ traceparent: 't' }, true),
+      '{"traceparent":"t","x-hoptrace-flow-node":"1"}',
+    );
+    assert.equal(encodeMetadata(undefined), '{}');
+    assert.deepEqual(decodeMetadata(encodeMetadata({ 'x-correlation-id': 'a"b\\c' })), {
+      'x-correlation-id': 'a"b\\c',
+    });
   });
 
   it('reads the job name from the span name BullMQ builds', () => {
