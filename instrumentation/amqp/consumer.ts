@@ -10,6 +10,7 @@
  */
 
 import type { Attributes } from '@opentelemetry/api';
+import type { ConsumerSeries } from '../core/metrics.js';
 import {
   ATTR_HOPTRACE_DEAD_LETTER_COUNT,
   ATTR_HOPTRACE_DEAD_LETTER_EXCHANGE,
@@ -93,6 +94,8 @@ export interface QueueRef {
   readonly traits: DestinationTraits;
   /** The span name's and metric labels' destination: the placeholder of a temporary queue, else the name. */
   readonly label: string;
+  /** The queue's consumer metrics, looked up on its first delivery and kept (no lookup per message). */
+  series?: ConsumerSeries;
 }
 
 interface Tracked {
@@ -191,8 +194,11 @@ export class Consumer {
       const { properties } = message;
       const headers = properties?.headers;
       const latest = headers?.[HEADER_AMQP_X_DEATH] === undefined ? undefined : parseXDeath(headers)[0];
-      const delivery = startDelivery(this.settings.instr, {
+      const { instr } = this.settings;
+      queue.series ??= instr.metrics.consumer(instr.system, queue.label, undefined);
+      const delivery = startDelivery(instr, {
         destination: queue.label,
+        series: queue.series,
         operationName,
         headers,
         messageId: messageIdOf(message),

@@ -15,7 +15,7 @@ type Handler = (message: AmqpMessage | null) => unknown;
 
 /** A channel that keeps the last publish and hands it to the consumer on `deliver()`. */
 function fakeChannel() {
-  let handler: Handler | undefined;
+  const handlers = new Map<string, Handler>();
   let sent: { routingKey: string; content: Buffer; options: AmqpPublishOptions } | undefined;
   let tag = 0;
   const acked: number[] = [];
@@ -27,8 +27,8 @@ function fakeChannel() {
     sendToQueue(queue: string, content: Buffer, options?: AmqpPublishOptions) {
       return raw.publish('', queue, content, options);
     },
-    consume(_queue: string, h: Handler) {
-      handler = h;
+    consume(queue: string, h: Handler) {
+      handlers.set(queue, h);
       return Promise.resolve({ consumerTag: 'c' });
     },
     ack(message: AmqpMessage) {
@@ -40,7 +40,9 @@ function fakeChannel() {
       return raw;
     },
   };
+  /** Delivers the last publish to the consumer of its routing key (the default exchange's rule). */
   const deliver = (content: Buffer): unknown => {
+    const handler = sent && handlers.get(sent.routingKey);
     if (!handler || !sent) throw new Error('nothing to deliver');
     const message: AmqpMessage = {
       content,
@@ -126,5 +128,31 @@ describe('amqp message path (fake channel)', () => {
     }
     assert.equal(reads.unsampled, 0, 'no attribute built for an unsampled publish or delivery');
     assert.equal(reads.sampled, 2, 'body size read once for the publish, once for the delivery');
+  });
+
+  it('counts each queue under its own label (series kept per consume)', async () => {
+    const tracing = createTestTracing();
+    const fake = fakeChannel();
+    const registry = createOpenMetricsRegistry();
+    const channel = instrumentAmqp(fake.raw, { tracerProvider: tracing.provider, registry });
+    for (const queue of ['q1', 'q2', 'amq.gen-x1']) {
+      await channel.consume(queue, (message: AmqpMessage | null) => {
+        if (message) channel.ack(message);
+      });
+    }
+    for (const queue of ['q1', 'q2', 'q1', 'amq.gen-x1', 'q1']) {
+      channel.sendToQueue(queue, Buffer.from('x'));
+      fake.deliver(Buffer.from('x'));
+    }
+    const text = await registry.metrics();
+    const consumed = (label: string) =>
+      text.match(
+        new RegExp(
+          `messaging_client_consumed_messages_total\\{[^}]*messaging_destination_name="${label.replace(/[()]/g, '\\$&')}"[^}]*\\} (\\d+)`,
+        ),
+      )?.[1];
+    assert.equal(consumed('q1'), '3');
+    assert.equal(consumed('q2'), '1');
+    assert.equal(consumed('(anonymous)'), '1');
   });
 });

@@ -21,6 +21,7 @@ import type {
   EachMessagePayload,
   KafkaMessage,
 } from 'kafkajs';
+import type { ConsumerSeries } from '../core/metrics.js';
 import { ATTR_MESSAGING_DESTINATION_PARTITION_ID } from '../core/semconv.js';
 import {
   type AwaitedHandlerOutcome,
@@ -64,6 +65,7 @@ class BatchMessageScope implements MessageScope, KafkaConsumeMessage {
     private readonly batch: BatchDelivery,
     private readonly index: number,
     private readonly hooked: boolean,
+    private readonly series: ConsumerSeries,
     readonly topic: string,
     readonly partition: number,
     readonly message: KafkaMessage,
@@ -74,6 +76,7 @@ class BatchMessageScope implements MessageScope, KafkaConsumeMessage {
     const { topic, partition, message } = this;
     return this.batch.startMessage(this.index, {
       attempt: this.attempts,
+      series: this.series,
       deadLetter: deadLetterInfoOf(message.headers),
       attributes: () => consumerAttributes(partition, message),
       // Only hooks read it: without hooks, this scope stands in (it has the same three fields).
@@ -118,6 +121,8 @@ class TracedConsumer {
   private readonly deadLetters: DeadLetterWriter | undefined;
   /** A consume or settle hook is set: only then is the hooks' message object built per message. */
   private readonly hooked: boolean;
+  private seriesTopic: string | undefined;
+  private series: ConsumerSeries | undefined;
 
   constructor(
     private readonly ctx: KafkaWrapContext,
@@ -193,10 +198,20 @@ class TracedConsumer {
     };
   }
 
+  /** The consumer metrics of `topic`, kept for the last topic seen: no lookup per message of one topic. */
+  private seriesOf(topic: string): ConsumerSeries {
+    if (this.seriesTopic !== topic || !this.series) {
+      this.series = this.instr.metrics.consumer(this.instr.system, topic, this.groupId);
+      this.seriesTopic = topic;
+    }
+    return this.series;
+  }
+
   private startMessageDelivery(payload: EachMessagePayload, attempt: number): Delivery {
     const { topic, partition, message } = payload;
     return startDelivery(this.instr, {
       destination: topic,
+      series: this.seriesOf(topic),
       consumerGroup: this.groupId,
       headers: message.headers,
       attempt,
@@ -279,11 +294,12 @@ class TracedConsumer {
       attributes: { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(batch.partition) },
     });
     const { topic, partition, messages } = batch;
+    const series = this.seriesOf(topic);
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index] as KafkaMessage;
       registerMessageScope(
         message,
-        new BatchMessageScope(delivery, index, this.hooked, topic, partition, message),
+        new BatchMessageScope(delivery, index, this.hooked, series, topic, partition, message),
       );
     }
     return delivery;

@@ -220,4 +220,32 @@ describe('instrumentKafka (no broker)', () => {
     for (const info of [...(seen.consume ?? []), ...(seen.settle ?? [])])
       assert.deepEqual(Object.keys(info as object).sort(), ['message', 'partition', 'topic']);
   });
+
+  it('counts each topic under its own labels when topics alternate (eachMessage and eachBatch)', async () => {
+    const { fake, kafka, registry } = setup();
+    await kafka.consumer({ groupId: 'g' }).run({ eachMessage: async () => undefined });
+    const eachMessage = fake.runConfig?.eachMessage as (p: EachMessagePayload) => Promise<void>;
+    for (const topic of ['a', 'b', 'a', 'a', 'b']) await eachMessage({ ...payload(), topic });
+    await kafka.consumer({ groupId: 'h' }).run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) withMessageContext(m, () => undefined);
+      },
+    });
+    const eachBatch = fake.runConfig?.eachBatch as (p: EachBatchPayload) => Promise<void>;
+    for (const topic of ['a', 'c'])
+      await eachBatch({
+        batch: { topic, partition: 0, messages: [payload('1').message, payload('2').message] },
+      } as unknown as EachBatchPayload);
+    const text = await registry.metrics();
+    const consumed = (topic: string, group: string) =>
+      text.match(
+        new RegExp(
+          `messaging_client_consumed_messages_total\\{[^}]*messaging_destination_name="${topic}",messaging_consumer_group_name="${group}"[^}]*\\} (\\d+)`,
+        ),
+      )?.[1];
+    assert.equal(consumed('a', 'g'), '3');
+    assert.equal(consumed('b', 'g'), '2');
+    assert.equal(consumed('a', 'h'), '2');
+    assert.equal(consumed('c', 'h'), '2');
+  });
 });
