@@ -115,6 +115,19 @@ export class Progress {
       this.waiter = resolve;
     });
   }
+
+  /** `until`, failing with "lost messages: <counts()>" when `done()` is not true within `timeoutMs`. */
+  async untilOrLost(done: () => boolean, timeoutMs: number, counts: () => string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const lost = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`lost messages: ${counts()}`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.until(done), lost]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /** A valid W3C traceparent and a correlation ID of real size, for the headers-only floors. */

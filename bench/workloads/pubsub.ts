@@ -126,21 +126,11 @@ class RoundTrip {
 
   /** Waits until everything published was handled; a message not back within the timeout fails the run. */
   private async settled(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const lost = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`lost messages: published ${this.sent}, handled ${this.consumed}`)),
-        LOSS_TIMEOUT_MS,
-      );
-    });
-    try {
-      await Promise.race([
-        this.progress.until(() => this.failure !== undefined || this.consumed >= this.sent),
-        lost,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.progress.untilOrLost(
+      () => this.failure !== undefined || this.consumed >= this.sent,
+      LOSS_TIMEOUT_MS,
+      () => `published ${this.sent}, handled ${this.consumed}`,
+    );
     if (this.failure) throw this.failure;
     if (this.consumed !== this.sent || this.duplicates > 0)
       throw new Error(`published ${this.sent}, handled ${this.consumed}, duplicates ${this.duplicates}`);

@@ -165,18 +165,11 @@ class RoundTrip {
 
   /** Waits until everything sent was deleted; a message not back within the timeout fails the run. */
   private async settled(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const lost = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`lost messages: sent ${this.sent}, deleted ${this.consumed}`)),
-        LOSS_TIMEOUT_MS,
-      );
-    });
-    try {
-      await Promise.race([this.progress.until(() => this.consumed >= this.sent), lost]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.progress.untilOrLost(
+      () => this.consumed >= this.sent,
+      LOSS_TIMEOUT_MS,
+      () => `sent ${this.sent}, deleted ${this.consumed}`,
+    );
     if (this.consumed !== this.sent || this.duplicates > 0)
       throw new Error(`sent ${this.sent}, deleted ${this.consumed}, duplicates ${this.duplicates}`);
   }
